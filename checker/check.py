@@ -1,0 +1,288 @@
+"""Checking one incident: facts in, rules evaluated, findings and decisions out."""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, tzinfo
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from checker.conditions import Branch, evaluate_reference
+from checker.errors import EngineError, Problem
+from checker.facts import DECISION_TEXT, SUBJECT_FIELD, Decision, build_facts
+from checker.models import Incident
+from checker.rules import AREAS, Rule, RuleSet
+
+LONDON = ZoneInfo("Europe/London")
+OUTCOME_RANK = {"breach": 0, "risk": 1, "needs_review": 2}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One difference between what the rules require and what was recorded."""
+
+    rule_id: str
+    rule_name: str
+    title: str
+    area: str
+    outcome: str
+    incident_id: str
+    subject: str
+    subject_kind: str
+    message: str
+    source: dict[str, str | None]
+    record_id: str | None = None
+    disclosure_id: str | None = None
+    victim_id: str | None = None
+    facts: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False, repr=False)
+
+    def to_dict(self, explain: bool = False) -> dict[str, Any]:
+        """The finding as the JSON output documents it."""
+        out: dict[str, Any] = {
+            "rule_id": self.rule_id,
+            "rule_name": self.rule_name,
+            "title": self.title,
+            "area": self.area,
+            "outcome": self.outcome,
+            "incident_id": self.incident_id,
+            "subject": self.subject,
+            "subject_kind": self.subject_kind,
+            "record_id": self.record_id,
+            "disclosure_id": self.disclosure_id,
+            "victim_id": self.victim_id,
+            "message": self.message,
+            "source": self.source,
+        }
+        if explain:
+            out["facts"] = self.facts
+        return out
+
+
+@dataclass(frozen=True)
+class DisclosureDecision:
+    """The recording decision required for one disclosure, and what was recorded against it."""
+
+    incident_id: str
+    disclosure_id: str
+    offence: str
+    offence_name: str
+    decision: str
+    expected_code: str
+    reason: str
+    reason_text: str
+    deadline: str
+    recorded: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The decision as the JSON output documents it."""
+        return {
+            "incident_id": self.incident_id,
+            "disclosure_id": self.disclosure_id,
+            "offence": self.offence,
+            "offence_name": self.offence_name,
+            "decision": self.decision,
+            "expected_code": self.expected_code,
+            "reason": self.reason,
+            "reason_text": self.reason_text,
+            "deadline": self.deadline,
+            "recorded": list(self.recorded),
+        }
+
+
+@dataclass(frozen=True)
+class Result:
+    """What checking one incident found."""
+
+    incident_id: str
+    findings: tuple[Finding, ...]
+    decisions: tuple[DisclosureDecision, ...]
+    warnings: tuple[str, ...] = ()
+
+
+def human_duration(seconds: int) -> str:
+    """`22 h 5 min`, `3 days 2 h`, `40 min`: how long, for a person."""
+    seconds = abs(int(seconds))
+    days, rem = divmod(seconds, 86400)
+    hours, rem = divmod(rem, 3600)
+    minutes = rem // 60
+    if days:
+        return f"{days} day{'s' if days > 1 else ''}" + (f" {hours} h" if hours else "")
+    if hours:
+        return f"{hours} h" + (f" {minutes} min" if minutes else "")
+    return f"{minutes} min"
+
+
+def human_time(iso: str, as_of: datetime, zone: tzinfo) -> str:
+    """`14:22 tomorrow` or `14:22 Fri 3 Jan 2025`, in the force's time zone."""
+    moment = datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(zone)
+    days = (moment.date() - as_of.astimezone(zone).date()).days
+    word = {0: "today", 1: "tomorrow", -1: "yesterday"}.get(days)
+    clock = moment.strftime("%H:%M")
+    return f"{clock} {word}" if word else f"{clock} {moment.strftime('%a')} {moment.day} {moment.strftime('%b %Y')}"
+
+
+class _Formatter(string.Formatter):
+    """Renders rule messages: `{d.left_s:duration}`, `{d.deadline:when}`, `{params.window}`."""
+
+    def __init__(self, as_of: datetime, zone: tzinfo) -> None:
+        self.as_of = as_of
+        self.zone = zone
+
+    def get_field(self, field_name: str, args: Any, kwargs: Any) -> tuple[Any, str]:
+        head, _, name = field_name.partition(".")
+        scope = kwargs.get(head, {})
+        return scope.get(name, "?"), field_name
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        if format_spec == "duration" and isinstance(value, int):
+            return human_duration(value)
+        if format_spec in ("when", "time") and isinstance(value, str):
+            return human_time(value, self.as_of, self.zone)
+        if isinstance(value, bool):
+            return "yes" if value else "no"
+        return str(value)
+
+
+Evaluator = Literal["engine", "reference"]
+
+
+class Checker:
+    """Checks incidents against a rule set, with the durable-rules engine or the reference."""
+
+    def __init__(self, ruleset: RuleSet, evaluator: Evaluator = "engine", zone: tzinfo = LONDON) -> None:
+        self.ruleset = ruleset
+        self.zone = zone
+        self.evaluator = evaluator
+        self._branches: list[Branch] = []
+        self._owner: list[Rule] = []
+        for rule in ruleset.active:
+            for branch in rule.branches:
+                self._branches.append(branch)
+                self._owner.append(rule)
+        self._engine: Any = None
+        if evaluator == "engine":
+            from checker.engine import DurableEngine  # imported late: `rules` commands need no engine
+
+            self._engine = DurableEngine(self._branches, name=f"crimecheck_{ruleset.digest}")
+
+    def hits(self, facts: list[dict[str, Any]]) -> list[tuple[int, dict[str, dict[str, Any]]]]:
+        """Raw (branch, bindings) matches from the chosen evaluator."""
+        if self._engine is not None:
+            result: list[tuple[int, dict[str, dict[str, Any]]]] = self._engine.evaluate(facts)
+            return result
+        return evaluate_reference(self._branches, facts)
+
+    def check(self, incident: Incident, as_of: datetime) -> Result:
+        """Findings and decisions for one validated incident, judged at `as_of`."""
+        built = build_facts(incident, self.ruleset.reference, as_of)
+        try:
+            hits = self.hits(built.facts)
+        except Exception as exc:  # noqa: BLE001 - any engine failure rejects this incident only
+            raise EngineError(
+                [Problem(f"the rule engine failed: {exc}", record=incident.incident_id)]
+            ) from exc
+        fmt = _Formatter(as_of, self.zone)
+        chosen: dict[tuple[str, str], tuple[Rule, dict[str, dict[str, Any]]]] = {}
+        for index, bindings in sorted(hits, key=lambda h: (h[0], _binding_key(h[1]))):
+            rule = self._owner[index]
+            subject = bindings[rule.subject]
+            key = (rule.id, str(subject[SUBJECT_FIELD[subject["kind"]]]))
+            chosen.setdefault(key, (rule, bindings))
+        findings = [self._finding(incident, rule, b, fmt) for rule, b in chosen.values()]
+        findings.sort(key=finding_order)
+        return Result(incident.incident_id, tuple(findings), _decisions(incident, built.decisions, built.facts))
+
+    def _finding(self, incident: Incident, rule: Rule, bindings: dict[str, dict[str, Any]], fmt: _Formatter) -> Finding:
+        m = rule.model
+        subject = bindings[rule.subject]
+        kind = subject["kind"]
+        clean = {a: {k: v for k, v in f.items() if k not in ("sid", "id")} for a, f in bindings.items()}
+        params = {k: v for k, v in rule.params.items() if not isinstance(v, list | dict)}
+        message = " ".join(fmt.format(m.message, **clean, params=params).split())
+
+        def pick(name: str) -> str | None:
+            for f in (subject, *bindings.values()):
+                if name in f:
+                    return str(f[name])
+            return None
+
+        return Finding(
+            rule_id=m.id,
+            rule_name=m.name,
+            title=m.title,
+            area=m.area,
+            outcome=m.outcome,
+            incident_id=incident.incident_id,
+            subject=str(subject[SUBJECT_FIELD[kind]]),
+            subject_kind=kind,
+            message=message,
+            source={
+                "document": m.source.document,
+                "edition": m.source.edition,
+                "section": m.source.section,
+                "url": m.source.url,
+                "tag": m.source.tag,
+            },
+            record_id=pick("record_id"),
+            disclosure_id=pick("disclosure_id"),
+            victim_id=pick("victim_id"),
+            facts=clean,
+        )
+
+
+def _binding_key(bindings: dict[str, dict[str, Any]]) -> tuple[str, ...]:
+    return tuple(str(f.get("id")) for _, f in sorted(bindings.items()))
+
+
+def finding_order(f: Finding) -> tuple[int, str, str]:
+    """Findings sort by contract area order, then rule id, then subject: the same every run."""
+    return (AREAS.index(f.area), f.rule_id, f.subject)
+
+
+def _decisions(incident: Incident, decisions: dict[str, Decision], facts: list[dict[str, Any]]) -> tuple[DisclosureDecision, ...]:
+    recorded: dict[str, list[str]] = {}
+    deadlines: dict[str, str] = {}
+    names: dict[str, str] = {}
+    for fact in facts:
+        if fact["kind"] == "link":
+            state = "" if fact["live"] else f" {fact['status']}"
+            recorded.setdefault(fact["disclosure_id"], []).append(f"{fact['record_id']} {fact['classification']}{state}")
+        elif fact["kind"] == "disclosure":
+            deadlines[fact["disclosure_id"]] = fact["deadline"]
+            names[fact["disclosure_id"]] = fact["offence_name"]
+    return tuple(
+        DisclosureDecision(
+            incident_id=incident.incident_id,
+            disclosure_id=d.disclosure_id,
+            offence=d.offence,
+            offence_name=names[d.disclosure_id],
+            decision=decisions[d.disclosure_id].decision,
+            expected_code=decisions[d.disclosure_id].expected_code,
+            reason=decisions[d.disclosure_id].reason,
+            reason_text=DECISION_TEXT.get(decisions[d.disclosure_id].reason, decisions[d.disclosure_id].reason),
+            deadline=deadlines[d.disclosure_id],
+            recorded=tuple(recorded.get(d.disclosure_id, ())),
+        )
+        for d in incident.disclosures
+    )
+
+
+def parse_time(text: str, zone: tzinfo | None = None) -> datetime:
+    """An ISO 8601 time for --as-of; a naive one is read in `zone`, or refused without one."""
+    value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        if zone is None:
+            raise ValueError(f"{text!r} has no UTC offset; write e.g. 2025-01-03T15:00:00+00:00")
+        value = value.replace(tzinfo=zone)
+    return value
+
+
+def utc_now() -> datetime:
+    """Now, in UTC."""
+    return datetime.now(UTC)
+
+
+def day_of(incident: Incident) -> date:
+    """The date an incident was reported (UTC), which decides the rules in force."""
+    return incident.reported_at.astimezone(UTC).date()

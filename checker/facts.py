@@ -1,0 +1,385 @@
+"""An incident becomes flat facts with derived values, computed once, for the rules to match."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from checker.errors import InputError, Problem
+from checker.models import Disclosure, Incident, Record, Victim
+from checker.reference import Reference, duration_seconds
+
+FieldType = Literal["str", "int", "bool", "set"]
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """A fact field: its type, whether every fact of the kind has it, and what it means."""
+
+    type: FieldType
+    always: bool
+    doc: str
+
+
+def _f(type_: FieldType, doc: str, always: bool = True) -> FieldSpec:
+    return FieldSpec(type_, always, doc)
+
+
+_COMMON = {"reported_on": _f("str", "date the incident was reported (YYYY-MM-DD, UTC)")}
+
+# The fields rules may test, by fact kind. The rule loader rejects any other name, so a typo in a
+# rule fails at load time with its file and line instead of silently never matching.
+FACT_SCHEMA: dict[str, dict[str, FieldSpec]] = {
+    "incident": {
+        **_COMMON,
+        "incident_id": _f("str", "incident id"),
+        "reporter": _f("str", "who reported: victim, acting_for_victim, third_party, ..."),
+        "channel": _f("str", "how it was reported", always=False),
+        "qualifiers": _f("set", "incident qualifiers (asb_personal, child_protection, ...)"),
+        "asb_personal": _f("bool", "the incident carries the ASB personal qualifier"),
+        "referral": _f("bool", "a professional's or safeguarding referral"),
+        "in_force_area": _f("bool", "the incident occurred in this force's area"),
+        "victim_count": _f("int", "number of victims"),
+        "disclosure_count": _f("int", "number of disclosures"),
+        "record_count": _f("int", "number of records"),
+    },
+    "victim": {
+        **_COMMON,
+        "victim_id": _f("str", "victim id"),
+        "age": _f("int", "age in years at the offence", always=False),
+        "sex": _f("str", "female, male or unknown"),
+        "relationship": _f("str", "relationship to the suspect"),
+        "partner_or_family": _f("bool", "partner, ex-partner or family member of the suspect"),
+        "vulnerable": _f("bool", "recorded as vulnerable"),
+    },
+    "disclosure": {
+        **_COMMON,
+        "disclosure_id": _f("str", "disclosure id"),
+        "offence": _f("str", "Home Office code the circumstances amount to"),
+        "offence_name": _f("str", "name of that code"),
+        "family": _f("str", "offence family (rape, assault, harassment_stalking, ...)"),
+        "group": _f("str", "Home Office offence group"),
+        "subgroup": _f("str", "Home Office offence sub-group"),
+        "is_rape": _f("bool", "a rape code (19C-19H)"),
+        "conduct": _f("bool", "a course-of-conduct crime (harassment, stalking, CCB)"),
+        "victim_based": _f("bool", "a victim-based offence"),
+        "expected_code": _f("str", "the code that fits the victim's age and sex"),
+        "victim_id": _f("str", "the victim it concerns", always=False),
+        "suspect_id": _f("str", "the suspect", always=False),
+        "reported_by": _f("str", "who disclosed it"),
+        "victim_confirmed": _f("str", "yes, no, or not_asked"),
+        "victim_traceable": _f("bool", "the victim can be traced"),
+        "credible_evidence": _f("bool", "credible evidence to the contrary is recorded"),
+        "in_force_area": _f("bool", "occurred in this force's area"),
+        "disclosed_at": _f("str", "when disclosed (ISO 8601, UTC)"),
+        "deadline": _f("str", "when the recording decision falls due (ISO 8601, UTC)"),
+        "age_s": _f("int", "seconds from the disclosure to the as-of time"),
+        "left_s": _f("int", "seconds left before the decision is due (negative: overdue)"),
+        "window_expired": _f("bool", "the recording window has run out as of the as-of time"),
+        "decision": _f("str", "what the rules require: crime, n100, no_crime or review"),
+        "decision_reason": _f("str", "why that decision"),
+    },
+    "record": {
+        **_COMMON,
+        "record_id": _f("str", "record id"),
+        "classification": _f("str", "Home Office code, or N100"),
+        "is_n100": _f("bool", "an N100 reported incident of rape"),
+        "family": _f("str", "offence family of the classification"),
+        "group": _f("str", "Home Office offence group"),
+        "subgroup": _f("str", "Home Office offence sub-group"),
+        "status": _f("str", "recorded, cancelled or transferred"),
+        "live": _f("bool", "still recorded (not cancelled or transferred)"),
+        "victim_id": _f("str", "victim", always=False),
+        "recorded_at": _f("str", "when recorded (ISO 8601, UTC)"),
+        "flags": _f("set", "Home Office crime flags"),
+        "n100_reason": _f("str", "N100 reason as given", always=False),
+        "n100_reason_valid": _f("bool", "the N100 reason is one of the recognised reasons"),
+        "converted": _f("bool", "the N100 names the crime it became"),
+        "has_cancellation": _f("bool", "the record carries cancellation details"),
+        "cancel_category": _f("str", "C1..C5", always=False),
+        "authorised_by": _f("str", "role that authorised the cancellation", always=False),
+        "has_avi": _f("bool", "additional verifiable information is given"),
+        "grounds_withdrawal_only": _f("bool", "the only grounds given are the victim's withdrawal"),
+        "victim_informed": _f("str", "yes, no or unknown"),
+        "transferred_to": _f("str", "C1 receiving force", always=False),
+        "duplicate_of": _f("str", "C3: the record it duplicates", always=False),
+        "duplicate_exists": _f("bool", "C3: the record it names as duplicated exists in the incident"),
+        "authoriser_check": _f("str", "allowed, not_allowed, no_rule or missing_role"),
+        "allowed_roles": _f("str", "roles the authorisation table allows, comma separated"),
+    },
+    "link": {
+        **_COMMON,
+        "disclosure_id": _f("str", "the disclosure answered"),
+        "record_id": _f("str", "the record answering it"),
+        "victim_id": _f("str", "the record's victim", always=False),
+        "classification": _f("str", "the record's classification"),
+        "is_n100": _f("bool", "the record is an N100"),
+        "live": _f("bool", "the record is still recorded"),
+        "status": _f("str", "the record's status"),
+        "elapsed_s": _f("int", "seconds from disclosure to record"),
+        "first_decision": _f("bool", "the earliest record answering this disclosure"),
+        "converted": _f("bool", "the record is an N100 that names the crime it became"),
+        "explicit": _f("bool", "linked by the record's disclosure_ids, not inferred"),
+    },
+}
+
+SUBJECT_FIELD = {
+    "incident": "incident_id",
+    "victim": "victim_id",
+    "disclosure": "disclosure_id",
+    "record": "record_id",
+    "link": "record_id",
+}
+
+DECISION_TEXT = {
+    "victim_report": "the victim reported it and nothing credible contradicts it",
+    "acting_for_victim": "reported by someone acting for the victim",
+    "professional_referral": "a professional's referral needs no confirmation from the victim",
+    "victim_confirmed": "the victim confirmed the third-party report",
+    "victim_denies": "the victim denies it: the victim-based test is not met",
+    "victim_untraceable": "the victim cannot be traced to confirm",
+    "victim_not_confirmed": "the victim has not confirmed it",
+    "credible_evidence_to_contrary": "credible evidence to the contrary is recorded",
+    "other_force_area": "it happened in another force area",
+    "confirm_with_victim": "a third-party report: confirm with the victim",
+    "state_based": "a state-based offence: the points to prove must be made out",
+    "police_generated": "police-generated: a person must judge whether there is a victim",
+}
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _yes_no(value: bool | None, unknown: str) -> str:
+    return unknown if value is None else ("yes" if value else "no")
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The recording decision the rules require for one disclosure."""
+
+    decision: Literal["crime", "n100", "no_crime", "review"]
+    reason: str
+    expected_code: str
+
+
+def decide(incident: Incident, d: Disclosure, victim: Victim | None, ref: Reference) -> Decision:
+    """The decision Section A and the N100 rules require for one disclosure (see the brief, 2-3)."""
+    offence = ref.offences[d.offence]
+    code = ref.banded_code(d.offence, victim.age if victim else None, victim.sex if victim else "unknown")
+    rape = offence.subgroup == "rape"
+    in_area = incident.occurred_in_force_area if d.occurred_in_force_area is None else d.occurred_in_force_area
+    reporter = d.reported_by or incident.reporter
+    if d.credible_evidence_to_contrary:
+        return Decision("n100" if rape else "no_crime", "credible_evidence_to_contrary", code)
+    if not in_area:
+        return Decision("n100" if rape else "no_crime", "other_force_area", code)
+    if not offence.victim_based:
+        return Decision("review", "state_based", code)
+    if reporter in ("victim", "acting_for_victim"):
+        return Decision("crime", "victim_report" if reporter == "victim" else "acting_for_victim", code)
+    if reporter == "professional" and not ref.param("professional_report_needs_confirmation"):
+        return Decision("crime", "professional_referral", code)
+    if reporter == "police":
+        return Decision("review", "police_generated", code)
+    if d.victim_confirmed is True:
+        return Decision("crime", "victim_confirmed", code)
+    if d.victim_confirmed is False:
+        return Decision(ref.param("third_party_denied"), "victim_denies", code)
+    if not d.victim_traceable:
+        if rape:
+            return Decision("n100", "victim_not_confirmed", code)
+        return Decision(ref.param("untraceable_victim"), "victim_untraceable", code)
+    if rape:
+        return Decision("n100", "victim_not_confirmed", code)
+    policy = ref.param("third_party_unconfirmed")
+    return Decision("crime" if policy == "crime" else "review", "confirm_with_victim", code)
+
+
+@dataclass
+class IncidentFacts:
+    """The facts of one incident plus what the output needs to show per disclosure."""
+
+    incident: Incident
+    facts: list[dict[str, Any]]
+    decisions: dict[str, Decision]
+
+
+def _grounds_withdrawal_only(record: Record, phrases: list[str]) -> bool:
+    c = record.cancellation
+    if c is None:
+        return False
+    grounds = (c.avi or "").strip() or (c.reason or "").strip()
+    if not grounds:
+        return False
+    text = grounds.lower()
+    # The grounds count as withdrawal only when a withdrawal phrase is there and the text is short
+    # enough to be nothing else; a long AVI that mentions withdrawal in passing is judged by a person.
+    return any(p in text for p in phrases) and len(text.split()) <= 25
+
+
+def build_facts(incident: Incident, ref: Reference, as_of: datetime) -> IncidentFacts:
+    """Turn one validated incident into facts; unknown offence codes are input errors."""
+    problems: list[Problem] = []
+    for i, d in enumerate(incident.disclosures):
+        if d.offence not in ref.offences or ref.offences[d.offence].notifiable_incident:
+            problems.append(
+                Problem(f"unknown Home Office offence code {d.offence!r}", record=incident.incident_id,
+                        field=f"disclosures[{i}].offence")
+            )
+    for i, r in enumerate(incident.records):
+        if r.classification not in ref.offences:
+            problems.append(
+                Problem(f"unknown Home Office offence code {r.classification!r}", record=incident.incident_id,
+                        field=f"records[{i}].classification")
+            )
+    if problems:
+        raise InputError(problems)
+
+    window = duration_seconds(ref.param("recording_window")) or 86400
+    phrases = [p.lower() for p in ref.param("withdrawal_phrases")]
+    min_da_age = int(ref.param("domestic_abuse_min_age"))
+    reported_on = incident.reported_at.astimezone(UTC).date().isoformat()
+    victims = {v.victim_id: v for v in incident.victims}
+    facts: list[dict[str, Any]] = []
+
+    def add(kind: str, key: str, values: dict[str, Any]) -> None:
+        fact = {k: v for k, v in values.items() if v is not None}
+        fact.update(kind=kind, id=f"{kind}:{key}", reported_on=reported_on)
+        facts.append(fact)
+
+    quals = set(incident.qualifiers)
+    add("incident", incident.incident_id, {
+        "incident_id": incident.incident_id,
+        "reporter": incident.reporter,
+        "channel": incident.channel,
+        "qualifiers": {q: True for q in sorted(quals)},
+        "asb_personal": "asb_personal" in quals,
+        "referral": incident.reporter == "professional" or bool(quals & {"child_protection", "vulnerable_adult"}),
+        "in_force_area": incident.occurred_in_force_area,
+        "victim_count": len(incident.victims),
+        "disclosure_count": len(incident.disclosures),
+        "record_count": len(incident.records),
+    })
+    for v in incident.victims:
+        add("victim", v.victim_id, {
+            "victim_id": v.victim_id,
+            "age": v.age,
+            "sex": v.sex,
+            "relationship": v.relationship_to_suspect,
+            "partner_or_family": v.relationship_to_suspect in ("partner", "ex_partner", "family")
+            and (v.age is None or v.age >= min_da_age),
+            "vulnerable": v.vulnerable,
+        })
+
+    decisions: dict[str, Decision] = {}
+    disclosed: dict[str, datetime] = {}
+    for d in incident.disclosures:
+        offence = ref.offences[d.offence]
+        victim = victims.get(d.victim_id) if d.victim_id else None
+        decision = decide(incident, d, victim, ref)
+        decisions[d.disclosure_id] = decision
+        at = d.disclosed_at or incident.reported_at
+        disclosed[d.disclosure_id] = at
+        age_s = int((as_of - at).total_seconds())
+        add("disclosure", d.disclosure_id, {
+            "disclosure_id": d.disclosure_id,
+            "offence": d.offence,
+            "offence_name": offence.name,
+            "family": offence.family,
+            "group": offence.group,
+            "subgroup": offence.subgroup,
+            "is_rape": offence.subgroup == "rape",
+            "conduct": offence.conduct,
+            "victim_based": offence.victim_based,
+            "expected_code": decision.expected_code,
+            "victim_id": d.victim_id,
+            "suspect_id": d.suspect_id,
+            "reported_by": d.reported_by or incident.reporter,
+            "victim_confirmed": _yes_no(d.victim_confirmed, "not_asked"),
+            "victim_traceable": d.victim_traceable,
+            "credible_evidence": d.credible_evidence_to_contrary,
+            "in_force_area": incident.occurred_in_force_area
+            if d.occurred_in_force_area is None else d.occurred_in_force_area,
+            "disclosed_at": _iso(at),
+            "deadline": _iso(at + timedelta(seconds=window)),
+            "age_s": age_s,
+            "left_s": window - age_s,
+            "window_expired": age_s > window,
+            "decision": decision.decision,
+            "decision_reason": decision.reason,
+        })
+
+    links: list[tuple[str, Record, bool]] = []
+    record_ids = {r.record_id for r in incident.records}
+    for r in incident.records:
+        offence = ref.offences[r.classification]
+        c = r.cancellation
+        allowed = ref.allowed_roles(c.category, r.classification) if c and c.category else None
+        if c is None or c.category is None or r.status == "recorded":
+            check = "allowed"
+        elif c.authorised_by_role is None:
+            check = "missing_role"
+        elif allowed is None:
+            check = "no_rule"
+        else:
+            check = "allowed" if c.authorised_by_role in allowed else "not_allowed"
+        add("record", r.record_id, {
+            "record_id": r.record_id,
+            "classification": r.classification,
+            "is_n100": r.classification == "N100",
+            "family": offence.family,
+            "group": offence.group,
+            "subgroup": offence.subgroup,
+            "status": r.status,
+            "live": r.status == "recorded",
+            "victim_id": r.victim_id,
+            "recorded_at": _iso(r.recorded_at),
+            "flags": {f: True for f in sorted(set(r.flags)) if f.isidentifier()},
+            "n100_reason": r.n100_reason,
+            "n100_reason_valid": r.n100_reason
+            in ("victim_not_confirmed", "credible_evidence_to_contrary", "other_force_area"),
+            "converted": r.converted_to is not None,
+            "has_cancellation": c is not None,
+            "cancel_category": c.category if c else None,
+            "authorised_by": c.authorised_by_role if c else None,
+            "has_avi": bool(c and c.avi and c.avi.strip()),
+            "grounds_withdrawal_only": _grounds_withdrawal_only(r, phrases),
+            "victim_informed": _yes_no(c.victim_informed if c else None, "unknown"),
+            "transferred_to": c.transferred_to if c else None,
+            "duplicate_of": c.duplicate_of if c else None,
+            "duplicate_exists": bool(c and c.duplicate_of and c.duplicate_of in record_ids and c.duplicate_of != r.record_id),
+            "authoriser_check": check,
+            "allowed_roles": ", ".join(allowed or ()),
+        })
+        if r.disclosure_ids:
+            links.extend((did, r, True) for did in r.disclosure_ids)
+        else:
+            # A record without disclosure_ids answers the disclosures of the same victim and offence
+            # family (an N100 is in the rape family), the way a reviewer would pair them by hand.
+            for d in incident.disclosures:
+                same_victim = r.victim_id is None or d.victim_id is None or r.victim_id == d.victim_id
+                if same_victim and ref.offences[d.offence].family == offence.family:
+                    links.append((d.disclosure_id, r, False))
+
+    first: dict[str, datetime] = {}
+    for did, r, _ in links:
+        if did not in first or r.recorded_at < first[did]:
+            first[did] = r.recorded_at
+    for did, r, explicit in links:
+        add("link", f"{r.record_id}>{did}", {
+            "disclosure_id": did,
+            "record_id": r.record_id,
+            "victim_id": r.victim_id,
+            "classification": r.classification,
+            "is_n100": r.classification == "N100",
+            "live": r.status == "recorded",
+            "status": r.status,
+            "elapsed_s": int((r.recorded_at - disclosed[did]).total_seconds()),
+            "first_decision": r.recorded_at == first[did],
+            "converted": r.converted_to is not None,
+            "explicit": explicit,
+        })
+    return IncidentFacts(incident, facts, decisions)

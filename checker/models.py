@@ -1,0 +1,190 @@
+"""The incident record contract (shared/design/record-contract.md) as pydantic models."""
+
+from __future__ import annotations
+
+from datetime import datetime, tzinfo
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo
+
+from checker.errors import Problem
+from checker.yamlio import dotted
+
+SCHEMA_VERSION = "1"
+
+Channel = Literal[
+    "emergency_call", "non_emergency_call", "online", "in_person", "referral", "police_generated"
+]
+Reporter = Literal["victim", "acting_for_victim", "third_party", "professional", "witness", "police"]
+Qualifier = Literal[
+    "asb_personal",
+    "asb_nuisance",
+    "asb_environmental",
+    "domestic_abuse",
+    "vulnerable_adult",
+    "child_protection",
+    "hate",
+    "mental_health",
+]
+Sex = Literal["female", "male", "unknown"]
+Relationship = Literal["partner", "ex_partner", "family", "acquaintance", "stranger", "unknown"]
+Status = Literal["recorded", "cancelled", "transferred"]
+Category = Literal["C1", "C2", "C3", "C4", "C5"]
+Role = Literal["FCR", "DFCR", "DDM", "supervisor", "investigator", "other"]
+N100Reason = Literal["victim_not_confirmed", "credible_evidence_to_contrary", "other_force_area"]
+
+
+def _aware(value: datetime, info: ValidationInfo) -> datetime:
+    """Insist on an offset; read a naive time in the run's default zone when one was named."""
+    if value.tzinfo is not None and value.utcoffset() is not None:
+        return value
+    zone: tzinfo | None = (info.context or {}).get("timezone")
+    if zone is None:
+        raise ValueError(
+            "time has no UTC offset (write e.g. 2025-01-02T14:22:00+00:00, "
+            "or run with --timezone Europe/London to read naive times in that zone)"
+        )
+    return value.replace(tzinfo=zone)
+
+
+Time = Annotated[datetime, AfterValidator(_aware)]
+
+
+class _Model(BaseModel):
+    """Contract models keep unknown fields (reported as warnings) and reject wrong types."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, str_strip_whitespace=True)
+
+
+class Victim(_Model):
+    """A victim named in the incident."""
+
+    victim_id: str = Field(min_length=1)
+    age: int | None = Field(default=None, ge=0, le=120)
+    sex: Sex = "unknown"
+    relationship_to_suspect: Relationship = "unknown"
+    vulnerable: bool = False
+
+
+class Disclosure(_Model):
+    """An offence the report discloses, as assessed by the person reviewing it."""
+
+    disclosure_id: str = Field(min_length=1)
+    offence: str = Field(min_length=1)
+    victim_id: str | None = None
+    suspect_id: str | None = None
+    disclosed_at: Time | None = None
+    reported_by: Reporter | None = None
+    victim_confirmed: bool | None = None
+    victim_traceable: bool = True
+    credible_evidence_to_contrary: bool = False
+    occurred_in_force_area: bool | None = None
+
+
+class Cancellation(_Model):
+    """How a recorded crime was cancelled or transferred; every part may be missing in bad records."""
+
+    category: Category | None = None
+    decided_at: Time | None = None
+    authorised_by_role: Role | None = None
+    avi: str | None = None
+    reason: str | None = None
+    victim_informed: bool | None = None
+    transferred_to: str | None = None
+    duplicate_of: str | None = None
+
+
+class Record(_Model):
+    """A recording decision made on the incident: a crime, or an N100 reported incident of rape."""
+
+    record_id: str = Field(min_length=1)
+    classification: str = Field(min_length=1)
+    victim_id: str | None = None
+    disclosure_ids: list[str] = Field(default_factory=list)
+    recorded_at: Time
+    flags: list[str] = Field(default_factory=list)
+    n100_reason: str | None = None
+    converted_to: str | None = None
+    status: Status = "recorded"
+    cancellation: Cancellation | None = None
+
+
+class Incident(_Model):
+    """One incident as the checker reads it: the canonical form a force export is mapped onto."""
+
+    schema_version: Literal["1"] = "1"
+    incident_id: str = Field(min_length=1)
+    force: str | None = None
+    reported_at: Time
+    channel: Channel | None = None
+    reporter: Reporter = "victim"
+    incident_category: str | None = None
+    qualifiers: list[Qualifier] = Field(default_factory=list)
+    occurred_in_force_area: bool = True
+    narrative: str | None = None
+    victims: list[Victim] = Field(default_factory=list)
+    disclosures: list[Disclosure] = Field(default_factory=list)
+    records: list[Record] = Field(default_factory=list)
+
+
+def unknown_fields(incident: Incident) -> list[str]:
+    """Field paths the contract does not define; kept, and reported as warnings."""
+    found: list[str] = []
+
+    def visit(model: BaseModel, loc: tuple[str | int, ...]) -> None:
+        found.extend(dotted((*loc, k)) for k in sorted(model.model_extra or {}))
+        for name in type(model).model_fields:
+            value = getattr(model, name)
+            if isinstance(value, BaseModel):
+                visit(value, (*loc, name))
+            elif isinstance(value, list):
+                for i, item in enumerate(value):
+                    if isinstance(item, BaseModel):
+                        visit(item, (*loc, name, i))
+
+    visit(incident, ())
+    return found
+
+
+def consistency_problems(incident: Incident) -> list[Problem]:
+    """Broken references, duplicate ids and impossible times: input errors, not findings."""
+    problems: list[Problem] = []
+    rid = incident.incident_id
+
+    def bad(loc: tuple[str | int, ...], message: str) -> None:
+        problems.append(Problem(message, record=rid, field=dotted(loc)))
+
+    def unique(items: list[Any], attr: str, name: str) -> set[str]:
+        seen: set[str] = set()
+        for i, item in enumerate(items):
+            key = getattr(item, attr)
+            if key in seen:
+                bad((name, i, attr), f"duplicate {attr} {key!r} in this incident")
+            seen.add(key)
+        return seen
+
+    victims = unique(incident.victims, "victim_id", "victims")
+    disclosures = unique(incident.disclosures, "disclosure_id", "disclosures")
+    unique(incident.records, "record_id", "records")
+    for i, d in enumerate(incident.disclosures):
+        if d.victim_id is not None and d.victim_id not in victims:
+            bad(("disclosures", i, "victim_id"), f"no victim {d.victim_id!r} in this incident")
+        if d.disclosed_at is not None and d.disclosed_at < incident.reported_at:
+            bad(("disclosures", i, "disclosed_at"), "disclosed before the incident was reported")
+    by_id = {d.disclosure_id: d for d in incident.disclosures}
+    for i, r in enumerate(incident.records):
+        if r.victim_id is not None and r.victim_id not in victims:
+            bad(("records", i, "victim_id"), f"no victim {r.victim_id!r} in this incident")
+        for j, did in enumerate(r.disclosure_ids):
+            if did not in disclosures:
+                bad(("records", i, "disclosure_ids", j), f"no disclosure {did!r} in this incident")
+                continue
+            disclosed = by_id[did].disclosed_at or incident.reported_at
+            if r.recorded_at < disclosed:
+                bad(("records", i, "recorded_at"), f"recorded before disclosure {did!r} was made")
+        if r.recorded_at < incident.reported_at:
+            bad(("records", i, "recorded_at"), "recorded before the incident was reported")
+        c = r.cancellation
+        if c is not None and c.decided_at is not None and c.decided_at < r.recorded_at:
+            bad(("records", i, "cancellation", "decided_at"), "cancelled before it was recorded")
+    return problems

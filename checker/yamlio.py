@@ -1,0 +1,95 @@
+"""Safe YAML loading that remembers the line of every key, for errors that point at the file."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from checker.errors import Problem
+
+Loc = tuple[str | int, ...]
+
+
+class _LineLoader(yaml.SafeLoader):
+    """SafeLoader (no Python object tags, ever) that records a line for each node path."""
+
+
+def _walk(node: yaml.Node, path: Loc, lines: dict[Loc, int]) -> None:
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            name = key.value if isinstance(key, yaml.ScalarNode) else str(key.start_mark)
+            lines[(*path, name)] = key.start_mark.line + 1
+            _walk(value, (*path, name), lines)
+            lines[(*path, name)] = key.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _walk(item, (*path, i), lines)
+
+
+class YamlDoc:
+    """A parsed YAML document with the line of each key path, for locating errors."""
+
+    def __init__(self, path: Path, data: Any, lines: dict[Loc, int]) -> None:
+        self.path = path
+        self.data = data
+        self.lines = lines
+
+    def line_of(self, loc: Sequence[str | int]) -> int | None:
+        """The line of the deepest existing prefix of a key path."""
+        loc = tuple(loc)
+        while loc:
+            if loc in self.lines:
+                return self.lines[loc]
+            loc = loc[:-1]
+        return self.lines.get((), None)
+
+    def problem(self, loc: Sequence[str | int], message: str) -> Problem:
+        """A Problem pointing at this file and the line of `loc`."""
+        return Problem(message, file=str(self.path), line=self.line_of(loc), field=dotted(loc))
+
+    def validate(self, model: type[BaseModel], data: Any = None, base: Loc = ()) -> tuple[Any, list[Problem]]:
+        """Validate `data` (default: the whole document) into `model`, mapping errors to lines."""
+        try:
+            return model.model_validate(self.data if data is None else data), []
+        except ValidationError as exc:
+            return None, [self.problem((*base, *e["loc"]), e["msg"]) for e in exc.errors()]
+
+
+def dotted(loc: Iterable[str | int]) -> str:
+    """Render a pydantic-style location as `victims[0].age`."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def load_yaml(path: Path) -> tuple[YamlDoc | None, list[Problem]]:
+    """Read one YAML file safely; a syntax error becomes a located Problem, not an exception."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, [Problem(f"cannot read: {exc}", file=str(path))]
+    try:
+        node = yaml.compose(text, Loader=_LineLoader)
+        data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - _LineLoader is a SafeLoader
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        line = mark.line + 1 if mark is not None else None
+        what = exc.problem or str(exc)
+        if "could not determine a constructor" in str(exc):
+            what = f"{what}: object tags are refused; rule files are data and cannot run code"
+        return None, [Problem(f"invalid YAML: {what}", file=str(path), line=line)]
+    except yaml.YAMLError as exc:
+        return None, [Problem(f"invalid YAML: {exc}", file=str(path))]
+    lines: dict[Loc, int] = {}
+    if node is not None:
+        _walk(node, (), lines)
+    return YamlDoc(path, data, lines), []
