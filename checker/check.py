@@ -178,10 +178,8 @@ class Checker:
         built = build_facts(incident, self.ruleset.reference, as_of)
         try:
             hits = self.hits(built.facts)
-        except Exception as exc:  # noqa: BLE001 - any engine failure rejects this incident only
-            raise EngineError(
-                [Problem(f"the rule engine failed: {exc}", record=incident.incident_id)]
-            ) from exc
+        except Exception as exc:
+            raise EngineError([Problem(f"the rule engine failed: {exc}", record=incident.incident_id)]) from exc
         fmt = _Formatter(as_of, self.zone)
         chosen: dict[tuple[str, str], tuple[Rule, dict[str, dict[str, Any]]]] = {}
         for index, bindings in sorted(hits, key=lambda h: (h[0], _binding_key(h[1]))):
@@ -240,14 +238,18 @@ def finding_order(f: Finding) -> tuple[int, str, str]:
     return (AREAS.index(f.area), f.rule_id, f.subject)
 
 
-def _decisions(incident: Incident, decisions: dict[str, Decision], facts: list[dict[str, Any]]) -> tuple[DisclosureDecision, ...]:
+def _decisions(
+    incident: Incident, decisions: dict[str, Decision], facts: list[dict[str, Any]]
+) -> tuple[DisclosureDecision, ...]:
     recorded: dict[str, list[str]] = {}
     deadlines: dict[str, str] = {}
     names: dict[str, str] = {}
     for fact in facts:
         if fact["kind"] == "link":
             state = "" if fact["live"] else f" {fact['status']}"
-            recorded.setdefault(fact["disclosure_id"], []).append(f"{fact['record_id']} {fact['classification']}{state}")
+            recorded.setdefault(fact["disclosure_id"], []).append(
+                f"{fact['record_id']} {fact['classification']}{state}"
+            )
         elif fact["kind"] == "disclosure":
             deadlines[fact["disclosure_id"]] = fact["deadline"]
             names[fact["disclosure_id"]] = fact["offence_name"]

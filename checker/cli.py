@@ -15,7 +15,12 @@ EXIT_OK = 0  # checked, nothing at or above --fail-on
 EXIT_FINDINGS = 1  # at least one finding at or above --fail-on (default: a breach)
 EXIT_ERROR = 2  # input, rule or usage error, or an internal error: never a silent 0
 
-FAIL_ON = {"breach": ("breach",), "risk": ("breach", "risk"), "needs_review": ("breach", "risk", "needs_review"), "never": ()}
+FAIL_ON = {
+    "breach": ("breach",),
+    "risk": ("breach", "risk"),
+    "needs_review": ("breach", "risk", "needs_review"),
+    "never": (),
+}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -32,35 +37,64 @@ def _zone(name: str) -> tzinfo:
 
 
 def _rules_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--rules", type=Path, default=None, metavar="DIR",
-                   help="rule directory (default: the bundled rules/, or $CRIMECHECK_RULES)")
-    p.add_argument("--reference", type=Path, default=None, metavar="DIR",
-                   help="a force's own reference tables (offences, authorisation, settings); default: RULES/reference")
+    p.add_argument(
+        "--rules",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="rule directory (default: the bundled rules/, or $CRIMECHECK_RULES)",
+    )
+    p.add_argument(
+        "--reference",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="a force's own reference tables (offences, authorisation, settings); default: RULES/reference",
+    )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser, with help for every command and option."""
-    parser = _Parser(prog="crimecheck", description="Check police incident records against the Home Office Crime Recording Rules.")
+def build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
+    """The argument parser (and its `rules` sub-parser), with help for every command and option."""
+    parser = _Parser(
+        prog="crimecheck", description="Check police incident records against the Home Office Crime Recording Rules."
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    check = sub.add_parser("check", help="check incidents (JSON object, JSON array or JSON Lines) and print findings",
-                           description="Check incidents and print, per incident, the recording decision each disclosure needs and every finding.")
+    check = sub.add_parser(
+        "check",
+        help="check incidents (JSON object, JSON array or JSON Lines) and print findings",
+        description="Check incidents and print, per incident, the recording decision each disclosure needs "
+        "and every finding.",
+    )
     check.add_argument("files", nargs="+", metavar="FILE", help="incident file(s); - reads standard input")
     check.add_argument("--format", choices=("human", "json"), default="human", help="output format (default: human)")
     check.add_argument("--as-of", metavar="TIME", help="judge clocks at this time, ISO 8601 with offset (default: now)")
-    check.add_argument("--timezone", type=_zone, default=None, metavar="ZONE",
-                       help="read times without an offset in this zone (e.g. Europe/London); default: refuse them")
-    check.add_argument("--fail-on", choices=tuple(FAIL_ON), default="breach",
-                       help="exit 1 when a finding of this outcome or worse is found (default: breach)")
+    check.add_argument(
+        "--timezone",
+        type=_zone,
+        default=None,
+        metavar="ZONE",
+        help="read times without an offset in this zone (e.g. Europe/London); default: refuse them",
+    )
+    check.add_argument(
+        "--fail-on",
+        choices=tuple(FAIL_ON),
+        default="breach",
+        help="exit 1 when a finding of this outcome or worse is found (default: breach)",
+    )
     check.add_argument("--explain", action="store_true", help="show the facts and conditions behind each finding")
     check.add_argument("--why-not", metavar="RULE", help="show which condition of RULE failed on each incident")
-    check.add_argument("--color", choices=("auto", "always", "never"), default="auto", help="colour output (default: auto)")
+    check.add_argument(
+        "--color", choices=("auto", "always", "never"), default="auto", help="colour output (default: auto)"
+    )
     check.add_argument("--evaluator", choices=("engine", "reference"), default="engine", help=argparse.SUPPRESS)
     _rules_args(check)
 
     rules = sub.add_parser("rules", help="list, explain and test the rules")
     rsub = rules.add_subparsers(dest="rules_command", metavar="ACTION", parser_class=_Parser)
     lst = rsub.add_parser("list", help="list the rules (in force on a date with --as-of)")
-    lst.add_argument("--as-of", metavar="DATE", help="only rules in force for incidents reported on this date (YYYY-MM-DD)")
+    lst.add_argument(
+        "--as-of", metavar="DATE", help="only rules in force for incidents reported on this date (YYYY-MM-DD)"
+    )
     _rules_args(lst)
     exp = rsub.add_parser("explain", help="show a rule: title, rationale, source, parameters, examples")
     exp.add_argument("rule_id", metavar="ID")
@@ -68,13 +102,13 @@ def build_parser() -> argparse.ArgumentParser:
     tst = rsub.add_parser("test", help="run every rule's examples (or the named rules')")
     tst.add_argument("rule_ids", nargs="*", metavar="ID")
     _rules_args(tst)
-    return parser
+    return parser, rules
 
 
 def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int:
     """Run the command line; returns the exit code."""
     out = stdout or sys.stdout
-    parser = build_parser()
+    parser, rules = build_parser()
     args = parser.parse_args(argv)
     from checker.errors import CheckerError
 
@@ -87,7 +121,7 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
             from checker.commands import run_rules
 
             return run_rules(args, out)
-        (parser if args.command is None else parser._subparsers._group_actions[0].choices[args.command]).print_help(out)  # type: ignore[union-attr]
+        (rules if args.command == "rules" else parser).print_help(out)
         return EXIT_ERROR
     except CheckerError as exc:
         print("crimecheck: cannot continue:", file=sys.stderr)
@@ -96,10 +130,13 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
         return EXIT_ERROR
     except BrokenPipeError:
         return EXIT_OK
-    except Exception as exc:  # noqa: BLE001 - a crash must never look like success
+    except Exception as exc:
         if os.environ.get("CRIMECHECK_DEBUG"):
             raise
-        print(f"crimecheck: internal error: {type(exc).__name__}: {exc} (set CRIMECHECK_DEBUG=1 for the traceback)", file=sys.stderr)
+        print(
+            f"crimecheck: internal error: {type(exc).__name__}: {exc} (set CRIMECHECK_DEBUG=1 for the traceback)",
+            file=sys.stderr,
+        )
         return EXIT_ERROR
 
 

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from checker.check import LONDON, Checker, Result, parse_time, utc_now
+from checker.check import LONDON, Checker, Evaluator, Result, parse_time, utc_now
 from checker.cli import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, FAIL_ON
 from checker.errors import CheckerError, Problem
 from checker.output import Paint, human_result, json_document
@@ -51,8 +51,17 @@ def run_check(args: argparse.Namespace, out: TextIO) -> int:
             try:
                 incident, warns = validate(item, args.timezone)
                 if incident.incident_id in seen:
-                    raise CheckerError([Problem(f"duplicate incident_id {incident.incident_id!r} in this batch; the first was checked",
-                                                file=item.source, line=item.line, record=incident.incident_id, field="incident_id")])
+                    raise CheckerError(
+                        [
+                            Problem(
+                                f"duplicate incident_id {incident.incident_id!r} in this batch; the first was checked",
+                                file=item.source,
+                                line=item.line,
+                                record=incident.incident_id,
+                                field="incident_id",
+                            )
+                        ]
+                    )
                 seen.add(incident.incident_id)
                 result = checker.check(incident, as_of)
             except CheckerError as exc:
@@ -74,8 +83,17 @@ def run_check(args: argparse.Namespace, out: TextIO) -> int:
         for w in warnings:
             print(paint(f"warning: {w}", "dim"), file=sys.stderr)
         counts = f"{len(results) + len(rejected)} read, {len(results)} checked, {len(rejected)} rejected"
-        total = {o: sum(1 for r in results for f in r.findings if f.outcome == o) for o in ("breach", "risk", "needs_review")}
-        print(paint(f"\n{counts}; findings: {total['breach']} breach, {total['risk']} risk, {total['needs_review']} needs review", "bold"), file=out)
+        total = {
+            o: sum(1 for r in results for f in r.findings if f.outcome == o) for o in ("breach", "risk", "needs_review")
+        }
+        print(
+            paint(
+                f"\n{counts}; findings: {total['breach']} breach, {total['risk']} risk, "
+                f"{total['needs_review']} needs review",
+                "bold",
+            ),
+            file=out,
+        )
     else:
         out.write(json_document(ruleset, results, rejected, as_of, args.explain, warnings).decode())
     if rejected:
@@ -122,7 +140,9 @@ def run_rules(args: argparse.Namespace, out: TextIO) -> int:
         for r in shown:
             m = r.model
             print(f"{m.id}  {m.outcome:<12} {m.area:<14} {m.title}  [{m.source.edition}; {m.status}]", file=out)
-        print(f"\n{len(shown)} rules" + (f" in force on {day}" if day else "") + f"; rule set {ruleset.digest}", file=out)
+        print(
+            f"\n{len(shown)} rules" + (f" in force on {day}" if day else "") + f"; rule set {ruleset.digest}", file=out
+        )
         return EXIT_OK
     if args.rules_command == "explain":
         from checker.docs import rule_text
@@ -139,14 +159,18 @@ def run_rules(args: argparse.Namespace, out: TextIO) -> int:
         raise CheckerError([Problem(f"no rule {i!r}") for i in unknown])
     failed = 0
     outcomes = []
-    for evaluator in ("engine", "reference"):
-        checker = Checker(ruleset, evaluator=evaluator)  # type: ignore[arg-type]
+    evaluators: tuple[Evaluator, ...] = ("engine", "reference")
+    for evaluator in evaluators:
+        checker = Checker(ruleset, evaluator=evaluator)
         outcomes = run_all(checker, set(args.rule_ids) or None)
         for o in outcomes:
             if not o.ok:
                 failed += 1
-                print(f"FAIL {o.rule} {o.example} ({evaluator}): expected {o.expected}, found {o.found}"
-                      + (f"; error: {o.error}" if o.error else ""), file=out)
+                print(
+                    f"FAIL {o.rule} {o.example} ({evaluator}): expected {o.expected}, found {o.found}"
+                    + (f"; error: {o.error}" if o.error else ""),
+                    file=out,
+                )
     passed = 2 * len(outcomes) - failed
     print(f"{passed} passed, {failed} failed", file=out)
     return EXIT_OK if failed == 0 else EXIT_FINDINGS

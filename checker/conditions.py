@@ -120,7 +120,7 @@ class Parser:
             return None
         unknown = set(spec) - {"kind", "as", "absent", "where"}
         if unknown:
-            self._err((*loc, sorted(unknown)[0]), f"unknown key; expected kind, as, absent, where")
+            self._err((*loc, sorted(unknown)[0]), "unknown key; expected kind, as, absent, where")
         kind = spec.get("kind")
         if kind not in FACT_SCHEMA:
             self._err((*loc, "kind"), f"kind must be one of {', '.join(FACT_SCHEMA)}; got {kind!r}")
@@ -295,9 +295,7 @@ def test_leaf(leaf: Leaf, fact: dict[str, Any], bound: dict[str, dict[str, Any]]
 
 def test_node(node: Node, fact: dict[str, Any], bound: dict[str, dict[str, Any]]) -> bool:
     """Whether a node holds for a fact."""
-    results = (
-        test_node(i, fact, bound) if isinstance(i, Node) else test_leaf(i, fact, bound) for i in node.items
-    )
+    results = (test_node(i, fact, bound) if isinstance(i, Node) else test_leaf(i, fact, bound) for i in node.items)
     return all(results) if node.op == "all" else any(results)
 
 
@@ -379,8 +377,7 @@ def with_guards(branch: Branch) -> Branch:
         return branch
     return Branch(
         tuple(
-            Pattern(p.kind, p.alias, p.absent, Node("all", (*extra.get(p.alias, []), p.test)))
-            for p in branch.patterns
+            Pattern(p.kind, p.alias, p.absent, Node("all", (*extra.get(p.alias, []), p.test))) for p in branch.patterns
         )
     )
 
@@ -394,7 +391,9 @@ def branch_json(branch: Branch) -> list[dict[str, Any]]:
     return out
 
 
-def evaluate_reference(branches: list[Branch], facts: list[dict[str, Any]]) -> list[tuple[int, dict[str, dict[str, Any]]]]:
+def evaluate_reference(
+    branches: list[Branch], facts: list[dict[str, Any]]
+) -> list[tuple[int, dict[str, dict[str, Any]]]]:
     """The pure-Python twin of the engine: every (branch index, bindings) the facts match."""
     by_kind: dict[str, list[dict[str, Any]]] = {}
     for fact in facts:

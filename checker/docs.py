@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 
 from checker.conditions import leaves
-from checker.examples import example_incident
+from checker.examples import example_incident, jsonable
 from checker.rules import AREAS, Rule, RuleSet
 
 
@@ -55,8 +55,14 @@ def rule_text(ruleset: RuleSet, rule: Rule) -> str:
             lines += [" ".join(ex.description.split()), ""]
         body = ex.patch if ex.patch is not None else example_incident(ruleset, ex)
         label = "Patch on the baseline incident" if ex.patch is not None else "Incident"
-        lines += [f"{label}" + (f", judged at {ex.as_of}" if ex.as_of else "") + ":", "", "```yaml",
-                  yaml.safe_dump(body, sort_keys=False, default_flow_style=False, allow_unicode=True).rstrip(), "```", ""]
+        lines += [
+            f"{label}" + (f", judged at {ex.as_of}" if ex.as_of else "") + ":",
+            "",
+            "```yaml",
+            yaml.safe_dump(jsonable(body), sort_keys=False, default_flow_style=False, allow_unicode=True).rstrip(),
+            "```",
+            "",
+        ]
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -9,7 +9,7 @@ assert call (see shared/design/durable-rules.md).
 
 from __future__ import annotations
 
-import copy
+import contextlib
 import itertools
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -61,7 +61,7 @@ class DurableEngine:
         self._host = _SyncHost()
         self._shards: list[tuple[str, list[str]]] = []
         groups: list[list[int]] = []
-        for i, b in enumerate(self._branches):
+        for i in range(len(self._branches)):
             for group in groups:
                 if len(group) < MAX_RULES_PER_RULESET and _order([self._branches[j] for j in (*group, i)]):
                     group.append(i)
@@ -80,8 +80,7 @@ class DurableEngine:
             rules["zz_catch_all"] = {"all": [{"m": {"$ex": {"kind": 1}}}], "cap": 65535, "run": _noop}
             definition[shard] = rules
             self._shards.append((shard, order))
-        # register_rulesets pops the actions out of the dict it is given
-        self._host.register_rulesets(copy.copy(definition))
+        self._host.register_rulesets(definition)
 
     def _action(self, index: int) -> Callable[[Any], None]:
         def action(c: Any) -> None:
@@ -110,10 +109,9 @@ class DurableEngine:
         return hits
 
     def _delete(self, shard: str, sid: str) -> None:
-        try:
+        # a session that was never created has nothing to delete
+        with contextlib.suppress(Exception):
             self._host.delete_state(shard, sid)
-        except Exception:  # noqa: BLE001 - a session that was never created has nothing to delete
-            pass
 
 
 def _noop(c: Any) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import itertools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +25,7 @@ def apply_patch(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
         if not _PATH.match(path):
             raise ValueError(f"bad patch path {path!r}")
         target: Any = out
-        for step, nxt in zip(steps, steps[1:], strict=False):
+        for step, nxt in itertools.pairwise(steps):
             if isinstance(step, int):
                 target = target[step]
             else:
@@ -66,7 +67,7 @@ def run_example(checker: Checker, rule: Rule, example: Example) -> Outcome:
     watched = {rule.id} | {e.rule for e in example.expect}
     try:
         raw = example_incident(checker.ruleset, example)
-        incident, _ = validate(Item(str(rule.path), None, 0, data=_jsonable(raw)))
+        incident, _ = validate(Item(str(rule.path), None, 0, data=jsonable(raw)))
         as_of = example.as_of or parse_time(checker.ruleset.baseline_as_of)
         result = checker.check(incident, as_of)
     except (CheckerError, ValueError, KeyError, IndexError, TypeError) as exc:
@@ -75,12 +76,12 @@ def run_example(checker: Checker, rule: Rule, example: Example) -> Outcome:
     return Outcome(rule.id, example.name, expected, found)
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     """YAML turns times into datetime objects; the contract reads them as ISO text like JSON does."""
     if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
+        return {k: jsonable(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return value

@@ -59,7 +59,9 @@ def _why_not_branch(branch: Branch, by_kind: dict[str, list[dict[str, Any]]]) ->
             lines = [f"fails: no {p.kind} satisfies the pattern {p.alias}:"]
             for f in candidates:
                 failed = [leaf for leaf in leaves(p.test) if not test_leaf(leaf, f, bound)]
-                shown = "; ".join(f"{leaf.describe(p.alias)} (is {_value(leaf, f)})" for leaf in failed) or _nested(p.test)
+                shown = "; ".join(f"{leaf.describe(p.alias)} (is {_value(leaf, f)})" for leaf in failed) or _nested(
+                    p.test
+                )
                 lines.append(f"  {f['id']}: {shown}")
             return lines
         bound[p.alias] = match

@@ -226,14 +226,20 @@ def build_facts(incident: Incident, ref: Reference, as_of: datetime) -> Incident
     for i, d in enumerate(incident.disclosures):
         if d.offence not in ref.offences or ref.offences[d.offence].notifiable_incident:
             problems.append(
-                Problem(f"unknown Home Office offence code {d.offence!r}", record=incident.incident_id,
-                        field=f"disclosures[{i}].offence")
+                Problem(
+                    f"unknown Home Office offence code {d.offence!r}",
+                    record=incident.incident_id,
+                    field=f"disclosures[{i}].offence",
+                )
             )
     for i, r in enumerate(incident.records):
         if r.classification not in ref.offences:
             problems.append(
-                Problem(f"unknown Home Office offence code {r.classification!r}", record=incident.incident_id,
-                        field=f"records[{i}].classification")
+                Problem(
+                    f"unknown Home Office offence code {r.classification!r}",
+                    record=incident.incident_id,
+                    field=f"records[{i}].classification",
+                )
             )
     if problems:
         raise InputError(problems)
@@ -251,28 +257,36 @@ def build_facts(incident: Incident, ref: Reference, as_of: datetime) -> Incident
         facts.append(fact)
 
     quals = set(incident.qualifiers)
-    add("incident", incident.incident_id, {
-        "incident_id": incident.incident_id,
-        "reporter": incident.reporter,
-        "channel": incident.channel,
-        "qualifiers": {q: True for q in sorted(quals)},
-        "asb_personal": "asb_personal" in quals,
-        "referral": incident.reporter == "professional" or bool(quals & {"child_protection", "vulnerable_adult"}),
-        "in_force_area": incident.occurred_in_force_area,
-        "victim_count": len(incident.victims),
-        "disclosure_count": len(incident.disclosures),
-        "record_count": len(incident.records),
-    })
+    add(
+        "incident",
+        incident.incident_id,
+        {
+            "incident_id": incident.incident_id,
+            "reporter": incident.reporter,
+            "channel": incident.channel,
+            "qualifiers": {q: True for q in sorted(quals)},
+            "asb_personal": "asb_personal" in quals,
+            "referral": incident.reporter == "professional" or bool(quals & {"child_protection", "vulnerable_adult"}),
+            "in_force_area": incident.occurred_in_force_area,
+            "victim_count": len(incident.victims),
+            "disclosure_count": len(incident.disclosures),
+            "record_count": len(incident.records),
+        },
+    )
     for v in incident.victims:
-        add("victim", v.victim_id, {
-            "victim_id": v.victim_id,
-            "age": v.age,
-            "sex": v.sex,
-            "relationship": v.relationship_to_suspect,
-            "partner_or_family": v.relationship_to_suspect in ("partner", "ex_partner", "family")
-            and (v.age is None or v.age >= min_da_age),
-            "vulnerable": v.vulnerable,
-        })
+        add(
+            "victim",
+            v.victim_id,
+            {
+                "victim_id": v.victim_id,
+                "age": v.age,
+                "sex": v.sex,
+                "relationship": v.relationship_to_suspect,
+                "partner_or_family": v.relationship_to_suspect in ("partner", "ex_partner", "family")
+                and (v.age is None or v.age >= min_da_age),
+                "vulnerable": v.vulnerable,
+            },
+        )
 
     decisions: dict[str, Decision] = {}
     disclosed: dict[str, datetime] = {}
@@ -284,33 +298,38 @@ def build_facts(incident: Incident, ref: Reference, as_of: datetime) -> Incident
         at = d.disclosed_at or incident.reported_at
         disclosed[d.disclosure_id] = at
         age_s = int((as_of - at).total_seconds())
-        add("disclosure", d.disclosure_id, {
-            "disclosure_id": d.disclosure_id,
-            "offence": d.offence,
-            "offence_name": offence.name,
-            "family": offence.family,
-            "group": offence.group,
-            "subgroup": offence.subgroup,
-            "is_rape": offence.subgroup == "rape",
-            "conduct": offence.conduct,
-            "victim_based": offence.victim_based,
-            "expected_code": decision.expected_code,
-            "victim_id": d.victim_id,
-            "suspect_id": d.suspect_id,
-            "reported_by": d.reported_by or incident.reporter,
-            "victim_confirmed": _yes_no(d.victim_confirmed, "not_asked"),
-            "victim_traceable": d.victim_traceable,
-            "credible_evidence": d.credible_evidence_to_contrary,
-            "in_force_area": incident.occurred_in_force_area
-            if d.occurred_in_force_area is None else d.occurred_in_force_area,
-            "disclosed_at": _iso(at),
-            "deadline": _iso(at + timedelta(seconds=window)),
-            "age_s": age_s,
-            "left_s": window - age_s,
-            "window_expired": age_s > window,
-            "decision": decision.decision,
-            "decision_reason": decision.reason,
-        })
+        add(
+            "disclosure",
+            d.disclosure_id,
+            {
+                "disclosure_id": d.disclosure_id,
+                "offence": d.offence,
+                "offence_name": offence.name,
+                "family": offence.family,
+                "group": offence.group,
+                "subgroup": offence.subgroup,
+                "is_rape": offence.subgroup == "rape",
+                "conduct": offence.conduct,
+                "victim_based": offence.victim_based,
+                "expected_code": decision.expected_code,
+                "victim_id": d.victim_id,
+                "suspect_id": d.suspect_id,
+                "reported_by": d.reported_by or incident.reporter,
+                "victim_confirmed": _yes_no(d.victim_confirmed, "not_asked"),
+                "victim_traceable": d.victim_traceable,
+                "credible_evidence": d.credible_evidence_to_contrary,
+                "in_force_area": incident.occurred_in_force_area
+                if d.occurred_in_force_area is None
+                else d.occurred_in_force_area,
+                "disclosed_at": _iso(at),
+                "deadline": _iso(at + timedelta(seconds=window)),
+                "age_s": age_s,
+                "left_s": window - age_s,
+                "window_expired": age_s > window,
+                "decision": decision.decision,
+                "decision_reason": decision.reason,
+            },
+        )
 
     links: list[tuple[str, Record, bool]] = []
     record_ids = {r.record_id for r in incident.records}
@@ -326,34 +345,40 @@ def build_facts(incident: Incident, ref: Reference, as_of: datetime) -> Incident
             check = "no_rule"
         else:
             check = "allowed" if c.authorised_by_role in allowed else "not_allowed"
-        add("record", r.record_id, {
-            "record_id": r.record_id,
-            "classification": r.classification,
-            "is_n100": r.classification == "N100",
-            "family": offence.family,
-            "group": offence.group,
-            "subgroup": offence.subgroup,
-            "status": r.status,
-            "live": r.status == "recorded",
-            "victim_id": r.victim_id,
-            "recorded_at": _iso(r.recorded_at),
-            "flags": {f: True for f in sorted(set(r.flags)) if f.isidentifier()},
-            "n100_reason": r.n100_reason,
-            "n100_reason_valid": r.n100_reason
-            in ("victim_not_confirmed", "credible_evidence_to_contrary", "other_force_area"),
-            "converted": r.converted_to is not None,
-            "has_cancellation": c is not None,
-            "cancel_category": c.category if c else None,
-            "authorised_by": c.authorised_by_role if c else None,
-            "has_avi": bool(c and c.avi and c.avi.strip()),
-            "grounds_withdrawal_only": _grounds_withdrawal_only(r, phrases),
-            "victim_informed": _yes_no(c.victim_informed if c else None, "unknown"),
-            "transferred_to": c.transferred_to if c else None,
-            "duplicate_of": c.duplicate_of if c else None,
-            "duplicate_exists": bool(c and c.duplicate_of and c.duplicate_of in record_ids and c.duplicate_of != r.record_id),
-            "authoriser_check": check,
-            "allowed_roles": ", ".join(allowed or ()),
-        })
+        add(
+            "record",
+            r.record_id,
+            {
+                "record_id": r.record_id,
+                "classification": r.classification,
+                "is_n100": r.classification == "N100",
+                "family": offence.family,
+                "group": offence.group,
+                "subgroup": offence.subgroup,
+                "status": r.status,
+                "live": r.status == "recorded",
+                "victim_id": r.victim_id,
+                "recorded_at": _iso(r.recorded_at),
+                "flags": {f: True for f in sorted(set(r.flags)) if f.isidentifier()},
+                "n100_reason": r.n100_reason,
+                "n100_reason_valid": r.n100_reason
+                in ("victim_not_confirmed", "credible_evidence_to_contrary", "other_force_area"),
+                "converted": r.converted_to is not None,
+                "has_cancellation": c is not None,
+                "cancel_category": c.category if c else None,
+                "authorised_by": c.authorised_by_role if c else None,
+                "has_avi": bool(c and c.avi and c.avi.strip()),
+                "grounds_withdrawal_only": _grounds_withdrawal_only(r, phrases),
+                "victim_informed": _yes_no(c.victim_informed if c else None, "unknown"),
+                "transferred_to": c.transferred_to if c else None,
+                "duplicate_of": c.duplicate_of if c else None,
+                "duplicate_exists": bool(
+                    c and c.duplicate_of and c.duplicate_of in record_ids and c.duplicate_of != r.record_id
+                ),
+                "authoriser_check": check,
+                "allowed_roles": ", ".join(allowed or ()),
+            },
+        )
         if r.disclosure_ids:
             links.extend((did, r, True) for did in r.disclosure_ids)
         else:
@@ -369,17 +394,21 @@ def build_facts(incident: Incident, ref: Reference, as_of: datetime) -> Incident
         if did not in first or r.recorded_at < first[did]:
             first[did] = r.recorded_at
     for did, r, explicit in links:
-        add("link", f"{r.record_id}>{did}", {
-            "disclosure_id": did,
-            "record_id": r.record_id,
-            "victim_id": r.victim_id,
-            "classification": r.classification,
-            "is_n100": r.classification == "N100",
-            "live": r.status == "recorded",
-            "status": r.status,
-            "elapsed_s": int((r.recorded_at - disclosed[did]).total_seconds()),
-            "first_decision": r.recorded_at == first[did],
-            "converted": r.converted_to is not None,
-            "explicit": explicit,
-        })
+        add(
+            "link",
+            f"{r.record_id}>{did}",
+            {
+                "disclosure_id": did,
+                "record_id": r.record_id,
+                "victim_id": r.victim_id,
+                "classification": r.classification,
+                "is_n100": r.classification == "N100",
+                "live": r.status == "recorded",
+                "status": r.status,
+                "elapsed_s": int((r.recorded_at - disclosed[did]).total_seconds()),
+                "first_decision": r.recorded_at == first[did],
+                "converted": r.converted_to is not None,
+                "explicit": explicit,
+            },
+        )
     return IncidentFacts(incident, facts, decisions)

@@ -12,9 +12,7 @@ from checker.yamlio import dotted
 
 SCHEMA_VERSION = "1"
 
-Channel = Literal[
-    "emergency_call", "non_emergency_call", "online", "in_person", "referral", "police_generated"
-]
+Channel = Literal["emergency_call", "non_emergency_call", "online", "in_person", "referral", "police_generated"]
 Reporter = Literal["victim", "acting_for_victim", "third_party", "professional", "witness", "police"]
 Qualifier = Literal[
     "asb_personal",

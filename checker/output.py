@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from datetime import datetime, tzinfo
 from typing import Any
 
@@ -12,6 +13,7 @@ from checker.errors import Problem
 from checker.rules import RuleSet
 
 SCHEMA_VERSION = "1.0"
+WIDTH = 100  # wrap messages for a terminal; JSON output is for machines
 _COLOURS = {"breach": "31", "risk": "33", "needs_review": "36", "dim": "2", "bold": "1", "ok": "32"}
 _DECISION = {"crime": "record a crime", "n100": "record an N100", "no_crime": "no crime", "review": "review"}
 
@@ -57,9 +59,7 @@ def json_document(
         },
         "findings": [f.to_dict(explain) for r in results for f in r.findings],
         "decisions": [d.to_dict() for r in results for d in r.decisions],
-        "rejected": [
-            {"where": where, "errors": [_problem_dict(p) for p in problems]} for where, problems in rejected
-        ],
+        "rejected": [{"where": where, "errors": [_problem_dict(p) for p in problems]} for where, problems in rejected],
         "warnings": warnings or [],
     }
     return orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n"
@@ -71,7 +71,10 @@ def _problem_dict(p: Problem) -> dict[str, Any]:
 
 def human_result(result: Result, paint: Paint, as_of: datetime, zone: tzinfo, explain: bool = False) -> list[str]:
     """One incident's decisions and findings, as a supervisor reads them."""
-    out = [paint(f"{result.incident_id}", "bold") + paint(f"  (judged at {human_time(as_of.isoformat(), as_of, zone)})", "dim")]
+    out = [
+        paint(f"{result.incident_id}", "bold")
+        + paint(f"  (judged at {human_time(as_of.isoformat(), as_of, zone)})", "dim")
+    ]
     for d in result.decisions:
         what = _DECISION[d.decision]
         if d.decision == "crime":
@@ -98,9 +101,13 @@ def human_result(result: Result, paint: Paint, as_of: datetime, zone: tzinfo, ex
 def _human_finding(f: Finding, paint: Paint, explain: bool) -> list[str]:
     label = f"{f.outcome:<12}"
     lines = [
-        f"  {paint(f.rule_id, 'bold')} {paint(label, f.outcome)} {f.area:<14} {f.subject}: {f.message}",
-        paint(f"      source: {f.source['document']}, {f.source['section']} ({f.source['edition']})"
-              + (f" [{f.source['tag']}]" if f.source.get("tag") not in (None, "S") else ""), "dim"),
+        f"  {paint(f.rule_id, 'bold')} {paint(label, f.outcome)} {f.area:<14} {f.subject}  {f.title}",
+        *textwrap.wrap(f.message, WIDTH, initial_indent="      ", subsequent_indent="      ", break_long_words=False),
+        paint(
+            f"      source: {f.source['document']}, {f.source['section']} ({f.source['edition']})"
+            + (f" [{f.source['tag']}]" if f.source.get("tag") not in (None, "S") else ""),
+            "dim",
+        ),
     ]
     if explain:
         for alias, fact in f.facts.items():

@@ -70,7 +70,7 @@ def read_items(path: Path | str, stream: BinaryIO | None = None) -> Iterator[Ite
 def _read(name: str, stream: BinaryIO) -> Iterator[Item]:
     first = stream.readline()
     if first.startswith(BOM):
-        first = first[len(BOM):]
+        first = first[len(BOM) :]
     rest_peek = b""
     # A file whose first line is a whole JSON object is JSON Lines; anything else is one document.
     stripped = first.strip()
@@ -147,8 +147,13 @@ def validate(item: Item, zone: tzinfo | None = None) -> tuple[Incident, list[str
         ) from None
     problems = consistency_problems(incident)
     if problems:
-        raise InputError([Problem(p.message, file=item.source, line=line, record=p.record, field=p.field) for p in problems])
-    warnings = [f"{item.where}: incident {incident.incident_id}: {f}: unknown field, kept and ignored" for f in unknown_fields(incident)]
+        raise InputError(
+            [Problem(p.message, file=item.source, line=line, record=p.record, field=p.field) for p in problems]
+        )
+    warnings = [
+        f"{item.where}: incident {incident.incident_id}: {f}: unknown field, kept and ignored"
+        for f in unknown_fields(incident)
+    ]
     return incident, warnings
 
 
@@ -157,7 +162,7 @@ def _pydantic_message(error: Any) -> str:
     if error["type"] == "missing":
         return "required field is missing"
     if msg.startswith("Value error, "):
-        msg = msg[len("Value error, "):]
+        msg = msg[len("Value error, ") :]
     value = error.get("input")
     if error["type"] not in ("missing",) and isinstance(value, str | int | float | bool) and len(str(value)) < 60:
         msg += f" (got {value!r})"

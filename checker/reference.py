@@ -38,9 +38,7 @@ class Band(_Strict):
 
     def fits(self, age: int) -> bool:
         """Whether a victim of this age belongs in this band."""
-        return (self.min_age is None or age >= self.min_age) and (
-            self.max_age is None or age <= self.max_age
-        )
+        return (self.min_age is None or age >= self.min_age) and (self.max_age is None or age <= self.max_age)
 
 
 class Offence(_Strict):

@@ -52,10 +52,7 @@ class Interval:
         """Render as HMICFRS does, e.g. '92.6 percent (+/-2.7 percentage points)'."""
         if self.n == 0:
             return "no cases"
-        return (
-            f"{self.estimate * 100:.1f} percent "
-            f"(+/-{self.half_width * 100:.1f} percentage points)"
-        )
+        return f"{self.estimate * 100:.1f} percent (+/-{self.half_width * 100:.1f} percentage points)"
 
 
 @dataclass(frozen=True)
@@ -76,9 +73,7 @@ def _check_confidence(confidence: float) -> None:
     """Raise ValueError unless confidence lies strictly between 0 and 1."""
     # Written as a negated chained comparison so that NaN is rejected too.
     if not 0.0 < confidence < 1.0:
-        raise ValueError(
-            f"confidence must be strictly between 0 and 1, got {confidence!r}"
-        )
+        raise ValueError(f"confidence must be strictly between 0 and 1, got {confidence!r}")
 
 
 def _check_counts(successes: int, n: int, label: str = "") -> None:
@@ -88,9 +83,7 @@ def _check_counts(successes: int, n: int, label: str = "") -> None:
     if successes < 0:
         raise ValueError(f"successes{label} must not be negative, got {successes}")
     if successes > n:
-        raise ValueError(
-            f"successes{label} ({successes}) must not exceed n{label} ({n})"
-        )
+        raise ValueError(f"successes{label} ({successes}) must not exceed n{label} ({n})")
 
 
 def _z_for(confidence: float) -> float:
@@ -153,9 +146,7 @@ def proportion_interval(
         z_sq = z * z
         denom = 1 + z_sq / n_eff
         centre = (p + z_sq / (2 * n_eff)) / denom
-        spread = (z / denom) * math.sqrt(
-            p * (1 - p) / n_eff + z_sq / (4 * n_eff * n_eff)
-        )
+        spread = (z / denom) * math.sqrt(p * (1 - p) / n_eff + z_sq / (4 * n_eff * n_eff))
         low = centre - spread
         high = centre + spread
 
@@ -201,10 +192,7 @@ def compare_proportions(
     if n1 == 0 or n2 == 0:
         note = "no test: at least one sample is empty (n1 or n2 is 0)"
     elif pooled in (0.0, 1.0):
-        note = (
-            "no test: every case in both samples has the same outcome, "
-            "so the pooled standard error is 0"
-        )
+        note = "no test: every case in both samples has the same outcome, so the pooled standard error is 0"
 
     if note is not None:
         return Comparison(
@@ -244,9 +232,7 @@ def unrecorded_estimate(rate: float, recorded_per_year: int) -> int:
     if not 0.0 < rate <= 1.0:
         raise ValueError(f"rate must be greater than 0 and at most 1, got {rate!r}")
     if recorded_per_year < 0:
-        raise ValueError(
-            f"recorded_per_year must not be negative, got {recorded_per_year}"
-        )
+        raise ValueError(f"recorded_per_year must not be negative, got {recorded_per_year}")
     raw = recorded_per_year * (1 - rate) / rate
     # A decimal rate such as 0.4 is not exact in binary, so a true half can
     # come out as 4.499999999999999; snapping to 6 places first removes that
@@ -260,9 +246,7 @@ def required_sample_size(p: float, half_width: float, confidence: float = 0.95) 
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"p must be between 0 and 1, got {p!r}")
     if not 0.0 < half_width <= 1.0:
-        raise ValueError(
-            f"half_width must be greater than 0 and at most 1, got {half_width!r}"
-        )
+        raise ValueError(f"half_width must be greater than 0 and at most 1, got {half_width!r}")
     _check_confidence(confidence)
     z = _z_for(confidence)
     exact = z * z * p * (1 - p) / (half_width * half_width)

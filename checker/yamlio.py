@@ -79,7 +79,7 @@ def load_yaml(path: Path) -> tuple[YamlDoc | None, list[Problem]]:
         return None, [Problem(f"cannot read: {exc}", file=str(path))]
     try:
         node = yaml.compose(text, Loader=_LineLoader)
-        data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - _LineLoader is a SafeLoader
+        data = yaml.load(text, Loader=_LineLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = mark.line + 1 if mark is not None else None

@@ -136,9 +136,7 @@ def test_no_cases(method: str) -> None:
         (10, 10, 20, 20, "no test: every case in both samples has the same outcome"),
     ],
 )
-def test_compare_degenerate(
-    x1: int, n1: int, x2: int, n2: int, note_start: str
-) -> None:
+def test_compare_degenerate(x1: int, n1: int, x2: int, n2: int, note_start: str) -> None:
     result = compare_proportions(x1, n1, x2, n2)
     assert result.z == 0.0
     assert result.p_value == 1.0
@@ -302,9 +300,7 @@ def test_census_has_zero_width(data: tuple[int, int], method: str) -> None:
     half_width=st.floats(min_value=0.005, max_value=0.2),
     confidence=confidences,
 )
-def test_required_sample_size_is_minimal(
-    p: float, half_width: float, confidence: float
-) -> None:
+def test_required_sample_size_is_minimal(p: float, half_width: float, confidence: float) -> None:
     n = required_sample_size(p, half_width, confidence)
     from statistics import NormalDist
 
@@ -332,12 +328,8 @@ def test_unrecorded_estimate_close_to_formula(rate: float, recorded: int) -> Non
 
 
 @settings(max_examples=300, deadline=None)
-@given(
-    data=counts(), confidence=confidences, method=st.sampled_from(["wilson", "normal"])
-)
-def test_interval_matches_statsmodels(
-    data: tuple[int, int], confidence: float, method: str
-) -> None:
+@given(data=counts(), confidence=confidences, method=st.sampled_from(["wilson", "normal"]))
+def test_interval_matches_statsmodels(data: tuple[int, int], confidence: float, method: str) -> None:
     sm_prop = pytest.importorskip("statsmodels.stats.proportion")
     x, n = data
     low, high = sm_prop.proportion_confint(x, n, alpha=1 - confidence, method=method)
@@ -348,9 +340,7 @@ def test_interval_matches_statsmodels(
 
 @settings(max_examples=300, deadline=None)
 @given(a=counts(), b=counts(), confidence=confidences)
-def test_ztest_matches_statsmodels(
-    a: tuple[int, int], b: tuple[int, int], confidence: float
-) -> None:
+def test_ztest_matches_statsmodels(a: tuple[int, int], b: tuple[int, int], confidence: float) -> None:
     sm_prop = pytest.importorskip("statsmodels.stats.proportion")
     (x1, n1), (x2, n2) = a, b
     ours = compare_proportions(x1, n1, x2, n2, confidence=confidence)
@@ -363,17 +353,13 @@ def test_ztest_matches_statsmodels(
     z, p_value = sm_prop.proportions_ztest([x2, x1], [n2, n1])
     assert ours.z == pytest.approx(float(z), rel=TOL, abs=TOL)
     assert ours.p_value == pytest.approx(float(p_value), abs=TOL)
-    assert ours.significant == (float(p_value) < 1 - confidence) or (
-        abs(float(p_value) - (1 - confidence)) < TOL
-    )
+    assert ours.significant == (float(p_value) < 1 - confidence) or (abs(float(p_value) - (1 - confidence)) < TOL)
 
 
 # --- Peer checks: independent scipy computations ------------------------------
 
 
-def _scipy_wilson(
-    x: int, n: int, confidence: float, population: int | None
-) -> tuple[float, float]:
+def _scipy_wilson(x: int, n: int, confidence: float, population: int | None) -> tuple[float, float]:
     """Wilson bounds as roots of (p - pi)^2 = z^2 pi (1 - pi) / n_eff."""
     norm = pytest.importorskip("scipy.stats").norm
     z = float(norm.ppf(0.5 + confidence / 2))
@@ -392,29 +378,21 @@ def _scipy_wilson(
     return max(0.0, (-b - root) / (2 * a)), min(1.0, (-b + root) / (2 * a))
 
 
-def _scipy_normal(
-    x: int, n: int, confidence: float, population: int | None
-) -> tuple[float, float]:
+def _scipy_normal(x: int, n: int, confidence: float, population: int | None) -> tuple[float, float]:
     """Wald bounds with the finite-population factor, clipped to [0, 1]."""
     norm = pytest.importorskip("scipy.stats").norm
     z = float(norm.ppf(0.5 + confidence / 2))
     p = x / n
-    factor = (
-        1.0 if population is None else math.sqrt((population - n) / (population - 1))
-    )
+    factor = 1.0 if population is None else math.sqrt((population - n) / (population - 1))
     se = math.sqrt(p * (1 - p) / n) * factor
     return max(0.0, p - z * se), min(1.0, p + z * se)
 
 
 @settings(max_examples=300, deadline=None)
-@given(
-    data=counts_with_population(), confidence=confidences, use_population=st.booleans()
-)
+@given(data=counts_with_population(), confidence=confidences, use_population=st.booleans())
 @example(data=(1, 1, 1), confidence=0.95, use_population=True)
 @example(data=(0, 1, 2), confidence=0.95, use_population=True)
-def test_wilson_matches_scipy(
-    data: tuple[int, int, int], confidence: float, use_population: bool
-) -> None:
+def test_wilson_matches_scipy(data: tuple[int, int, int], confidence: float, use_population: bool) -> None:
     x, n, population = data
     pop = population if use_population else None
     low, high = _scipy_wilson(x, n, confidence, pop)
@@ -424,25 +402,17 @@ def test_wilson_matches_scipy(
 
 
 @settings(max_examples=300, deadline=None)
-@given(
-    data=counts_with_population(), confidence=confidences, use_population=st.booleans()
-)
-def test_normal_matches_scipy(
-    data: tuple[int, int, int], confidence: float, use_population: bool
-) -> None:
+@given(data=counts_with_population(), confidence=confidences, use_population=st.booleans())
+def test_normal_matches_scipy(data: tuple[int, int, int], confidence: float, use_population: bool) -> None:
     x, n, population = data
     pop = population if use_population else None
     if pop is not None and pop == n:
         # The textbook factor is 0/0 when N == n == 1; a census is exact anyway.
-        ours = proportion_interval(
-            x, n, method="normal", confidence=confidence, population=pop
-        )
+        ours = proportion_interval(x, n, method="normal", confidence=confidence, population=pop)
         assert ours.low == ours.high == x / n
         return
     low, high = _scipy_normal(x, n, confidence, pop)
-    ours = proportion_interval(
-        x, n, method="normal", confidence=confidence, population=pop
-    )
+    ours = proportion_interval(x, n, method="normal", confidence=confidence, population=pop)
     assert ours.low == pytest.approx(low, abs=TOL)
     assert ours.high == pytest.approx(high, abs=TOL)
 

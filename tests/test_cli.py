@@ -1,0 +1,142 @@
+"""The command line as a user runs it: output, JSON document, clocks and exit codes."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from checker.cli import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, main
+
+ROOT = Path(__file__).resolve().parent.parent
+FIX = ROOT / "fixtures" / "incidents"
+
+
+def run(*args: str) -> tuple[int, str]:
+    out = io.StringIO()
+    code = main(list(args), stdout=out)
+    return code, " ".join(out.getvalue().split()) if "--format" not in args else out.getvalue()
+
+
+def test_rape_recorded_as_n100_is_a_breach() -> None:
+    code, text = run("check", str(FIX / "rape-recorded-as-n100.json"), "--as-of", "2025-01-05T00:00:00+00:00")
+    assert code == EXIT_FINDINGS
+    assert "RN002 breach" in text and "Record 19C" in text and "source: Home Office Crime Recording Rules" in text
+    assert "\x1b[" not in text, "no colour when not writing to a terminal"
+    assert "RN002 breach rape_n100 N100-25-0007 Rape recorded as N100 although the victim reported it" in text
+
+
+def test_json_document_fields() -> None:
+    code, text = run(
+        "check", str(FIX / "rape-recorded-as-n100.json"), "--format", "json", "--as-of", "2025-01-05T00:00:00+00:00"
+    )
+    doc = json.loads(text)
+    assert code == EXIT_FINDINGS
+    assert doc["schema_version"] == "1.0" and len(doc["ruleset"]["hash"]) == 16 and doc["ruleset"]["editions"]
+    assert doc["counts"] == {"read": 1, "checked": 1, "rejected": 0, "findings": 1}
+    [f] = doc["findings"]
+    assert {k: f[k] for k in ("rule_id", "area", "outcome", "incident_id", "subject")} == {
+        "rule_id": "RN002",
+        "area": "rape_n100",
+        "outcome": "breach",
+        "incident_id": "INC-2025-000102",
+        "subject": "N100-25-0007",
+    }
+    assert f["source"]["edition"] == "2024/25" and f["message"]
+    assert doc["decisions"][0]["decision"] == "crime" and doc["decisions"][0]["expected_code"] == "19C"
+
+
+def test_as_of_decides_overdue_or_due(tmp_path: Path) -> None:
+    incident = json.loads((FIX / "threats-unrecorded-overdue.json").read_text())
+    path = tmp_path / "i.json"
+    path.write_text(json.dumps(incident))
+    code, text = run("check", str(path), "--as-of", "2025-01-08T10:05:00+00:00")  # 26 hours after
+    assert code == EXIT_FINDINGS and "TL002 breach" in text
+    code, text = run("check", str(path), "--as-of", "2025-01-07T10:05:00+00:00")  # 2 hours after
+    assert code == EXIT_OK and "TL003 risk" in text and "due in 22 h" in text
+    code, _ = run("check", str(path), "--as-of", "2025-01-07T10:05:00+00:00", "--fail-on", "risk")
+    assert code == EXIT_FINDINGS
+
+
+def test_compliant_incident_exits_zero() -> None:
+    code, text = run("check", str(FIX / "compliant-harassment-recorded.json"), "--as-of", "2025-01-05T00:00:00+00:00")
+    assert code == EXIT_OK and "no findings" in text
+
+
+def test_bad_input_exits_two_with_location(tmp_path: Path) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text('{"incident_id": "X", "reported_at": "yesterday"}')
+    code, text = run("check", str(path))
+    assert code == EXIT_ERROR
+    assert f"{path}:1: incident X: reported_at:" in text
+
+
+def test_usage_and_rule_errors_exit_two() -> None:
+    assert run("check", "--as-of", "soon", str(FIX / "rape-recorded-as-n100.json"))[0] == EXIT_ERROR
+    assert run("rules", "explain", "ZZ999")[0] == EXIT_ERROR
+    assert run("check", str(FIX / "rape-recorded-as-n100.json"), "--why-not", "NOPE")[0] == EXIT_ERROR
+
+
+def test_rules_list_by_date_and_explain() -> None:
+    code, text = run("rules", "list")
+    assert code == EXIT_OK and "RN002" in text and "CX001" in text
+    code, text = run("rules", "list", "--as-of", "2018-06-01")
+    assert "CX001" not in text and "TL001" in text, "the 2019 cancellation criteria are not in force in 2018"
+    code, text = run("rules", "explain", "RN002")
+    assert (
+        code == EXIT_OK
+        and "# RN002" in text
+        and "## Source" in text
+        and "fail_victim_reported_rape_recorded_as_n100" in text
+    )
+
+
+def test_rules_test_runs_every_example() -> None:
+    code, text = run("rules", "test")
+    assert code == EXIT_OK and text.strip().endswith("0 failed")
+
+
+def test_explain_and_why_not() -> None:
+    _, text = run(
+        "check",
+        str(FIX / "rape-recorded-as-n100.json"),
+        "--as-of",
+        "2025-01-05T00:00:00+00:00",
+        "--explain",
+        "--why-not",
+        "RN004",
+    )
+    assert (
+        "why RN002 fired on N100-25-0007" in text
+        and "d.decision == crime" in text
+        and "[d.decision = crime: yes]" in text
+    )
+    assert "why-not RN004" in text and "fails: no disclosure satisfies the pattern d" in text
+
+
+def test_python_dash_m_and_jsonl_batch(tmp_path: Path) -> None:
+    lines = [json.dumps(json.loads(p.read_text())) for p in sorted(FIX.glob("*.json"))]
+    batch = tmp_path / "batch.jsonl"
+    batch.write_text("\n".join(lines) + "\n")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "checker",
+            "check",
+            str(batch),
+            "--format",
+            "json",
+            "--as-of",
+            "2025-01-14T12:00:00+00:00",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    doc = json.loads(proc.stdout)
+    assert proc.returncode == EXIT_FINDINGS
+    assert doc["counts"]["read"] == len(lines) == doc["counts"]["checked"]
