@@ -67,12 +67,17 @@ class DisclosureDecision:
     disclosure_id: str
     offence: str
     offence_name: str
+    group: str
+    subgroup: str
     decision: str
     expected_code: str
     reason: str
     reason_text: str
     deadline: str
     recorded: tuple[str, ...]
+    crime_recorded: bool  # a live crime record (not an N100) answers it
+    n100_recorded: bool  # a live N100 answers it
+    first_elapsed_s: int | None  # seconds from disclosure to the first record answering it
 
     def to_dict(self) -> dict[str, Any]:
         """The decision as the JSON output documents it."""
@@ -81,12 +86,17 @@ class DisclosureDecision:
             "disclosure_id": self.disclosure_id,
             "offence": self.offence,
             "offence_name": self.offence_name,
+            "group": self.group,
+            "subgroup": self.subgroup,
             "decision": self.decision,
             "expected_code": self.expected_code,
             "reason": self.reason,
             "reason_text": self.reason_text,
             "deadline": self.deadline,
             "recorded": list(self.recorded),
+            "crime_recorded": self.crime_recorded,
+            "n100_recorded": self.n100_recorded,
+            "first_elapsed_s": self.first_elapsed_s,
         }
 
 
@@ -98,6 +108,8 @@ class Result:
     findings: tuple[Finding, ...]
     decisions: tuple[DisclosureDecision, ...]
     warnings: tuple[str, ...] = ()
+    qualifiers: tuple[str, ...] = ()  # the incident's qualifiers (asb_personal, child_protection, ...)
+    reporter: str = "victim"
 
 
 def human_duration(seconds: int) -> str:
@@ -189,7 +201,13 @@ class Checker:
             chosen.setdefault(key, (rule, bindings))
         findings = [self._finding(incident, rule, b, fmt) for rule, b in chosen.values()]
         findings.sort(key=finding_order)
-        return Result(incident.incident_id, tuple(findings), _decisions(incident, built.decisions, built.facts))
+        return Result(
+            incident.incident_id,
+            tuple(findings),
+            _decisions(incident, built.decisions, built.facts),
+            qualifiers=tuple(incident.qualifiers),
+            reporter=incident.reporter,
+        )
 
     def _finding(self, incident: Incident, rule: Rule, bindings: dict[str, dict[str, Any]], fmt: _Formatter) -> Finding:
         m = rule.model
@@ -241,33 +259,41 @@ def finding_order(f: Finding) -> tuple[int, str, str]:
 def _decisions(
     incident: Incident, decisions: dict[str, Decision], facts: list[dict[str, Any]]
 ) -> tuple[DisclosureDecision, ...]:
-    recorded: dict[str, list[str]] = {}
-    deadlines: dict[str, str] = {}
-    names: dict[str, str] = {}
+    links: dict[str, list[dict[str, Any]]] = {}
+    disclosures: dict[str, dict[str, Any]] = {}
     for fact in facts:
         if fact["kind"] == "link":
-            state = "" if fact["live"] else f" {fact['status']}"
-            recorded.setdefault(fact["disclosure_id"], []).append(
-                f"{fact['record_id']} {fact['classification']}{state}"
-            )
+            links.setdefault(fact["disclosure_id"], []).append(fact)
         elif fact["kind"] == "disclosure":
-            deadlines[fact["disclosure_id"]] = fact["deadline"]
-            names[fact["disclosure_id"]] = fact["offence_name"]
-    return tuple(
-        DisclosureDecision(
-            incident_id=incident.incident_id,
-            disclosure_id=d.disclosure_id,
-            offence=d.offence,
-            offence_name=names[d.disclosure_id],
-            decision=decisions[d.disclosure_id].decision,
-            expected_code=decisions[d.disclosure_id].expected_code,
-            reason=decisions[d.disclosure_id].reason,
-            reason_text=DECISION_TEXT.get(decisions[d.disclosure_id].reason, decisions[d.disclosure_id].reason),
-            deadline=deadlines[d.disclosure_id],
-            recorded=tuple(recorded.get(d.disclosure_id, ())),
+            disclosures[fact["disclosure_id"]] = fact
+    out = []
+    for d in incident.disclosures:
+        fact = disclosures[d.disclosure_id]
+        answers = links.get(d.disclosure_id, [])
+        decision = decisions[d.disclosure_id]
+        out.append(
+            DisclosureDecision(
+                incident_id=incident.incident_id,
+                disclosure_id=d.disclosure_id,
+                offence=d.offence,
+                offence_name=fact["offence_name"],
+                group=fact["group"],
+                subgroup=fact["subgroup"],
+                decision=decision.decision,
+                expected_code=decision.expected_code,
+                reason=decision.reason,
+                reason_text=DECISION_TEXT.get(decision.reason, decision.reason),
+                deadline=fact["deadline"],
+                recorded=tuple(
+                    f"{a['record_id']} {a['classification']}" + ("" if a["live"] else f" {a['status']}")
+                    for a in answers
+                ),
+                crime_recorded=any(a["live"] and not a["is_n100"] for a in answers),
+                n100_recorded=any(a["live"] and a["is_n100"] for a in answers),
+                first_elapsed_s=min((a["elapsed_s"] for a in answers), default=None),
+            )
         )
-        for d in incident.disclosures
-    )
+    return tuple(out)
 
 
 def parse_time(text: str, zone: tzinfo | None = None) -> datetime:

@@ -77,6 +77,12 @@ class Disclosure(_Model):
     victim_traceable: bool = True
     credible_evidence_to_contrary: bool = False
     occurred_in_force_area: bool | None = None
+    # Optional additions to the contract (issue 3): s5 public order aimed only at a police officer
+    # who warned and the behaviour stopped is not routinely a crime; a victim who did not attend an
+    # appointment is recorded all the same (attendance is never a precondition).
+    only_victim_is_police_officer: bool = False
+    warned_and_stopped: bool = False
+    victim_attended: bool | None = None
 
 
 class Cancellation(_Model):
