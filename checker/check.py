@@ -76,6 +76,7 @@ class DisclosureDecision:
     deadline: str
     recorded: tuple[str, ...]
     crime_recorded: bool  # a live crime record (not an N100) answers it
+    crime_record_made: bool  # a crime record (not an N100) answers it, live or since cancelled
     n100_recorded: bool  # a live N100 answers it
     first_elapsed_s: int | None  # seconds from disclosure to the first record answering it
 
@@ -95,6 +96,7 @@ class DisclosureDecision:
             "deadline": self.deadline,
             "recorded": list(self.recorded),
             "crime_recorded": self.crime_recorded,
+            "crime_record_made": self.crime_record_made,
             "n100_recorded": self.n100_recorded,
             "first_elapsed_s": self.first_elapsed_s,
         }
@@ -289,6 +291,7 @@ def _decisions(
                     for a in answers
                 ),
                 crime_recorded=any(a["live"] and not a["is_n100"] for a in answers),
+                crime_record_made=any(not a["is_n100"] for a in answers),
                 n100_recorded=any(a["live"] and a["is_n100"] for a in answers),
                 first_elapsed_s=min((a["elapsed_s"] for a in answers), default=None),
             )
