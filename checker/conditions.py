@@ -399,3 +399,41 @@ def evaluate_reference(
     for fact in facts:
         by_kind.setdefault(fact["kind"], []).append(fact)
     return [(i, b) for i, branch in enumerate(branches) for b in match_branch(branch, by_kind)]
+
+
+def _has_ref(node: Node) -> bool:
+    return any(isinstance(leaf.value, Ref) for leaf in leaves(node))
+
+
+def _split_any(node: Node) -> list[Node] | None:
+    """The alternatives of the first `any` holding a join reference, each as a whole node; None
+    when there is none. durable-rules ignores the literal alternatives of an `$or` that holds a
+    reference to another fact (measured), so such an `any` must not reach the engine."""
+    for i, item in enumerate(node.items):
+        if isinstance(item, Leaf):
+            continue
+        if item.op == "any" and _has_ref(item):
+            return [Node(node.op, (*node.items[:i], alt, *node.items[i + 1 :])) for alt in item.items]
+        inner = _split_any(item)
+        if inner is not None:
+            return [Node(node.op, (*node.items[:i], alt, *node.items[i + 1 :])) for alt in inner]
+    return None
+
+
+def expand_ref_alternatives(branch: Branch) -> list[Branch]:
+    """Equivalent branches without any `any` that holds a join reference: a bound pattern's
+    alternatives become separate branches; an absent pattern's become several absent patterns
+    (no fact matching A or B = no fact matching A and none matching B)."""
+    for i, p in enumerate(branch.patterns):
+        alternatives = _split_any(p.test)
+        if alternatives is None:
+            continue
+        before, after = branch.patterns[:i], branch.patterns[i + 1 :]
+        if p.absent:
+            split = tuple(Pattern(p.kind, f"{p.alias}_{n}", True, alt) for n, alt in enumerate(alternatives))
+            return expand_ref_alternatives(Branch((*before, *split, *after)))
+        out: list[Branch] = []
+        for alt in alternatives:
+            out.extend(expand_ref_alternatives(Branch((*before, Pattern(p.kind, p.alias, False, alt), *after))))
+        return out
+    return [branch]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 from checker.errors import InputError, Problem
@@ -65,7 +65,13 @@ FACT_SCHEMA: dict[str, dict[str, FieldSpec]] = {
         "conduct": _f("bool", "a course-of-conduct crime (harassment, stalking, CCB)"),
         "victim_based": _f("bool", "a victim-based offence"),
         "expected_code": _f("str", "the code that fits the victim's age and sex"),
+        "banded": _f("bool", "the code is one of a set split by the victim's age and sex"),
         "victim_id": _f("str", "the victim it concerns", always=False),
+        "victim_age": _f("int", "the victim's age", always=False),
+        "victim_sex": _f("str", "the victim's sex: female, male or unknown"),
+        "victim_attended": _f("str", "the victim attended an appointment: yes, no or unknown"),
+        "principal_id": _f("str", "the disclosure whose crime this one is counted in", always=False),
+        "in_addition": _f("bool", "a conduct crime recorded in addition to the principal crime (2018-2023)"),
         "suspect_id": _f("str", "the suspect", always=False),
         "reported_by": _f("str", "who disclosed it"),
         "victim_confirmed": _f("str", "yes, no, or not_asked"),
@@ -93,6 +99,7 @@ FACT_SCHEMA: dict[str, dict[str, FieldSpec]] = {
         "victim_id": _f("str", "victim", always=False),
         "recorded_at": _f("str", "when recorded (ISO 8601, UTC)"),
         "flags": _f("set", "Home Office crime flags"),
+        "personal_connection_required": _f("bool", "the offence can only be committed between connected people"),
         "n100_reason": _f("str", "N100 reason as given", always=False),
         "n100_reason_valid": _f("bool", "the N100 reason is one of the recognised reasons"),
         "converted": _f("bool", "the N100 names the crime it became"),
@@ -114,8 +121,15 @@ FACT_SCHEMA: dict[str, dict[str, FieldSpec]] = {
         "record_id": _f("str", "the record answering it"),
         "victim_id": _f("str", "the record's victim", always=False),
         "classification": _f("str", "the record's classification"),
+        "family": _f("str", "offence family of the record's classification"),
+        "group": _f("str", "offence group of the record's classification"),
+        "subgroup": _f("str", "offence sub-group of the record's classification"),
+        "conduct": _f("bool", "the record's classification is a course-of-conduct crime"),
         "is_n100": _f("bool", "the record is an N100"),
         "live": _f("bool", "the record is still recorded"),
+        "covers_principal": _f("bool", "the record also answers the disclosure's principal crime"),
+        "wrong_substitution": _f("bool", "the misclassification table says this code is wrong for the disclosure"),
+        "substitution_note": _f("str", "why the table says so", always=False),
         "status": _f("str", "the record's status"),
         "elapsed_s": _f("int", "seconds from disclosure to record"),
         "first_decision": _f("bool", "the earliest record answering this disclosure"),
@@ -145,6 +159,9 @@ DECISION_TEXT = {
     "confirm_with_victim": "a third-party report: confirm with the victim",
     "state_based": "a state-based offence: the points to prove must be made out",
     "police_generated": "police-generated: a person must judge whether there is a victim",
+    "principal_crime": "reported with a more serious crime against the same victim by the same offender: "
+    "it is counted in that principal crime",
+    "s5_officer_warned": "public order aimed only at a police officer, who warned, and the behaviour stopped",
 }
 
 
@@ -178,6 +195,8 @@ def decide(incident: Incident, d: Disclosure, victim: Victim | None, ref: Refere
         return Decision("n100" if rape else "no_crime", "other_force_area", code)
     if not offence.victim_based:
         return Decision("review", "state_based", code)
+    if offence.subgroup == "public_order_offences" and d.only_victim_is_police_officer and d.warned_and_stopped:
+        return Decision("no_crime", "s5_officer_warned", code)
     if reporter in ("victim", "acting_for_victim"):
         return Decision("crime", "victim_report" if reporter == "victim" else "acting_for_victim", code)
     if reporter == "professional" and not ref.param("professional_report_needs_confirmation"):
@@ -205,6 +224,24 @@ class IncidentFacts:
     incident: Incident
     facts: list[dict[str, Any]]
     decisions: dict[str, Decision]
+
+
+def _principals(incident: Incident, ref: Reference) -> dict[str, str]:
+    """For each disclosure that is not its group's principal crime, the principal's id.
+
+    A group is one victim's disclosures against one suspect made at the same moment (reported
+    together); the principal is the most serious by the principal-crime order, the first on a tie."""
+    groups: dict[tuple[str, str, datetime], list[Disclosure]] = {}
+    for d in incident.disclosures:
+        if d.victim_id and d.suspect_id:
+            groups.setdefault((d.victim_id, d.suspect_id, d.disclosed_at or incident.reported_at), []).append(d)
+    out: dict[str, str] = {}
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        head = min(members, key=lambda d: ref.seriousness(d.offence))
+        out.update({d.disclosure_id: head.disclosure_id for d in members if d is not head})
+    return out
 
 
 def _grounds_withdrawal_only(record: Record, phrases: list[str]) -> bool:
@@ -288,12 +325,23 @@ def build_facts(incident: Incident, ref: Reference, as_of: datetime) -> Incident
             },
         )
 
+    principal_of = _principals(incident, ref)
+    all_from = date.fromisoformat(str(ref.param("principal_crime_all_from")))
+    in_addition_from = date.fromisoformat(str(ref.param("conduct_in_addition_from")))
+    report_day = incident.reported_at.astimezone(UTC).date()
     decisions: dict[str, Decision] = {}
     disclosed: dict[str, datetime] = {}
+    in_addition: set[str] = set()
     for d in incident.disclosures:
         offence = ref.offences[d.offence]
         victim = victims.get(d.victim_id) if d.victim_id else None
         decision = decide(incident, d, victim, ref)
+        principal = principal_of.get(d.disclosure_id)
+        if principal is not None and decision.decision == "crime":
+            if offence.conduct and in_addition_from <= report_day < all_from:
+                in_addition.add(d.disclosure_id)
+            else:
+                decision = Decision("no_crime", "principal_crime", decision.expected_code)
         decisions[d.disclosure_id] = decision
         at = d.disclosed_at or incident.reported_at
         disclosed[d.disclosure_id] = at
@@ -312,7 +360,13 @@ def build_facts(incident: Incident, ref: Reference, as_of: datetime) -> Incident
                 "conduct": offence.conduct,
                 "victim_based": offence.victim_based,
                 "expected_code": decision.expected_code,
+                "banded": offence.band is not None,
                 "victim_id": d.victim_id,
+                "victim_age": victim.age if victim else None,
+                "victim_sex": victim.sex if victim else "unknown",
+                "victim_attended": _yes_no(d.victim_attended, "unknown"),
+                "principal_id": principal,
+                "in_addition": d.disclosure_id in in_addition,
                 "suspect_id": d.suspect_id,
                 "reported_by": d.reported_by or incident.reporter,
                 "victim_confirmed": _yes_no(d.victim_confirmed, "not_asked"),
@@ -360,6 +414,7 @@ def build_facts(incident: Incident, ref: Reference, as_of: datetime) -> Incident
                 "victim_id": r.victim_id,
                 "recorded_at": _iso(r.recorded_at),
                 "flags": {f: True for f in sorted(set(r.flags)) if f.isidentifier()},
+                "personal_connection_required": offence.personal_connection_required,
                 "n100_reason": r.n100_reason,
                 "n100_reason_valid": r.n100_reason
                 in ("victim_not_confirmed", "credible_evidence_to_contrary", "other_force_area"),
@@ -393,7 +448,14 @@ def build_facts(incident: Incident, ref: Reference, as_of: datetime) -> Incident
     for did, r, _ in links:
         if did not in first or r.recorded_at < first[did]:
             first[did] = r.recorded_at
+    answered: dict[str, set[str]] = {}
+    for did, r, _ in links:
+        answered.setdefault(r.record_id, set()).add(did)
+    codes = {d.disclosure_id: d.offence for d in incident.disclosures}
     for did, r, explicit in links:
+        offence = ref.offences[r.classification]
+        principal = principal_of.get(did)
+        note = ref.substitutions.get((codes[did], r.classification))
         add(
             "link",
             f"{r.record_id}>{did}",
@@ -402,8 +464,15 @@ def build_facts(incident: Incident, ref: Reference, as_of: datetime) -> Incident
                 "record_id": r.record_id,
                 "victim_id": r.victim_id,
                 "classification": r.classification,
+                "family": offence.family,
+                "group": offence.group,
+                "subgroup": offence.subgroup,
+                "conduct": offence.conduct,
                 "is_n100": r.classification == "N100",
                 "live": r.status == "recorded",
+                "covers_principal": principal is not None and principal in answered[r.record_id],
+                "wrong_substitution": note is not None,
+                "substitution_note": note,
                 "status": r.status,
                 "elapsed_s": int((r.recorded_at - disclosed[did]).total_seconds()),
                 "first_decision": r.recorded_at == first[did],

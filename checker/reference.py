@@ -51,6 +51,7 @@ class Offence(_Strict):
     family: str
     victim_based: bool = True
     conduct: bool = False
+    personal_connection_required: bool = False
     notifiable_incident: bool = False
     band: Band | None = None
     tag: Tag = "S"
@@ -90,16 +91,53 @@ class AuthorisationRow(_Strict):
     @field_validator("offences")
     @classmethod
     def _selectors(cls, value: list[str]) -> list[str]:
-        for sel in value:
-            if sel != "any" and not re.match(r"^(code|subgroup|group):\S+$", sel):
-                raise ValueError(f"offence selector {sel!r} is not code:X, subgroup:X, group:X or any")
-        return value
+        return [_selector(v) for v in value]
 
 
 class AuthorisationFile(_Strict):
     tag: Tag
     source: Source
     rows: list[AuthorisationRow]
+
+
+def _selector(value: str) -> str:
+    if value != "any" and not re.match(r"^(code|subgroup|group):\S+$", value):
+        raise ValueError(f"offence selector {value!r} is not code:X, subgroup:X, group:X or any")
+    return value
+
+
+class PrincipalFile(_Strict):
+    """The order of seriousness for the principal crime rule, most serious first."""
+
+    tag: Tag
+    source: Source
+    order: list[str] = Field(min_length=1)
+
+    @field_validator("order")
+    @classmethod
+    def _selectors(cls, value: list[str]) -> list[str]:
+        return [_selector(v) for v in value]
+
+
+class Substitution(_Strict):
+    """A recorded code that is wrong for a disclosed code, and why."""
+
+    disclosed: str
+    recorded: str
+    why: str
+
+    @field_validator("disclosed", "recorded", mode="before")
+    @classmethod
+    def _code_text(cls, value: object) -> object:
+        return str(value) if isinstance(value, int) else value
+
+
+class MisclassificationFile(_Strict):
+    """Substitutions the counting rules do not allow."""
+
+    tag: Tag
+    source: Source
+    rows: list[Substitution]
 
 
 class Setting(_Strict):
@@ -123,6 +161,8 @@ class Reference:
     groups: dict[str, str]
     authorisation: AuthorisationFile
     settings: dict[str, Setting]
+    principal: PrincipalFile
+    substitutions: dict[tuple[str, str], str]
 
     def offence(self, code: str) -> Offence | None:
         """The offence for a code, or None when the table does not know it."""
@@ -139,22 +179,30 @@ class Reference:
                 return other.code
         return code
 
+    def selects(self, selector: str, code: str) -> bool:
+        """Whether `code:X`, `subgroup:X`, `group:X` or `any` selects this offence code."""
+        if selector == "any":
+            return True
+        kind, _, value = selector.partition(":")
+        offence = self.offences.get(code)
+        return (kind == "code" and value == code) or (
+            offence is not None
+            and ((kind == "subgroup" and value == offence.subgroup) or (kind == "group" and value == offence.group))
+        )
+
     def allowed_roles(self, category: str, code: str) -> tuple[str, ...] | None:
         """Roles the authorisation table allows for this category and offence; None if no row."""
-        offence = self.offences.get(code)
         for row in self.authorisation.rows:
-            if category not in row.categories:
-                continue
-            for sel in row.offences:
-                kind, _, value = sel.partition(":")
-                if (
-                    sel == "any"
-                    or (kind == "code" and value == code)
-                    or (offence is not None and kind == "subgroup" and value == offence.subgroup)
-                    or (offence is not None and kind == "group" and value == offence.group)
-                ):
-                    return tuple(row.roles)
+            if category in row.categories and any(self.selects(sel, code) for sel in row.offences):
+                return tuple(row.roles)
         return None
+
+    def seriousness(self, code: str) -> int:
+        """Rank in the principal crime order: 0 is the most serious; unlisted codes rank last."""
+        for rank, sel in enumerate(self.principal.order):
+            if self.selects(sel, code):
+                return rank
+        return len(self.principal.order)
 
     def param(self, name: str) -> Any:
         """A shared setting's value."""
@@ -193,6 +241,8 @@ def load_reference(directory: Path) -> Reference:
     offences = load("offences.yaml", OffenceFile)
     authorisation = load("cancellation-authorisation.yaml", AuthorisationFile)
     settings = load("settings.yaml", SettingsFile)
+    principal = load("principal-crime.yaml", PrincipalFile)
+    misclassification = load("misclassification.yaml", MisclassificationFile)
     if problems:
         raise RuleError(problems)
     return Reference(
@@ -201,4 +251,6 @@ def load_reference(directory: Path) -> Reference:
         groups=offences.groups,
         authorisation=authorisation,
         settings=settings.params,
+        principal=principal,
+        substitutions={(row.disclosed, row.recorded): row.why for row in misclassification.rows},
     )

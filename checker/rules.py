@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
-from checker.conditions import Branch, Leaf, Node, Parser, Pattern, with_guards
+from checker.conditions import Branch, Leaf, Node, Parser, Pattern, expand_ref_alternatives, with_guards
 from checker.errors import Problem, RuleError
 from checker.facts import FACT_SCHEMA
 from checker.reference import Reference, Source, load_reference
@@ -202,7 +202,9 @@ def _check_rule(doc: YamlDoc, model: RuleModel, ref: Reference) -> tuple[Rule | 
             problems.append(doc.problem(("message",), f"{{{name}:{spec}}}: format must be duration, when or time"))
     if problems:
         return None, problems
-    final = tuple(with_guards(_with_effective(b, model.effective)) for b in branches)
+    final = tuple(
+        e for b in branches for e in expand_ref_alternatives(with_guards(_with_effective(b, model.effective)))
+    )
     return Rule(model, final, subject, path, params), []
 
 

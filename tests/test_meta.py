@@ -110,3 +110,36 @@ def test_every_rule_at_once_stays_within_engine_limits(engine_checker: Checker) 
     incident, _ = validate(Item("t", None, 0, data=raw))
     result = engine_checker.check(incident, parse_time("2025-02-01T00:00:00+00:00"))
     assert len({f.rule_id for f in result.findings}) >= 8
+
+
+def _all_example_facts(ruleset: RuleSet) -> list[dict[str, object]]:
+    import json
+
+    from checker.examples import example_incident, jsonable
+    from checker.facts import build_facts
+
+    raws = [json.loads(p.read_text()) for p in sorted((ROOT / "fixtures" / "incidents").glob("*.json"))]
+    raws += [jsonable(example_incident(ruleset, ex)) for r in ruleset.rules for ex in r.model.examples]
+    facts: list[dict[str, object]] = []
+    for raw in raws:
+        incident, _ = validate(Item("x", None, 0, data=raw))
+        facts.extend(build_facts(incident, ruleset.reference, parse_time(ruleset.baseline_as_of)).facts)
+    return facts
+
+
+def test_facts_match_their_schema(ruleset: RuleSet) -> None:
+    """Every fact has every field its schema says it always has, and no field the schema lacks:
+    a rule can then trust the schema the loader checks it against."""
+    from checker.facts import FACT_SCHEMA
+
+    for fact in _all_example_facts(ruleset):
+        schema = FACT_SCHEMA[str(fact["kind"])]
+        keys = set(fact) - {"kind", "id"}
+        assert keys <= set(schema), f"{fact['id']}: fields not in FACT_SCHEMA: {keys - set(schema)}"
+        always = {name for name, spec in schema.items() if spec.always}
+        assert always <= keys, f"{fact['id']}: missing always-present fields {always - keys}"
+        for name in keys:
+            expected = {"str": str, "int": int, "bool": bool, "set": dict}[schema[name].type]
+            assert isinstance(fact[name], expected) and (expected is not int or not isinstance(fact[name], bool)), (
+                f"{fact['id']}.{name} = {fact[name]!r} is not {schema[name].type}"
+            )
