@@ -15,7 +15,26 @@ from checker.facts import build_facts
 from checker.reader import Item, validate
 from checker.rules import RuleSet
 
-CODES = ["8L", "19C", "19D", "19F", "20A", "3B", "8N", "105A", "44", "45", "58C"]
+CODES = [
+    "8L",
+    "8Q",
+    "8R",
+    "8U",
+    "19C",
+    "19D",
+    "19F",
+    "20A",
+    "17A",
+    "3B",
+    "8N",
+    "105A",
+    "34B",
+    "39",
+    "44",
+    "45",
+    "58C",
+    "9A",
+]
 BASE = parse_time("2025-03-29T12:00:00+00:00")
 
 
@@ -40,7 +59,10 @@ def incidents(draw: st.DrawFn) -> dict[str, Any]:
             "disclosure_id": f"D{i}",
             "offence": draw(st.sampled_from(CODES)),
             "victim_id": f"V{draw(st.integers(0, nv - 1))}",
-            "disclosed_at": (BASE + timedelta(minutes=draw(st.integers(0, 120)))).isoformat(),
+            "suspect_id": draw(st.sampled_from([None, "S1", "S2"])),
+            "disclosed_at": (BASE + timedelta(minutes=draw(st.sampled_from([0, 0, 30, 120])))).isoformat(),
+            "only_victim_is_police_officer": draw(st.booleans()),
+            "warned_and_stopped": draw(st.booleans()),
             "victim_confirmed": draw(st.sampled_from([None, True, False])),
             "victim_traceable": draw(st.booleans()),
             "credible_evidence_to_contrary": draw(st.booleans()),
@@ -55,8 +77,8 @@ def incidents(draw: st.DrawFn) -> dict[str, Any]:
         rec: dict[str, Any] = {
             "record_id": f"R{j}",
             "classification": draw(st.sampled_from([*CODES, "N100"])),
-            "victim_id": disclosures[d]["victim_id"],
-            "disclosure_ids": draw(st.sampled_from([[f"D{d}"], []])),
+            "victim_id": draw(st.sampled_from([disclosures[d]["victim_id"], None, "V0"])),
+            "disclosure_ids": draw(st.sampled_from([[f"D{d}"], [], [f"D{i}" for i in range(nd)]])),
             "recorded_at": (BASE + timedelta(hours=2, minutes=draw(st.integers(0, 3000)))).isoformat(),
             "status": status,
             "n100_reason": draw(st.sampled_from([None, "victim_not_confirmed", "other_force_area", "bogus"])),
@@ -94,5 +116,5 @@ def test_engine_and_reference_agree(
     raw: dict[str, Any], hours: int, ruleset: RuleSet, engine_checker: Checker, reference_checker: Checker
 ) -> None:
     incident, _ = validate(Item("gen", None, 0, data=jsonable(raw)))
-    facts = build_facts(incident, ruleset.reference, BASE + timedelta(hours=hours)).facts
+    facts = build_facts(incident, ruleset.reference, incident.reported_at + timedelta(hours=hours)).facts
     assert _hits(engine_checker, facts) == _hits(reference_checker, facts)
