@@ -14,8 +14,9 @@ from checker.errors import Problem
 Loc = tuple[str | int, ...]
 
 
-class _LineLoader(yaml.SafeLoader):
-    """SafeLoader (no Python object tags, ever) that records a line for each node path."""
+# libyaml's safe loader when PyYAML was built with it (several times faster), else the pure one.
+# Both are safe loaders: no Python object tags, ever.
+_Safe: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _walk(node: yaml.Node, path: Loc, lines: dict[Loc, int]) -> None:
@@ -78,8 +79,13 @@ def load_yaml(path: Path) -> tuple[YamlDoc | None, list[Problem]]:
     except (OSError, UnicodeDecodeError) as exc:
         return None, [Problem(f"cannot read: {exc}", file=str(path))]
     try:
-        node = yaml.compose(text, Loader=_LineLoader)
-        data = yaml.load(text, Loader=_LineLoader)
+        loader = _Safe(text)
+        try:
+            node = loader.get_single_node()
+            # build the data from the same node: the file is parsed once
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = mark.line + 1 if mark is not None else None
