@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
+import durable_rules_engine as _c
+import orjson
 from durable import engine as _durable
 
 from checker.conditions import Branch, branch_json
@@ -56,10 +58,9 @@ class DurableEngine:
 
     def __init__(self, branches: Sequence[Branch], name: str = "crimecheck") -> None:
         self._branches = list(branches)
-        self._hits: list[Hit] = []
         self._sid = itertools.count()
         self._host = _SyncHost()
-        self._shards: list[tuple[str, list[str]]] = []
+        self._shards: list[tuple[Any, list[str], dict[str, int]]] = []
         groups: list[list[int]] = []
         for i in range(len(self._branches)):
             for group in groups:
@@ -69,49 +70,50 @@ class DurableEngine:
             else:
                 groups.append([i])
         definition: dict[str, Any] = {}
+        plan: list[tuple[str, list[str], dict[str, int]]] = []
         for n, group in enumerate(groups):
             shard = f"{name}_{n}"
             order = _order([self._branches[j] for j in group])
             if order is None:  # a single branch can always be ordered: absence of a bound kind is refused
                 raise AssertionError(f"no assertion order for branch {group[0]}")
-            rules: dict[str, Any] = {
-                f"b{j}": {"all": branch_json(self._branches[j]), "run": self._action(j)} for j in group
-            }
+            rules: dict[str, Any] = {f"b{j}": {"all": branch_json(self._branches[j]), "run": _noop} for j in group}
             rules["zz_catch_all"] = {"all": [{"m": {"$ex": {"kind": 1}}}], "cap": 65535, "run": _noop}
             definition[shard] = rules
-            self._shards.append((shard, order))
+            plan.append((shard, order, {f"b{j}": j for j in group}))
         self._host.register_rulesets(definition)
-
-    def _action(self, index: int) -> Callable[[Any], None]:
-        def action(c: Any) -> None:
-            self._hits.append((index, {k: v for k, v in c._m.items() if isinstance(v, dict)}))
-
-        return action
+        self._shards = [(self._host.get_ruleset(shard)._handle, order, names) for shard, order, names in plan]
 
     def evaluate(self, facts: list[dict[str, Any]]) -> list[Hit]:
-        """Every (branch, bindings) the facts of one incident match; the session is then deleted."""
+        """Every (branch, bindings) the facts of one incident match; the session is then deleted.
+
+        This drives the C engine directly, the way durable's own Ruleset does (assert, then start
+        and complete each action), without its per-action Closure and state round trip: the same
+        matches, measured about a third faster. It relies on durable-rules 2.0.28, which is pinned
+        and has had no release since 2020; the engine/reference agreement tests guard it."""
         sid = f"s{next(self._sid)}"
-        self._hits = []
         by_kind: dict[str, list[dict[str, Any]]] = {}
         for fact in facts:
             by_kind.setdefault(fact["kind"], []).append({**fact, "sid": sid})
-        for shard, order in self._shards:
+        hits: list[Hit] = []
+        for handle, order, names in self._shards:
             batch = [f for kind in order for f in by_kind.get(kind, [])]
             try:
-                state = self._host.assert_facts(shard, batch)
-            except _durable.MessageNotHandledException:
-                state = None  # nothing matched: no findings from this shard
+                code, offset = _c.assert_facts(handle, orjson.dumps(batch).decode())
+                if code == 2:
+                    raise RuntimeError("the engine saw a fact twice (MessageObserved)")
+                if code == 0:
+                    result = _c.start_action_for_state(handle, offset)
+                    message = result[1] if result else None
+                    while message:
+                        for name, bindings in orjson.loads(message).items():
+                            index = names.get(name)
+                            if index is not None:
+                                hits.append((index, {k: v for k, v in bindings.items() if isinstance(v, dict)}))
+                        message = _c.complete_and_start_action(handle, offset)
             finally:
-                self._delete(shard, sid)
-            if isinstance(state, dict) and "exception" in state:
-                raise RuntimeError(f"a rule action failed: {state['exception']}")
-        hits, self._hits = self._hits, []
+                with contextlib.suppress(Exception):  # a session never created has nothing to delete
+                    _c.delete_state(handle, sid)
         return hits
-
-    def _delete(self, shard: str, sid: str) -> None:
-        # a session that was never created has nothing to delete
-        with contextlib.suppress(Exception):
-            self._host.delete_state(shard, sid)
 
 
 def _noop(c: Any) -> None:
