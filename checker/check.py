@@ -189,7 +189,7 @@ class Checker:
 
     def check(self, incident: Incident, as_of: datetime) -> Result:
         """Findings and decisions for one validated incident, judged at `as_of`."""
-        built = build_facts(incident, self.ruleset.reference, as_of)
+        built = build_facts(incident, self.ruleset.reference, as_of, self.ruleset.screen)
         try:
             hits = self.hits(built.facts)
         except Exception as exc:

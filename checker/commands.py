@@ -120,7 +120,7 @@ def _print_why_not(checker: Checker, rule_id: str, incident: Any, as_of: datetim
 
     rule = checker.ruleset.get(rule_id)
     assert rule is not None
-    facts = build_facts(incident, checker.ruleset.reference, as_of).facts
+    facts = build_facts(incident, checker.ruleset.reference, as_of, checker.ruleset.screen).facts
     print(paint(f"  why-not {rule_id} ({rule.model.title}):", "bold"), file=out)
     for line in why_not(rule, facts):
         print(f"      {line}", file=out)

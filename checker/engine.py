@@ -23,7 +23,7 @@ from checker.conditions import Branch, branch_json
 Bindings = dict[str, dict[str, Any]]
 Hit = tuple[int, Bindings]  # (index of the compiled branch, facts bound by alias)
 MAX_RULES_PER_RULESET = 40  # error 303 appears past ~50 broad rules on one ruleset
-KIND_ORDER = ("incident", "victim", "record", "link", "disclosure")
+KIND_ORDER = ("incident", "victim", "record", "link", "disclosure", "mention")
 
 
 class _SyncHost(_durable.Host):  # type: ignore[misc]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from checker.errors import InputError, Problem
 from checker.models import Disclosure, Incident, Record, Victim
@@ -138,12 +139,21 @@ FACT_SCHEMA: dict[str, dict[str, FieldSpec]] = {
     },
 }
 
+FACT_SCHEMA["mention"] = {
+    **_COMMON,
+    "mention_id": _f("str", "narrative/<family>: what the narrative mentions"),
+    "family": _f("str", "offence family the phrase suggests"),
+    "phrase": _f("str", "the matching phrase, quoted from the narrative"),
+    "sentence": _f("str", "the sentence it stands in (at most 200 characters)"),
+}
+
 SUBJECT_FIELD = {
     "incident": "incident_id",
     "victim": "victim_id",
     "disclosure": "disclosure_id",
     "record": "record_id",
     "link": "record_id",
+    "mention": "mention_id",
 }
 
 DECISION_TEXT = {
@@ -257,7 +267,7 @@ def _grounds_withdrawal_only(record: Record, phrases: list[str]) -> bool:
     return any(p in text for p in phrases) and len(text.split()) <= 25
 
 
-def build_facts(incident: Incident, ref: Reference, as_of: datetime) -> IncidentFacts:
+def build_facts(incident: Incident, ref: Reference, as_of: datetime, screen: Screen | None = None) -> IncidentFacts:
     """Turn one validated incident into facts; unknown offence codes are input errors."""
     problems: list[Problem] = []
     for i, d in enumerate(incident.disclosures):
@@ -480,4 +490,43 @@ def build_facts(incident: Incident, ref: Reference, as_of: datetime) -> Incident
                 "explicit": explicit,
             },
         )
+    if screen is not None and incident.narrative:
+        for hit in _uncontested_hits(incident, ref, screen(incident.narrative)):
+            add(
+                "mention",
+                f"narrative/{hit.family}",
+                {
+                    "mention_id": f"narrative/{hit.family}",
+                    "family": hit.family,
+                    "phrase": hit.phrase,
+                    "sentence": hit.sentence,
+                },
+            )
     return IncidentFacts(incident, facts, decisions)
+
+
+class Hit(Protocol):
+    """What the narrative screen reports for one offence family (read-only)."""
+
+    @property
+    def family(self) -> str: ...
+    @property
+    def phrase(self) -> str: ...
+    @property
+    def start(self) -> int: ...
+    @property
+    def end(self) -> int: ...
+    @property
+    def sentence(self) -> str: ...
+
+
+Screen = Callable[[str], Sequence[Hit]]
+
+
+def _uncontested_hits(incident: Incident, ref: Reference, hits: Sequence[Hit]) -> list[Hit]:
+    """Hits, less those whose phrase overlaps a hit of a family already disclosed or recorded:
+    "the van was broken into" is the recorded theft, not a second, criminal damage, offence."""
+    covered = {ref.offences[d.offence].family for d in incident.disclosures}
+    covered |= {ref.offences[r.classification].family for r in incident.records}
+    spans = [(h.start, h.end) for h in hits if h.family in covered]
+    return [h for h in hits if h.family in covered or not any(s < h.end and h.start < e for s, e in spans)]

@@ -7,6 +7,7 @@ import re
 import string
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -14,7 +15,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 from checker.conditions import Branch, Leaf, Node, Parser, Pattern, expand_ref_alternatives, with_guards
 from checker.errors import Problem, RuleError
-from checker.facts import FACT_SCHEMA
+from checker.facts import FACT_SCHEMA, Screen
 from checker.reference import Reference, Source, load_reference
 from checker.yamlio import YamlDoc, load_yaml
 
@@ -31,7 +32,7 @@ PREFIX = {
 }
 Area = Literal["timeliness", "recording", "rape_n100", "cancellation", "classification", "counting", "flags"]
 Outcome = Literal["breach", "risk", "needs_review"]
-RESERVED_DIRS = {"reference", "lexicon", "examples"}
+RESERVED_DIRS = {"reference", "lexicon", "examples"}  # beside the rules, not rules
 _FIELD = re.compile(r"^(?:(params)\.(\w+)|([A-Za-z]\w*)\.(\w+))$")
 FORMAT_SPECS = ("", "duration", "when", "time")
 
@@ -142,6 +143,22 @@ class RuleSet:
     def editions(self) -> list[str]:
         """The Crime Recording Rules editions the rules cite."""
         return sorted({r.model.source.edition for r in self.rules})
+
+    @cached_property
+    def screen(self) -> Screen | None:
+        """The narrative screen, loaded on first use, when a rule reads what narratives mention."""
+        if not any(p.kind == "mention" for r in self.active for b in r.branches for p in b.patterns):
+            return None
+        from checker.narrative import LexiconError, load_lexicon
+
+        try:
+            # the prefix optimisation costs ~0.6 s to build and gains nothing on log-length text;
+            # each pattern is linted by the tests and `rules test`, not on every start
+            return load_lexicon(self.directory / "lexicon", optimise=False, lint=False).screen
+        except LexiconError as exc:
+            raise RuleError(
+                [Problem(msg, file=f, line=line, field=field) for f, line, field, msg in exc.errors]
+            ) from None
 
     @property
     def active(self) -> tuple[Rule, ...]:

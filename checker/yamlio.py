@@ -19,17 +19,22 @@ Loc = tuple[str | int, ...]
 _Safe: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def _walk(node: yaml.Node, path: Loc, lines: dict[Loc, int]) -> None:
+def _walk(node: yaml.Node, path: Loc, lines: dict[Loc, int], duplicates: list[tuple[Loc, int]]) -> None:
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
         for key, value in node.value:
             name = key.value if isinstance(key, yaml.ScalarNode) else str(key.start_mark)
+            if name in seen:
+                # YAML keeps the last of two equal keys silently; in a rule that hides an edit
+                duplicates.append(((*path, name), key.start_mark.line + 1))
+            seen.add(name)
             lines[(*path, name)] = key.start_mark.line + 1
-            _walk(value, (*path, name), lines)
+            _walk(value, (*path, name), lines, duplicates)
             lines[(*path, name)] = key.start_mark.line + 1
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _walk(item, (*path, i), lines)
+            _walk(item, (*path, i), lines, duplicates)
 
 
 class YamlDoc:
@@ -96,6 +101,12 @@ def load_yaml(path: Path) -> tuple[YamlDoc | None, list[Problem]]:
     except yaml.YAMLError as exc:
         return None, [Problem(f"invalid YAML: {exc}", file=str(path))]
     lines: dict[Loc, int] = {}
+    duplicates: list[tuple[Loc, int]] = []
     if node is not None:
-        _walk(node, (), lines)
+        _walk(node, (), lines, duplicates)
+    if duplicates:
+        return None, [
+            Problem(f"duplicate key {loc[-1]!r}", file=str(path), line=line, field=dotted(loc))
+            for loc, line in duplicates
+        ]
     return YamlDoc(path, data, lines), []

@@ -36,6 +36,13 @@ CODES = [
     "9A",
 ]
 BASE = parse_time("2025-03-29T12:00:00+00:00")
+NARRATIVES = [
+    None,
+    "Caller reports a noise complaint; no offences disclosed.",
+    "Caller states her ex-partner punched her in the face and keyed her car.",
+    "She says he raped her last night. He also smashed the kitchen window.",
+    "Victim was not assaulted; she asked what would happen if he hit her.",
+]
 
 
 @st.composite
@@ -116,5 +123,7 @@ def test_engine_and_reference_agree(
     raw: dict[str, Any], hours: int, ruleset: RuleSet, engine_checker: Checker, reference_checker: Checker
 ) -> None:
     incident, _ = validate(Item("gen", None, 0, data=jsonable(raw)))
-    facts = build_facts(incident, ruleset.reference, incident.reported_at + timedelta(hours=hours)).facts
+    facts = build_facts(
+        incident, ruleset.reference, incident.reported_at + timedelta(hours=hours), ruleset.screen
+    ).facts
     assert _hits(engine_checker, facts) == _hits(reference_checker, facts)

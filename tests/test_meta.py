@@ -123,7 +123,7 @@ def _all_example_facts(ruleset: RuleSet) -> list[dict[str, object]]:
     facts: list[dict[str, object]] = []
     for raw in raws:
         incident, _ = validate(Item("x", None, 0, data=raw))
-        facts.extend(build_facts(incident, ruleset.reference, parse_time(ruleset.baseline_as_of)).facts)
+        facts.extend(build_facts(incident, ruleset.reference, parse_time(ruleset.baseline_as_of), ruleset.screen).facts)
     return facts
 
 
