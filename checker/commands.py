@@ -172,5 +172,18 @@ def run_rules(args: argparse.Namespace, out: TextIO) -> int:
                     file=out,
                 )
     passed = 2 * len(outcomes) - failed
+    if not args.rule_ids and (ruleset.directory / "lexicon").is_dir():
+        from checker.narrative import LexiconError, load_lexicon
+
+        try:
+            lexicon = load_lexicon(ruleset.directory / "lexicon", optimise=False)  # lints every pattern
+        except LexiconError as exc:
+            raise CheckerError(
+                [Problem(msg, file=f, line=line, field=field) for f, line, field, msg in exc.errors]
+            ) from None
+        checked, problems = lexicon.check_examples()
+        for problem in problems:
+            print(f"FAIL lexicon {problem}", file=out)
+        passed, failed = passed + checked - len(problems), failed + len(problems)
     print(f"{passed} passed, {failed} failed", file=out)
     return EXIT_OK if failed == 0 else EXIT_FINDINGS

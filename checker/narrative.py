@@ -422,6 +422,18 @@ class Lexicon:
         wanted = {code.strip().upper() for code in codes}
         return frozenset(name for name, info in self._info.items() if info.offence_codes & wanted)
 
+    def check_examples(self) -> tuple[int, list[str]]:
+        """Screen every family's examples (must hit) and not_examples (must not): (count, failures)."""
+        failures: list[str] = []
+        count = 0
+        for name in self.families:
+            info = self.family(name)
+            for text, wanted in [(t, True) for t in info.examples] + [(t, False) for t in info.not_examples]:
+                count += 1
+                if any(h.family == name for h in self.screen(text)) is not wanted:
+                    failures.append(f"{name}: {'example not found' if wanted else 'not_example found'}: {text!r}")
+        return count, failures
+
     def screen(self, text: str) -> list[NarrativeHit]:
         """First ungoverned hit per family, ordered by position."""
         hits: list[NarrativeHit] = []

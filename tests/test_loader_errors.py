@@ -103,3 +103,11 @@ def test_force_points_at_its_own_reference(rules_dir: Path, tmp_path: Path) -> N
     ruleset = load_rules(rules_dir, own)
     assert ruleset.reference.allowed_roles("C2", "105A") == ("FCR", "DFCR", "DDM", "supervisor")
     assert ruleset.reference.allowed_roles("C2", "19C") == ("FCR", "DFCR")
+
+
+def test_duplicate_key_is_an_error_not_a_silent_overwrite(rules_dir: Path) -> None:
+    (rules_dir / "timeliness" / "TL002.yaml").write_text(
+        GOOD.replace("outcome: breach\n", "outcome: breach\noutcome: risk\n")
+    )
+    [msg] = _errors(rules_dir)
+    assert "TL002.yaml:6: outcome: duplicate key 'outcome'" in msg
