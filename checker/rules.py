@@ -152,9 +152,9 @@ class RuleSet:
         from checker.narrative import LexiconError, load_lexicon
 
         try:
-            # the prefix optimisation costs ~0.6 s to build and gains nothing on log-length text;
-            # each pattern is linted by the tests and `rules test`, not on every start
-            return load_lexicon(self.directory / "lexicon", optimise=False, lint=False).screen
+            # the prefix guard costs 0.1 s to build and screens a 700-character log in 0.95 ms
+            # instead of 1.54 ms; each pattern is linted by the tests and `rules test`, not here
+            return load_lexicon(self.directory / "lexicon", optimise=True, lint=False).screen
         except LexiconError as exc:
             raise RuleError(
                 [Problem(msg, file=f, line=line, field=field) for f, line, field, msg in exc.errors]
