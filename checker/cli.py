@@ -102,6 +102,41 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     tst = rsub.add_parser("test", help="run every rule's examples (or the named rules')")
     tst.add_argument("rule_ids", nargs="*", metavar="ID")
     _rules_args(tst)
+
+    audit = sub.add_parser(
+        "audit",
+        help="pre-audit self-check: a batch in, an inspection-style report (summary.json, CSVs, report.html) out",
+        description="Check a batch of incidents and write the figures an inspection reports, with confidence "
+        "intervals, and the findings, decisions and rejected items, to a report directory (docs/audit.md).",
+    )
+    audit.add_argument(
+        "files", nargs="+", metavar="FILE", help="incidents: JSON or JSON Lines, or one CSV with --mapping"
+    )
+    audit.add_argument("--out", required=True, type=Path, metavar="DIR", help="report directory (created if missing)")
+    audit.add_argument("--mapping", type=Path, metavar="FILE", help="YAML column mapping for CSV exports")
+    audit.add_argument("--records", metavar="FILE", help="CSV of crime and N100 records (with --mapping)")
+    audit.add_argument("--disclosures", metavar="FILE", help="CSV of further disclosures (with --mapping)")
+    audit.add_argument("--as-of", metavar="TIME", help="judge clocks at this time, ISO 8601 with offset (default: now)")
+    audit.add_argument("--timezone", type=_zone, default=None, metavar="ZONE", help="read times without an offset here")
+    audit.add_argument("--sample", type=int, metavar="N", help="audit a simple random sample of N incidents")
+    audit.add_argument("--seed", type=int, default=0, metavar="S", help="seed for --sample (default 0)")
+    audit.add_argument("--ci-method", choices=("wilson", "normal"), default="wilson", help="interval (default wilson)")
+    audit.add_argument("--confidence", type=float, default=0.95, help="confidence level (default 0.95)")
+    audit.add_argument("--population", type=int, metavar="N", help="incidents the audited ones represent (FPC)")
+    audit.add_argument("--recorded-per-year", type=int, metavar="N", help="crimes recorded a year: estimate unrecorded")
+    audit.add_argument("--fail-on", choices=tuple(FAIL_ON), default=None, help="exit 1 on this outcome or worse")
+    audit.add_argument("--include-narrative", action="store_true", help="put incident narratives in the report")
+    audit.add_argument("--pseudonymise", action="store_true", help="replace ids by keyed hashes (needs a key)")
+    audit.add_argument(
+        "--key-file", type=Path, metavar="FILE", help="pseudonym key (default $CRIMECHECK_PSEUDONYM_KEY)"
+    )
+    audit.add_argument("--quiet", action="store_true", help="no progress bar")
+    audit.add_argument("--evaluator", choices=("engine", "reference"), default="engine", help=argparse.SUPPRESS)
+    _rules_args(audit)
+    compare = sub.add_parser("compare", help="compare two audit summaries: change and statistical significance")
+    compare.add_argument("a", metavar="A", help="the earlier summary.json")
+    compare.add_argument("b", metavar="B", help="the later summary.json")
+    compare.add_argument("--format", choices=("human", "json"), default="human", help="output format (default: human)")
     return parser, rules
 
 
@@ -117,6 +152,14 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
             from checker.commands import run_check
 
             return run_check(args, out)
+        if args.command == "audit":
+            from checker.audit import run_audit
+
+            return run_audit(args, out)
+        if args.command == "compare":
+            from checker.compare import run_compare
+
+            return run_compare(args, out)
         if args.command == "rules" and args.rules_command:
             from checker.commands import run_rules
 

@@ -25,7 +25,9 @@ def test_rape_recorded_as_n100_is_a_breach() -> None:
     assert code == EXIT_FINDINGS
     assert "RN002 breach" in text and "Record 19C" in text and "source: Home Office Crime Recording Rules" in text
     assert "\x1b[" not in text, "no colour when not writing to a terminal"
-    assert "RN002 breach rape_n100 N100-25-0007 Rape recorded as N100 although the report needed no confirmation" in text
+    assert (
+        "RN002 breach rape_n100 N100-25-0007 Rape recorded as N100 although the report needed no confirmation" in text
+    )
 
 
 def test_json_document_fields() -> None:

@@ -1,0 +1,306 @@
+"""The audit report directory: summary.json, findings.csv, decisions.csv, rejected.csv, report.html.
+
+The CSV files are written row by row as outcomes arrive, under temporary names, and renamed into
+place only when the whole report is ready: a run that fails leaves the previous report untouched.
+They open cleanly in a spreadsheet: UTF-8 with a byte-order mark (so Excel reads it as UTF-8),
+CRLF line ends (the csv module's default), and any text cell that a spreadsheet would take for a
+formula (starting = + - @, tab or carriage return) is prefixed with a quote.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from checker.audit import (
+    BUCKETS,
+    EXAMPLES,
+    LONGER,
+    SCHEMA_VERSION,
+    FigureOptions,
+    Outcome,
+    Settings,
+    Tally,
+    figures_for,
+    unrecorded,
+)
+from checker.check import human_duration
+from checker.errors import CheckerError, Problem
+from checker.output import ruleset_info
+from checker.rules import RuleSet
+
+FILES = ("summary.json", "findings.csv", "decisions.csv", "rejected.csv", "report.html")
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+FINDING_COLUMNS = [
+    "incident_id",
+    "record_id",
+    "disclosure_id",
+    "victim_id",
+    "rule_id",
+    "title",
+    "area",
+    "outcome",
+    "subject",
+    "message",
+    "source_document",
+    "source_section",
+    "source_edition",
+    "period",
+    "where",
+]
+DECISION_COLUMNS = [
+    "incident_id",
+    "disclosure_id",
+    "offence",
+    "offence_name",
+    "group",
+    "decision_required",
+    "expected_code",
+    "reason",
+    "recorded",
+    "crime_record_made",
+    "n100_recorded",
+    "first_elapsed_s",
+    "first_elapsed",
+    "timely",
+    "correctly_recorded",
+    "deadline",
+    "period",
+    "where",
+]
+REJECTED_COLUMNS = ["where", "file", "line", "incident_id", "field", "reason"]
+
+
+def safe_cell(value: Any) -> Any:
+    """A value for a spreadsheet cell: text that could run as a formula gets a leading quote."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | float):
+        return value
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA) else text
+
+
+class ReportWriter:
+    """Writes the report files into a directory; nothing is in place until `commit`."""
+
+    def __init__(self, directory: Path, include_narrative: bool = False) -> None:
+        if directory.exists() and not directory.is_dir():
+            raise CheckerError([Problem("--out must be a directory", file=str(directory))])
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CheckerError(
+                [Problem(f"cannot create the report directory: {exc.strerror}", str(directory))]
+            ) from None
+        self.directory = directory
+        self.include_narrative = include_narrative
+        self._streams: dict[str, IO[str]] = {}
+        self._writers: dict[str, Any] = {}
+        finding_columns = FINDING_COLUMNS + (["narrative"] if include_narrative else [])
+        for name, columns in (
+            ("findings.csv", finding_columns),
+            ("decisions.csv", DECISION_COLUMNS),
+            ("rejected.csv", REJECTED_COLUMNS),
+        ):
+            stream = open(self._partial(name), "w", encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed in commit/abort
+            self._streams[name] = stream
+            writer = csv.writer(stream)
+            writer.writerow(columns)
+            self._writers[name] = writer
+
+    def _partial(self, name: str) -> Path:
+        return self.directory / f".{name}.partial"
+
+    def _row(self, name: str, values: list[Any]) -> None:
+        self._writers[name].writerow([safe_cell(v) for v in values])
+
+    def write(self, o: Outcome) -> None:
+        """Append one outcome's rows."""
+        if o.rejected:
+            for p in o.problems:
+                self._row("rejected.csv", [o.where, p.file, p.line, o.incident_id or p.record, p.field, p.message])
+            return
+        for f in o.findings:
+            row = [
+                f.incident_id,
+                f.record_id,
+                f.disclosure_id,
+                f.victim_id,
+                f.rule_id,
+                f.title,
+                f.area,
+                f.outcome,
+                f.subject,
+                f.message,
+                f.source_document,
+                f.source_section,
+                f.source_edition,
+                o.period,
+                o.where,
+            ]
+            if self.include_narrative:
+                row.append(o.narrative)
+            self._row("findings.csv", row)
+        for d in o.decisions:
+            self._row(
+                "decisions.csv",
+                [
+                    d.incident_id,
+                    d.disclosure_id,
+                    d.offence,
+                    d.offence_name,
+                    d.group,
+                    d.decision,
+                    d.expected_code,
+                    d.reason,
+                    d.recorded,
+                    d.crime_record_made,
+                    d.n100_recorded,
+                    d.first_elapsed_s,
+                    human_duration(d.first_elapsed_s) if d.first_elapsed_s is not None else None,
+                    d.timely,
+                    d.correctly_recorded,
+                    d.deadline,
+                    o.period,
+                    o.where,
+                ],
+            )
+
+    def commit(self, summary: dict[str, Any], tally: Tally) -> None:
+        """Write summary.json and report.html, then move every file into place."""
+        from checker.report_html import render
+
+        for stream in self._streams.values():
+            stream.close()
+        self._partial("summary.json").write_bytes(
+            orjson.dumps(summary, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS) + b"\n"
+        )
+        self._partial("report.html").write_text(render(summary, tally), encoding="utf-8")
+        for name in FILES:
+            os.replace(self._partial(name), self.directory / name)
+
+    def abort(self) -> None:
+        """Close and remove the partial files."""
+        for stream in self._streams.values():
+            stream.close()
+        for name in FILES:
+            self._partial(name).unlink(missing_ok=True)
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("crimecheck")
+    except Exception:
+        return "unknown"
+
+
+def build_summary(
+    args: argparse.Namespace, ruleset: RuleSet, tally: Tally, settings: Settings, read: int
+) -> dict[str, Any]:
+    """The versioned summary.json document (see docs/audit.md for every field)."""
+    scale = None
+    if args.population is not None:
+        if args.population < tally.audited:
+            raise CheckerError(
+                [Problem(f"--population {args.population} is smaller than the {tally.audited} incidents audited")]
+            )
+        scale = args.population / tally.audited if tally.audited else None
+    opts = FigureOptions(method=args.ci_method, confidence=args.confidence, scale=scale)
+    window_s = settings.window_s
+    figures = figures_for(tally, "", window_s, opts)
+    periods = tally.periods()
+    ps = settings.pseudonymiser
+    c = tally.counts
+    by_rule = []
+    ranked = sorted((-count, key[len("rule.") :]) for key, count in c.items() if key.startswith("rule."))
+    for negative, rule_id in ranked:
+        rule = ruleset.get(rule_id)
+        by_rule.append(
+            {
+                "rule_id": rule_id,
+                "title": rule.model.title if rule else rule_id,
+                "area": rule.model.area if rule else None,
+                "outcome": rule.model.outcome if rule else None,
+                "findings": -negative,
+            }
+        )
+    summary: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "kind": "crimecheck audit summary",
+        "generated_by": f"crimecheck {_version()}",
+        "as_of": settings.as_of.isoformat(),
+        "inputs": {
+            "files": [str(f) for f in args.files],
+            "format": "csv" if args.mapping else "json",
+            "mapping": str(args.mapping) if args.mapping else None,
+            "records": str(args.records) if args.records else None,
+            "disclosures": str(args.disclosures) if args.disclosures else None,
+        },
+        "ruleset": ruleset_info(ruleset),
+        "settings": {
+            "recording_window_s": window_s,
+            "ci_method": opts.method,
+            "confidence": opts.confidence,
+            "population": args.population,
+            "recorded_per_year": args.recorded_per_year,
+            "period": "calendar month of reported_at, Europe/London",
+        },
+        "sample": (
+            {"size": tally.audited, "requested": args.sample, "seed": args.seed, "of_read": read}
+            if args.sample is not None
+            else None
+        ),
+        "counts": {
+            "read": read,
+            "audited": tally.audited,
+            "checked": tally.checked,
+            "rejected": tally.rejected,
+            "warnings": tally.warnings,
+            "findings": c["findings"],
+            "decisions": c["decisions"],
+            "checked_plus_rejected_equals_audited": tally.checked + tally.rejected == tally.audited,
+        },
+        "findings": {
+            "by_outcome": {o: c[f"outcome.{o}"] for o in ("breach", "risk", "needs_review")},
+            "by_area": {k[len("area.") :]: v for k, v in sorted(c.items()) if k.startswith("area.")},
+            "by_rule": by_rule,
+            "incidents_with": {k: c[f"incidents_with.{k}"] for k in ("breach", "risk", "needs_review", "any")},
+        },
+        "figures": figures,
+        "timeliness": {
+            "first_record_within": {name: c[f"elapsed.{name}"] for name in [*(b for b, _ in BUCKETS), LONGER]},
+            "note": "disclosures with a record, by time from the disclosure to its first record",
+        },
+        "unrecorded_estimate": (
+            unrecorded(figures["recording.all_crime"], args.recorded_per_year)
+            if args.recorded_per_year is not None
+            else None
+        ),
+        "periods": (
+            [
+                {"period": p, "checked": c[f"period.{p}"], "figures": figures_for(tally, p, window_s, opts)}
+                for p in periods
+            ]
+            if len(periods) > 1
+            else []
+        ),
+        "data_protection": {
+            "narratives_included": settings.include_narrative,
+            "pseudonymised": ps is not None,
+            "pseudonym_key_id": ps.key_id if ps is not None else None,
+        },
+        "warnings": [w for _, w in tally.warning_examples[:EXAMPLES]],
+        "files": list(FILES),
+    }
+    return summary
