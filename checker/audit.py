@@ -789,6 +789,52 @@ def _ruleset(args: argparse.Namespace) -> RuleSet:
     return load_rules(args.rules or (Path(env) if env else None), args.reference)
 
 
+# --- worker processes ---------------------------------------------------------------------------
+# durable-rules is not thread-safe and never releases the GIL, so the checking scales with
+# processes: each builds its own rule set and engine once, then checks the chunks it is sent.
+_WORKER: tuple[Checker, Settings] | None = None
+
+
+def _start_worker(rules: Path, reference: Path | None, evaluator: str, settings: Settings) -> None:
+    global _WORKER
+    _WORKER = (Checker(load_rules(rules, reference), evaluator=evaluator), settings)  # type: ignore[arg-type]
+
+
+def _work(chunk: list[Queued]) -> list[Outcome]:
+    assert _WORKER is not None, "worker not started"
+    return check_chunk(_WORKER[0], chunk, _WORKER[1])
+
+
+def checked_chunks(
+    batches: Iterable[list[Queued]], workers: int, ruleset: RuleSet, evaluator: str, settings: Settings
+) -> Iterator[tuple[int, list[Outcome]]]:
+    """(chunk size, outcomes) for each chunk, in input order, checked here or by worker processes.
+
+    At most two chunks per worker are in flight, so memory does not grow with the batch (a plain
+    Pool.imap would read the whole input ahead); results are taken back in the order they were
+    sent, so the report is the same whatever the number of workers."""
+    if workers <= 1:
+        checker = Checker(ruleset, evaluator=evaluator)  # type: ignore[arg-type]
+        for chunk in batches:
+            yield len(chunk), check_chunk(checker, chunk, settings)
+        return
+    import multiprocessing
+    from collections import deque
+
+    ctx = multiprocessing.get_context("spawn")
+    reference = ruleset.reference.directory
+    with ctx.Pool(workers, _start_worker, (ruleset.directory, reference, evaluator, settings)) as pool:
+        pending: deque[tuple[int, Any]] = deque()
+        for chunk in batches:
+            pending.append((len(chunk), pool.apply_async(_work, (chunk,))))
+            if len(pending) >= 2 * workers:
+                size, result = pending.popleft()
+                yield size, result.get()
+        while pending:
+            size, result = pending.popleft()
+            yield size, result.get()
+
+
 def run_audit(args: argparse.Namespace, out: TextIO) -> int:
     """`crimecheck audit`: check a batch and write summary.json, the CSVs and report.html to --out."""
     from checker.cli import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, FAIL_ON
@@ -850,7 +896,9 @@ def run_audit(args: argparse.Namespace, out: TextIO) -> int:
 
         items = chain.from_iterable(read_items(f) for f in args.files)
 
-    checker = Checker(ruleset, evaluator=args.evaluator)
+    workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
+    if workers < 1:
+        raise _usage("--workers: give 1 or more")
     show = not args.quiet and sys.stderr.isatty()
     total = None
     if show and args.files[0] != "-":
@@ -873,11 +921,11 @@ def run_audit(args: argparse.Namespace, out: TextIO) -> int:
             batches: Iterable[list[Queued]] = chunks(todo)
         else:
             batches = chunks(stream)
-        for chunk in batches:
-            for o in check_chunk(checker, chunk, settings):
+        for size, outcomes in checked_chunks(batches, workers, ruleset, args.evaluator, settings):
+            for o in outcomes:
                 writer.write(o)
                 tally.add(o)
-            progress.advance(len(chunk))
+            progress.advance(size)
         progress.finish()
         if args.sample is None:
             read = tally.audited

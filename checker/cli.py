@@ -131,6 +131,14 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
         "--key-file", type=Path, metavar="FILE", help="pseudonym key (default $CRIMECHECK_PSEUDONYM_KEY)"
     )
     audit.add_argument("--quiet", action="store_true", help="no progress bar")
+    audit.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="worker processes, each with its own engine (default: one per core; 1 checks in this process). "
+        "The report is the same, byte for byte, whatever the number",
+    )
     audit.add_argument("--evaluator", choices=("engine", "reference"), default="engine", help=argparse.SUPPRESS)
     _rules_args(audit)
     compare = sub.add_parser("compare", help="compare two audit summaries: change and statistical significance")

@@ -589,3 +589,34 @@ def test_one_word_quote_from_the_screen_is_withheld() -> None:
     facts = {"m": {"kind": "mention", "phrase": "raped", "sentence": log, "family": "rape"}}
     out = withhold('The incident log says "raped" (rape). Context: "' + log + '"', facts, log)
     assert "raped" not in out.replace("(rape)", "") and WITHHELD in out
+
+
+def test_worker_processes_give_the_same_bytes(tmp_path: Path) -> None:
+    """One process or two, the report is the same, byte for byte."""
+    from checker.cli import main
+
+    batch = tmp_path / "batch.jsonl"
+    lines = [json.dumps(json.loads(p.read_text())) for p in sorted(FIX.glob("*.json"))]
+    unique = "\n".join(line.replace('"incident_id": "', f'"incident_id": "{n}-') for n, line in enumerate(lines * 3))
+    batch.write_text(unique + "\n")
+    outs = []
+    for workers in ("1", "2"):
+        out = tmp_path / f"w{workers}"
+        code = main(
+            [
+                "audit",
+                str(batch),
+                "--out",
+                str(out),
+                "--workers",
+                workers,
+                "--quiet",
+                "--as-of",
+                "2025-02-01T00:00:00+00:00",
+            ],
+            stdout=io.StringIO(),
+        )
+        assert code == 0
+        outs.append({p.name: p.read_bytes() for p in sorted(out.iterdir())})
+    assert outs[0] == outs[1]
+    assert json.loads(outs[0]["summary.json"])["counts"]["checked"] == len(lines) * 3
