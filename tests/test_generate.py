@@ -14,13 +14,14 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from random import Random
-from typing import Any
+from typing import Any, get_args
 from zoneinfo import ZoneInfo
 
 import orjson
 import pytest
 
 from bench import generate as gen
+from checker import models
 
 SEED = 7
 N_SHARES = 5000
@@ -33,23 +34,15 @@ CODES = frozenset(
     | {"34B", "28E", "49", "46", "45", "48", "58A", "58C", "58D", "9A"}
 )
 RAPE = frozenset({"19C", "19D", "19E", "19F", "19G", "19H"})
-CHANNELS = {"emergency_call", "non_emergency_call", "online", "in_person", "referral", "police_generated"}
-REPORTERS = {"victim", "acting_for_victim", "third_party", "professional", "witness", "police"}
-QUALIFIERS = {
-    "asb_personal",
-    "asb_nuisance",
-    "asb_environmental",
-    "domestic_abuse",
-    "vulnerable_adult",
-    "child_protection",
-    "hate",
-    "mental_health",
-}
-SEXES = {"female", "male", "unknown"}
-RELATIONSHIPS = {"partner", "ex_partner", "family", "acquaintance", "stranger", "unknown"}
-N100_REASONS = {"victim_not_confirmed", "credible_evidence_to_contrary", "other_force_area"}
-STATUSES = {"recorded", "cancelled", "transferred"}
-ROLES = {"FCR", "DFCR", "DDM", "supervisor", "investigator", "other"}
+# The contract's vocabularies, read from the models the checker validates with.
+CHANNELS = set(get_args(models.Channel))
+REPORTERS = set(get_args(models.Reporter))
+QUALIFIERS = set(get_args(models.Qualifier))
+SEXES = set(get_args(models.Sex))
+RELATIONSHIPS = set(get_args(models.Relationship))
+N100_REASONS = set(get_args(models.N100Reason))
+STATUSES = set(get_args(models.Status))
+ROLES = set(get_args(models.Role))
 TIME_RE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d")
 FIRST = datetime(2024, 4, 1, tzinfo=LONDON)
 END = datetime(2025, 4, 1, tzinfo=LONDON)

@@ -221,3 +221,21 @@ def test_mapping_and_files_must_agree(tmp_path: Path) -> None:
     empty.write_text("")
     with pytest.raises(RuleError, match="no header row"):
         list(read_csv_items(m, empty, CSV_FIX / "crimes.csv"))
+
+
+def test_mapping_fields_follow_the_contract() -> None:
+    """Every contract field can be mapped from a CSV column, and nothing else can."""
+    from pydantic import BaseModel
+
+    from checker import mapping, models
+
+    nested = {"victims", "disclosures", "records", "schema_version", "cancellation"}
+    pairs: list[tuple[type[BaseModel], type[BaseModel]]] = [
+        (mapping.IncidentFields, models.Incident),
+        (mapping.VictimFields, models.Victim),
+        (mapping.DisclosureFields, models.Disclosure),
+        (mapping.RecordFields, models.Record),
+        (mapping.CancellationFields, models.Cancellation),
+    ]
+    for fields, model in pairs:
+        assert set(fields.model_fields) == set(model.model_fields) - nested, fields.__name__
