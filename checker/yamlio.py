@@ -19,22 +19,34 @@ Loc = tuple[str | int, ...]
 _Safe: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def _walk(node: yaml.Node, path: Loc, lines: dict[Loc, int], duplicates: list[tuple[Loc, int]]) -> None:
+class _Aliased(Exception):
+    """A node reached twice: the file uses a YAML alias."""
+
+    def __init__(self, line: int) -> None:
+        self.line = line
+
+
+def _walk(node: yaml.Node, path: Loc, lines: dict[Loc, int], duplicates: list[tuple[Loc, int]], seen: set[int]) -> None:
+    # Rule, reference and lexicon files never need YAML aliases, and an alias-laden file (the
+    # "billion laughs") would make a walk of every path exponential: refuse any node seen twice.
+    if id(node) in seen:
+        raise _Aliased(node.start_mark.line + 1)
+    seen.add(id(node))
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
+        keys: set[str] = set()
         for key, value in node.value:
             name = key.value if isinstance(key, yaml.ScalarNode) else str(key.start_mark)
-            if name in seen:
+            if name in keys:
                 # YAML keeps the last of two equal keys silently; in a rule that hides an edit
                 duplicates.append(((*path, name), key.start_mark.line + 1))
-            seen.add(name)
+            keys.add(name)
             lines[(*path, name)] = key.start_mark.line + 1
-            _walk(value, (*path, name), lines, duplicates)
+            _walk(value, (*path, name), lines, duplicates, seen)
             lines[(*path, name)] = key.start_mark.line + 1
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _walk(item, (*path, i), lines, duplicates)
+            _walk(item, (*path, i), lines, duplicates, seen)
 
 
 class YamlDoc:
@@ -83,14 +95,25 @@ def load_yaml(path: Path) -> tuple[YamlDoc | None, list[Problem]]:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return None, [Problem(f"cannot read: {exc}", file=str(path))]
+    lines: dict[Loc, int] = {}
+    duplicates: list[tuple[Loc, int]] = []
     try:
         loader = _Safe(text)
         try:
             node = loader.get_single_node()
+            if node is not None:
+                # every key's line, duplicate keys and aliases, before any data is built
+                _walk(node, (), lines, duplicates, set())
             # build the data from the same node: the file is parsed once
-            data = loader.construct_document(node) if node is not None else None
+            data = loader.construct_document(node) if node is not None and not duplicates else None
         finally:
             loader.dispose()
+    except _Aliased as exc:
+        return None, [
+            Problem("YAML aliases (*name) are not allowed here; write the value out", file=str(path), line=exc.line)
+        ]
+    except RecursionError:
+        return None, [Problem("invalid YAML: nested too deeply", file=str(path))]
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = mark.line + 1 if mark is not None else None
@@ -100,10 +123,6 @@ def load_yaml(path: Path) -> tuple[YamlDoc | None, list[Problem]]:
         return None, [Problem(f"invalid YAML: {what}", file=str(path), line=line)]
     except yaml.YAMLError as exc:
         return None, [Problem(f"invalid YAML: {exc}", file=str(path))]
-    lines: dict[Loc, int] = {}
-    duplicates: list[tuple[Loc, int]] = []
-    if node is not None:
-        _walk(node, (), lines, duplicates)
     if duplicates:
         return None, [
             Problem(f"duplicate key {loc[-1]!r}", file=str(path), line=line, field=dotted(loc))

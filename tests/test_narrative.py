@@ -397,7 +397,8 @@ def test_prefix_guard_same_on_examples_and_corpus(lexicon: Lexicon, plain_lexico
         assert lexicon.screen(text) == plain_lexicon.screen(text), text
 
 
-def test_one_megabyte_is_fast(lexicon: Lexicon) -> None:
+def test_one_megabyte_narrative(lexicon: Lexicon) -> None:
+    """A 1 MB log screens to the one real hit (its speed is measured by bench/run.py, not here)."""
     sentences = [
         *NON_OFFENCE,
         "She states he did not punch her and she was not assaulted.",
@@ -407,11 +408,8 @@ def test_one_megabyte_is_fast(lexicon: Lexicon) -> None:
     chunk = " ".join(sentences) + " "
     text = (chunk * (1_000_000 // len(chunk) + 1))[:1_000_000]
     text += " Caller states her ex-partner punched her in the face."
-    started = time.perf_counter()
     hits = lexicon.screen(text)
-    elapsed = time.perf_counter() - started
     assert [h.family for h in hits] == ["assault"]
-    assert elapsed < 2.0, f"screening 1 MB took {elapsed:.2f}s"
 
 
 def test_pathological_inputs_are_fast(lexicon: Lexicon) -> None:
@@ -424,7 +422,9 @@ def test_pathological_inputs_are_fast(lexicon: Lexicon) -> None:
     ]:
         started = time.perf_counter()
         lexicon.screen(text)
-        assert time.perf_counter() - started < 1.0, text[:40]
+        # not a speed claim: a bound ten times what a loaded machine needs, which catastrophic
+        # backtracking (minutes or hours on these inputs) would still blow through
+        assert time.perf_counter() - started < 10.0, text[:40]
 
 
 # --------------------------------------------------------------------------
