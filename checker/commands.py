@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -65,10 +66,12 @@ def run_check(args: argparse.Namespace, out: TextIO) -> int:
                 seen.add(incident.incident_id)
                 result = checker.check(incident, as_of)
             except CheckerError as exc:
-                rejected.append((item.where, exc.problems))
+                # problems raised after reading (unknown codes, engine failures) do not know the file
+                problems = [p if p.file else replace(p, file=item.source, line=item.line) for p in exc.problems]
+                rejected.append((item.where, problems))
                 if human:
                     print(paint(f"{item.where}: rejected, not checked:", "breach"), file=out)
-                    for p in exc.problems:
+                    for p in problems:
                         print(f"  {p}", file=out)
                 continue
             warnings.extend(warns)

@@ -90,6 +90,8 @@ class DurableEngine:
         and complete each action), without its per-action Closure and state round trip: the same
         matches, measured about a third faster. It relies on durable-rules 2.0.28, which is pinned
         and has had no release since 2020; the engine/reference agreement tests guard it."""
+        for fact in facts:
+            _supported(fact)
         sid = f"s{next(self._sid)}"
         by_kind: dict[str, list[dict[str, Any]]] = {}
         for fact in facts:
@@ -100,6 +102,11 @@ class DurableEngine:
             try:
                 code, offset = _c.assert_facts(handle, orjson.dumps(batch).decode())
                 if code == 2:
+                    # the facts before the repeated one queued actions: deleting the session with
+                    # them still queued crashes the process, so run them out first
+                    result = _c.start_action_for_state(handle, offset)
+                    while result and result[1]:
+                        result = (None, _c.complete_and_start_action(handle, offset))
                     raise RuntimeError("the engine saw a fact twice (MessageObserved)")
                 if code == 0:
                     result = _c.start_action_for_state(handle, offset)
@@ -114,6 +121,19 @@ class DurableEngine:
                 with contextlib.suppress(Exception):  # a session never created has nothing to delete
                     _c.delete_state(handle, sid)
         return hits
+
+
+MAX_FACT_FIELDS = 250  # a fact of 254+ fields, nested ones included, is silently never matched
+
+
+def _supported(fact: dict[str, Any]) -> None:
+    """Refuse a fact the C engine would silently ignore, rather than report no findings for it."""
+    fields = len(fact) + sum(len(v) for v in fact.values() if isinstance(v, dict))
+    if fields > MAX_FACT_FIELDS:
+        raise ValueError(f"fact {fact.get('id')} has {fields} fields; the engine ignores more than {MAX_FACT_FIELDS}")
+    for name, value in fact.items():
+        if isinstance(value, float):
+            raise ValueError(f"fact {fact.get('id')}: {name} is a float, which the engine may ignore")
 
 
 def _noop(c: Any) -> None:

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal, Protocol
 
+import orjson
+
 from checker.errors import InputError, Problem
 from checker.models import Disclosure, Incident, Record, Victim
 from checker.reference import Reference, duration_seconds
@@ -468,7 +470,7 @@ def build_facts(incident: Incident, ref: Reference, as_of: datetime, screen: Scr
         note = ref.substitutions.get((codes[did], r.classification))
         add(
             "link",
-            f"{r.record_id}>{did}",
+            orjson.dumps([r.record_id, did]).decode(),  # "A>B" + "C" and "A" + "B>C" must differ
             {
                 "disclosure_id": did,
                 "record_id": r.record_id,

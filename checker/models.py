@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, tzinfo
 from typing import Annotated, Any, Literal
 
@@ -32,8 +33,20 @@ Role = Literal["FCR", "DFCR", "DDM", "supervisor", "investigator", "other"]
 N100Reason = Literal["victim_not_confirmed", "credible_evidence_to_contrary", "other_force_area"]
 
 
+# Times outside these years are typing or export errors; refusing them also keeps the UTC
+# arithmetic of deadlines clear of the ends of the calendar (year 1 and 9999 overflow).
+FIRST_YEAR = 1900
+LAST_YEAR = 2199
+# Control characters (and Unicode line separators) have no place in ids or codes, and would reach
+# a supervisor's terminal through the messages that quote them.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+MAX_FLAGS = 64  # Home Office crime flags are a few dozen; the engine drops facts of 254+ fields
+
+
 def _aware(value: datetime, info: ValidationInfo) -> datetime:
     """Insist on an offset; read a naive time in the run's default zone when one was named."""
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(f"year {value.year} is outside {FIRST_YEAR}-{LAST_YEAR}; check the date")
     if value.tzinfo is not None and value.utcoffset() is not None:
         return value
     zone: tzinfo | None = (info.context or {}).get("timezone")
@@ -45,7 +58,16 @@ def _aware(value: datetime, info: ValidationInfo) -> datetime:
     return value.replace(tzinfo=zone)
 
 
+def _plain(value: str) -> str:
+    """Refuse control characters in an id or code."""
+    found = _CONTROL.search(value)
+    if found is not None:
+        raise ValueError(f"control character U+{ord(found.group()):04X} in an id or code")
+    return value
+
+
 Time = Annotated[datetime, AfterValidator(_aware)]
+Id = Annotated[str, AfterValidator(_plain)]
 
 
 class _Model(BaseModel):
@@ -57,7 +79,7 @@ class _Model(BaseModel):
 class Victim(_Model):
     """A victim named in the incident."""
 
-    victim_id: str = Field(min_length=1)
+    victim_id: Id = Field(min_length=1)
     age: int | None = Field(default=None, ge=0, le=120)
     sex: Sex = "unknown"
     relationship_to_suspect: Relationship = "unknown"
@@ -67,10 +89,10 @@ class Victim(_Model):
 class Disclosure(_Model):
     """An offence the report discloses, as assessed by the person reviewing it."""
 
-    disclosure_id: str = Field(min_length=1)
-    offence: str = Field(min_length=1)
-    victim_id: str | None = None
-    suspect_id: str | None = None
+    disclosure_id: Id = Field(min_length=1)
+    offence: Id = Field(min_length=1)
+    victim_id: Id | None = None
+    suspect_id: Id | None = None
     disclosed_at: Time | None = None
     reported_by: Reporter | None = None
     victim_confirmed: bool | None = None
@@ -94,21 +116,21 @@ class Cancellation(_Model):
     avi: str | None = None
     reason: str | None = None
     victim_informed: bool | None = None
-    transferred_to: str | None = None
-    duplicate_of: str | None = None
+    transferred_to: Id | None = None
+    duplicate_of: Id | None = None
 
 
 class Record(_Model):
     """A recording decision made on the incident: a crime, or an N100 reported incident of rape."""
 
-    record_id: str = Field(min_length=1)
-    classification: str = Field(min_length=1)
-    victim_id: str | None = None
-    disclosure_ids: list[str] = Field(default_factory=list)
+    record_id: Id = Field(min_length=1)
+    classification: Id = Field(min_length=1)
+    victim_id: Id | None = None
+    disclosure_ids: list[Id] = Field(default_factory=list)
     recorded_at: Time
-    flags: list[str] = Field(default_factory=list)
-    n100_reason: str | None = None
-    converted_to: str | None = None
+    flags: list[Id] = Field(default_factory=list, max_length=MAX_FLAGS)
+    n100_reason: Id | None = None
+    converted_to: Id | None = None
     status: Status = "recorded"
     cancellation: Cancellation | None = None
 
@@ -117,8 +139,8 @@ class Incident(_Model):
     """One incident as the checker reads it: the canonical form a force export is mapped onto."""
 
     schema_version: Literal["1"] = "1"
-    incident_id: str = Field(min_length=1)
-    force: str | None = None
+    incident_id: Id = Field(min_length=1)
+    force: Id | None = None
     reported_at: Time
     channel: Channel | None = None
     reporter: Reporter = "victim"
@@ -169,7 +191,7 @@ def consistency_problems(incident: Incident) -> list[Problem]:
 
     victims = unique(incident.victims, "victim_id", "victims")
     disclosures = unique(incident.disclosures, "disclosure_id", "disclosures")
-    unique(incident.records, "record_id", "records")
+    records = unique(incident.records, "record_id", "records")
     for i, d in enumerate(incident.disclosures):
         if d.victim_id is not None and d.victim_id not in victims:
             bad(("disclosures", i, "victim_id"), f"no victim {d.victim_id!r} in this incident")
@@ -179,13 +201,21 @@ def consistency_problems(incident: Incident) -> list[Problem]:
     for i, r in enumerate(incident.records):
         if r.victim_id is not None and r.victim_id not in victims:
             bad(("records", i, "victim_id"), f"no victim {r.victim_id!r} in this incident")
+        listed: set[str] = set()
         for j, did in enumerate(r.disclosure_ids):
+            if did in listed:
+                # the record would answer the disclosure twice, and the engine aborts on a repeated fact
+                bad(("records", i, "disclosure_ids", j), f"disclosure {did!r} is listed twice")
+                continue
+            listed.add(did)
             if did not in disclosures:
                 bad(("records", i, "disclosure_ids", j), f"no disclosure {did!r} in this incident")
                 continue
             disclosed = by_id[did].disclosed_at or incident.reported_at
             if r.recorded_at < disclosed:
                 bad(("records", i, "recorded_at"), f"recorded before disclosure {did!r} was made")
+        if r.converted_to is not None and r.converted_to not in records:
+            bad(("records", i, "converted_to"), f"no record {r.converted_to!r} in this incident")
         if r.recorded_at < incident.reported_at:
             bad(("records", i, "recorded_at"), "recorded before the incident was reported")
         c = r.cancellation

@@ -207,7 +207,12 @@ def _check_rule(doc: YamlDoc, model: RuleModel, ref: Reference) -> tuple[Rule | 
     for i, b in enumerate(branches):
         if subject not in b.aliases:
             problems.append(doc.problem(("when",), f"branch {i} does not bind the subject alias {subject!r}"))
-    for name, spec in _template_fields(model.message):
+    try:
+        fields = _template_fields(model.message)
+    except ValueError as exc:  # an unbalanced { or } in the message
+        fields = []
+        problems.append(doc.problem(("message",), f"invalid placeholder: {exc}"))
+    for name, spec in fields:
         m = _FIELD.match(name)
         if m is None:
             problems.append(doc.problem(("message",), f"{{{name}}}: write {{alias.field}} or {{params.name}}"))

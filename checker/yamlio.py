@@ -19,19 +19,34 @@ Loc = tuple[str | int, ...]
 _Safe: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _Aliased(Exception):
-    """A node reached twice: the file uses a YAML alias."""
+MAX_NODES = 100_000  # far beyond any rule, table or mapping file; a "billion laughs" file is not
 
-    def __init__(self, line: int) -> None:
+
+class _Expands(Exception):
+    """The file, with its aliases followed, is too large or refers to itself."""
+
+    def __init__(self, line: int, why: str) -> None:
         self.line = line
+        self.why = why
 
 
-def _walk(node: yaml.Node, path: Loc, lines: dict[Loc, int], duplicates: list[tuple[Loc, int]], seen: set[int]) -> None:
-    # Rule, reference and lexicon files never need YAML aliases, and an alias-laden file (the
-    # "billion laughs") would make a walk of every path exponential: refuse any node seen twice.
-    if id(node) in seen:
-        raise _Aliased(node.start_mark.line + 1)
-    seen.add(id(node))
+def _walk(
+    node: yaml.Node,
+    path: Loc,
+    lines: dict[Loc, int],
+    duplicates: list[tuple[Loc, int]],
+    budget: list[int],
+    open_nodes: set[int],
+) -> None:
+    # Aliases are allowed (a mapping may reuse a value map) and every path is walked, so an
+    # alias-laden file would make the walk exponential: stop at MAX_NODES, and refuse a node that
+    # contains itself.
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise _Expands(node.start_mark.line + 1, f"the file expands to more than {MAX_NODES:,} values (YAML aliases?)")
+    if id(node) in open_nodes:
+        raise _Expands(node.start_mark.line + 1, "a YAML alias refers to a value that contains it")
+    open_nodes.add(id(node))
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         keys: set[str] = set()
@@ -42,11 +57,12 @@ def _walk(node: yaml.Node, path: Loc, lines: dict[Loc, int], duplicates: list[tu
                 duplicates.append(((*path, name), key.start_mark.line + 1))
             keys.add(name)
             lines[(*path, name)] = key.start_mark.line + 1
-            _walk(value, (*path, name), lines, duplicates, seen)
+            _walk(value, (*path, name), lines, duplicates, budget, open_nodes)
             lines[(*path, name)] = key.start_mark.line + 1
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _walk(item, (*path, i), lines, duplicates, seen)
+            _walk(item, (*path, i), lines, duplicates, budget, open_nodes)
+    open_nodes.discard(id(node))
 
 
 class YamlDoc:
@@ -103,15 +119,13 @@ def load_yaml(path: Path) -> tuple[YamlDoc | None, list[Problem]]:
             node = loader.get_single_node()
             if node is not None:
                 # every key's line, duplicate keys and aliases, before any data is built
-                _walk(node, (), lines, duplicates, set())
+                _walk(node, (), lines, duplicates, [MAX_NODES], set())
             # build the data from the same node: the file is parsed once
             data = loader.construct_document(node) if node is not None and not duplicates else None
         finally:
             loader.dispose()
-    except _Aliased as exc:
-        return None, [
-            Problem("YAML aliases (*name) are not allowed here; write the value out", file=str(path), line=exc.line)
-        ]
+    except _Expands as exc:
+        return None, [Problem(exc.why, file=str(path), line=exc.line)]
     except RecursionError:
         return None, [Problem("invalid YAML: nested too deeply", file=str(path))]
     except yaml.MarkedYAMLError as exc:

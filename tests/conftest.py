@@ -25,3 +25,8 @@ def engine_checker(ruleset: RuleSet) -> Checker:
 @pytest.fixture(scope="session")
 def reference_checker(ruleset: RuleSet) -> Checker:
     return Checker(ruleset, evaluator="reference")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # slow tests (minutes) run by default; `-m "not slow"` leaves them out of a quick local run
+    config.addinivalue_line("markers", "slow: takes minutes; deselect with -m 'not slow' (docs/testing.md)")

@@ -48,7 +48,7 @@ def test_one_broken_line_among_good_ones(tmp_path: Path) -> None:
     )
     items = list(read_items(path))
     assert [i.problem is None for i in items] == [True, False, True]
-    assert str(items[1].problem).startswith(f"{path}:2: invalid JSON")
+    assert str(items[1].problem).startswith(f"{path}:2: incident X: invalid JSON")
 
 
 def test_latin1_line(tmp_path: Path) -> None:

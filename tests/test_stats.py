@@ -374,7 +374,10 @@ def _scipy_wilson(x: int, n: int, confidence: float, population: int | None) -> 
     a = 1 + k
     b = -(2 * p + k)
     c = p * p
-    root = math.sqrt(b * b - 4 * a * c)
+    # b^2 - 4ac written as k(4p(1-p) + k): the same value, never negative and without the
+    # cancellation that loses the last digits when n_eff is in the millions (x = n, N = n + 1)
+    assert abs((b * b - 4 * a * c) - k * (4 * p * (1 - p) + k)) < 1e-9
+    root = math.sqrt(k * (4 * p * (1 - p) + k))
     return max(0.0, (-b - root) / (2 * a)), min(1.0, (-b + root) / (2 * a))
 
 
@@ -392,6 +395,8 @@ def _scipy_normal(x: int, n: int, confidence: float, population: int | None) -> 
 @given(data=counts_with_population(), confidence=confidences, use_population=st.booleans())
 @example(data=(1, 1, 1), confidence=0.95, use_population=True)
 @example(data=(0, 1, 2), confidence=0.95, use_population=True)
+@example(data=(4948, 4948, 4949), confidence=0.5, use_population=True)
+@example(data=(2471, 2471, 2472), confidence=0.5, use_population=True)
 def test_wilson_matches_scipy(data: tuple[int, int, int], confidence: float, use_population: bool) -> None:
     x, n, population = data
     pop = population if use_population else None

@@ -1,0 +1,256 @@
+"""Engine faults: the engine never sees a fact twice at scale, and a failure rejects one incident only.
+
+durable-rules can raise MessageObserved for distinct facts at scale (upstream issue 376), and a fault
+inside its C core can leave it unusable or kill the process. The first test feeds it 200,000
+generated incidents the way the checker does; the others break it on purpose for one incident.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import multiprocessing
+import os
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import checker.check as check_module
+from checker.check import Checker, parse_time
+from checker.cli import EXIT_ERROR, main
+from checker.engine import DurableEngine
+from checker.errors import CheckerError, EngineError
+from checker.facts import IncidentFacts, build_facts
+from checker.models import Incident
+from checker.reader import Item, validate
+from checker.rules import RuleSet, load_rules
+
+ROOT = Path(__file__).resolve().parent.parent
+FIX = ROOT / "fixtures" / "incidents"
+AS_OF = parse_time("2025-01-05T00:00:00+00:00")
+SCALE = int(os.environ.get("CRIMECHECK_ENGINE_SCALE", "200000"))
+SAMPLE_EVERY = 50  # one incident in 50 is also checked by the reference evaluator
+
+
+def _incident(name: str, incident_id: str | None = None) -> Incident:
+    data = json.loads((FIX / name).read_text())
+    if incident_id:
+        data["incident_id"] = incident_id
+    return validate(Item(name, 1, 0, data=data))[0]
+
+
+def _keys(checker: Checker, incident: Incident, as_of: datetime = AS_OF) -> list[tuple[str, str, str]]:
+    return sorted((f.rule_id, f.subject, f.message) for f in checker.check(incident, as_of).findings)
+
+
+# --- at scale ---------------------------------------------------------------------------------------
+
+
+def _worker(args: tuple[int, int, int]) -> dict[str, Any]:
+    """Check incidents start, start+step, ... below stop of the seeded generator in this process."""
+    from bench.generate import generate
+
+    start, stop, step = args
+    ruleset = load_rules()
+    engine = Checker(ruleset, evaluator="engine")
+    reference = Checker(ruleset, evaluator="reference")
+    as_of = parse_time("2025-04-15T00:00:00+00:00")  # after the generator's last report
+    out: dict[str, Any] = {"checked": 0, "findings": 0, "errors": Counter(), "sampled": 0, "mismatches": []}
+    for i, raw in enumerate(generate(stop, seed=11)):
+        if i < start or (i - start) % step:
+            continue
+        incident, _ = validate(Item("gen", i + 1, i, data=raw))
+        try:
+            result = engine.check(incident, as_of)
+        except EngineError as exc:
+            out["errors"][str(exc)[:200]] += 1
+            continue
+        out["checked"] += 1
+        out["findings"] += len(result.findings)
+        if i % SAMPLE_EVERY == 0:
+            out["sampled"] += 1
+            mine = sorted((f.rule_id, f.subject) for f in result.findings)
+            theirs = sorted((f.rule_id, f.subject) for f in reference.check(incident, as_of).findings)
+            if mine != theirs:
+                out["mismatches"].append((incident.incident_id, mine, theirs))
+    return out
+
+
+def _at_scale(count: int) -> None:
+    """No EngineError on `count` incidents, and the reference agrees on every 50th one."""
+    pytest.importorskip("bench.generate")
+    workers = 2  # the machines here have two cores; each worker builds its own engine host
+    started = time.monotonic()
+    ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: durable's host is per process
+    with ctx.Pool(workers) as pool:
+        parts = pool.map(_worker, [(k, count, workers) for k in range(workers)])
+    errors: Counter[str] = sum((p["errors"] for p in parts), Counter())
+    checked = sum(p["checked"] for p in parts)
+    sampled = sum(p["sampled"] for p in parts)
+    mismatches = [m for p in parts for m in p["mismatches"]]
+    print(f"\n{checked} incidents checked by the engine in {time.monotonic() - started:.0f} s; {sampled} sampled")
+    assert not errors, errors.most_common(3)
+    assert checked == count
+    assert sampled >= count // SAMPLE_EVERY - workers
+    assert mismatches == []
+
+
+@pytest.mark.slow
+def test_200k_generated_incidents_through_the_engine() -> None:
+    """About 150 s on two idle cores: in the default run (docs/testing.md)."""
+    _at_scale(SCALE)
+
+
+# --- one incident breaks the engine -----------------------------------------------------------------
+
+
+def test_an_engine_failure_rejects_that_incident_and_the_engine_goes_on(
+    ruleset: RuleSet, reference_checker: Checker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = Checker(ruleset, evaluator="engine")
+    real = engine._engine.evaluate
+
+    def evaluate(facts: list[dict[str, Any]]) -> Any:
+        if any(f["kind"] == "incident" and f["incident_id"] == "BOOM" for f in facts):
+            real(facts)  # the engine really runs this incident's session first
+            raise RuntimeError("simulated fault in the C engine")
+        return real(facts)
+
+    monkeypatch.setattr(engine._engine, "evaluate", evaluate)
+    with pytest.raises(EngineError) as info:
+        engine.check(_incident("rape-recorded-as-n100.json", "BOOM"), AS_OF)
+    [problem] = info.value.problems
+    assert problem.record == "BOOM"
+    assert str(problem) == "incident BOOM: the rule engine failed: simulated fault in the C engine"
+    after = _incident("rape-recorded-as-n100.json")
+    assert _keys(engine, after) == _keys(reference_checker, after) != []
+
+
+def test_a_fact_the_engine_cannot_take_rejects_that_incident_only(
+    ruleset: RuleSet, reference_checker: Checker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An integer beyond 64 bits cannot be passed to the C engine: it fails, and the next incident is fine."""
+
+    def facts_with_a_huge_number(incident: Incident, *args: Any, **kwargs: Any) -> IncidentFacts:
+        built = build_facts(incident, *args, **kwargs)
+        if incident.incident_id == "HUGE":
+            built.facts[0]["victim_count"] = 2**70
+        return built
+
+    engine = Checker(ruleset, evaluator="engine")
+    monkeypatch.setattr(check_module, "build_facts", facts_with_a_huge_number)
+    with pytest.raises(EngineError, match=r"^incident HUGE: the rule engine failed: "):
+        engine.check(_incident("c2-cancelled-on-withdrawal.json", "HUGE"), AS_OF)
+    for name in ("c2-cancelled-on-withdrawal.json", "assault-recorded-late.json", "two-victims-one-recorded.json"):
+        incident = _incident(name)
+        assert _keys(engine, incident) == _keys(reference_checker, incident)
+
+
+def test_a_batch_rejects_the_incident_the_engine_fails_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = DurableEngine.evaluate
+
+    def evaluate(self: DurableEngine, facts: list[dict[str, Any]]) -> Any:
+        if any(f["kind"] == "incident" and f["incident_id"] == "BOOM" for f in facts):
+            raise RuntimeError("simulated fault in the C engine")
+        return real(self, facts)
+
+    monkeypatch.setattr(DurableEngine, "evaluate", evaluate)
+    good = json.loads((FIX / "rape-recorded-as-n100.json").read_text())
+    lines = [{**good, "incident_id": i} for i in ("OK-1", "BOOM", "OK-2")]
+    path = tmp_path / "batch.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    out = io.StringIO()
+    with contextlib.redirect_stderr(io.StringIO()):
+        code = main(["check", str(path), "--format", "json", "--as-of", AS_OF.isoformat()], stdout=out)
+    doc = json.loads(out.getvalue())
+    assert code == EXIT_ERROR
+    assert doc["counts"] == {"read": 3, "checked": 2, "rejected": 1, "findings": 2}
+    [rejected] = doc["rejected"]
+    assert rejected["where"] == f"{path}:2"
+    assert [(e["incident_id"], e["message"]) for e in rejected["errors"]] == [
+        ("BOOM", "the rule engine failed: simulated fault in the C engine")
+    ]
+    assert {f["incident_id"] for f in doc["findings"]} == {"OK-1", "OK-2"}
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        pytest.param({f"f{i}": True for i in range(300)}, id="300-fields"),
+        pytest.param({"weight": 1e-7}, id="exponent-float"),
+    ],
+)
+def test_a_fact_the_engine_would_ignore_is_an_engine_error(
+    extra: dict[str, Any], ruleset: RuleSet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def facts_plus(incident: Incident, *args: Any, **kwargs: Any) -> IncidentFacts:
+        built = build_facts(incident, *args, **kwargs)
+        for fact in built.facts:
+            fact.update(extra)
+        return built
+
+    engine = Checker(ruleset, evaluator="engine")
+    monkeypatch.setattr(check_module, "build_facts", facts_plus)
+    with pytest.raises(EngineError):
+        engine.check(_incident("rape-recorded-as-n100.json"), AS_OF)
+
+
+COLLIDING = """
+import json, sys
+from checker.check import Checker, parse_time
+from checker.errors import EngineError
+from checker.models import Incident
+from checker.rules import load_rules
+
+engine = Checker(load_rules(), evaluator="engine")
+as_of = parse_time("2025-01-05T00:00:00+00:00")
+# two distinct links whose fact ids are both "link:A>B>C": record A>B answers C, record A answers B>C
+colliding = Incident.model_validate({
+    "incident_id": "COLLIDE", "reported_at": "2025-01-02T14:22:00+00:00",
+    "disclosures": [{"disclosure_id": "C", "offence": "8L"}, {"disclosure_id": "B>C", "offence": "8L"}],
+    "records": [
+        {"record_id": "A>B", "classification": "8L", "disclosure_ids": ["C"], "recorded_at": "2025-01-03T09:00Z"},
+        {"record_id": "A", "classification": "8L", "disclosure_ids": ["B>C"], "recorded_at": "2025-01-03T09:00Z"},
+    ],
+})
+try:
+    found = sorted(f.rule_id for f in engine.check(colliding, as_of).findings)
+except EngineError as exc:
+    found = str(exc)
+after = Incident.model_validate(json.load(open(sys.argv[1])))
+print(json.dumps([found, sorted(f.rule_id for f in engine.check(after, as_of).findings)]))
+"""
+
+
+def test_facts_with_the_same_id_do_not_crash_the_process() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", COLLIDING, str(FIX / "rape-recorded-as-n100.json")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-500:]
+    found, after = json.loads(proc.stdout)
+    assert after == ["RN002"]
+    assert found == [] or "COLLIDE" in found
+
+
+def test_an_incident_input_error_is_not_an_engine_error(engine_checker: Checker) -> None:
+    """Unknown codes are found before the engine runs: an InputError, and the engine is untouched."""
+    incident = _incident("rape-recorded-as-n100.json").model_copy(update={"incident_id": "X"})
+    bad = Incident.model_validate(
+        {**incident.model_dump(mode="json"), "disclosures": [{"disclosure_id": "D1", "offence": "ZZ9"}]}
+    )
+    with pytest.raises(CheckerError) as info:
+        engine_checker.check(bad, AS_OF)
+    assert not isinstance(info.value, EngineError)
+    assert [r for r, *_ in _keys(engine_checker, incident)] == ["RN002"]
