@@ -124,6 +124,9 @@ def main() -> None:
     p.add_argument("--sizes", default="10000,100000,1000000", help="batch sizes (default: 10k, 100k, 1M)")
     p.add_argument("--repeat", type=int, default=3, help="runs per measurement; medians are reported")
     p.add_argument("--repeat-large", type=int, default=1, help="runs at sizes over 100k (default 1)")
+    p.add_argument(
+        "--floors-max", type=int, default=10_000_000, help="measure the two floors only up to this batch size"
+    )
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="audit worker processes")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--split-size", type=int, default=5000, help="incidents for the stage split")
@@ -138,9 +141,10 @@ def main() -> None:
         measured: dict[str, list[tuple[float, int]]] = {"audit": [], "parse": [], "reference": []}
         for _ in range(repeat):
             measured["audit"].append(_child(_audit(batch, args.data / "report", args.workers, "engine")))
-            measured["parse"].append(_child(_parse_only(batch)))
-            measured["reference"].append(_child(_audit(batch, args.data / "report-ref", args.workers, "reference")))
-        med = {k: statistics.median(w for w, _ in v) for k, v in measured.items()}
+            if size <= args.floors_max:
+                measured["parse"].append(_child(_parse_only(batch)))
+                measured["reference"].append(_child(_audit(batch, args.data / "report-ref", args.workers, "reference")))
+        med = {k: statistics.median(w for w, _ in v) if v else float("nan") for k, v in measured.items()}
         rss = max(r for _, r in measured["audit"])
         row = {
             "size": size,
@@ -160,6 +164,11 @@ def main() -> None:
         )
     stages = split(_batch(min(int(s) for s in args.sizes.split(",")), args.seed, args.data), args.split_size)
     write_results(args, rows, stages)
+
+
+def _n(value: float, spec: str = ",.0f") -> str:
+    """A figure, or "not measured" for a floor skipped at this size."""
+    return "not measured" if value != value else format(value, spec)
 
 
 def write_results(args: argparse.Namespace, rows: list[dict[str, float]], stages: dict[str, float]) -> None:
@@ -191,8 +200,8 @@ def write_results(args: argparse.Namespace, rows: list[dict[str, float]], stages
     for r in rows:
         lines.append(
             f"| {r['size']:,} | {r['audit_s']:.1f} s | {r['audit_rate']:,.0f} | {r['rss_mib']:.0f} MiB |"
-            f" {r['parse_rate']:,.0f} | {r['reference_rate']:,.0f} | {r['audit_rate'] / r['reference_rate']:.2f} |"
-            f" {r['audit_rate'] / r['parse_rate']:.3f} | {r['runs']:.0f} |"
+            f" {_n(r['parse_rate'])} | {_n(r['reference_rate'])} | {_n(r['audit_rate'] / r['reference_rate'], '.2f')} |"
+            f" {_n(r['audit_rate'] / r['parse_rate'], '.3f')} | {r['runs']:.0f} |"
         )
     lines += [
         "",
