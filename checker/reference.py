@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from checker.errors import Problem, RuleError
 from checker.yamlio import load_yaml
@@ -22,6 +22,21 @@ def duration_seconds(value: object) -> int | None:
     if isinstance(value, str) and (m := _DURATION.match(value.strip())):
         return int(m.group(1)) * _UNIT[m.group(2)]
     return None
+
+
+def _code_text(value: object) -> object:
+    # YAML reads 49 as a number; codes are always text so '5' never equals 5 in the engine.
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def _selector(value: str) -> str:
+    if value != "any" and not re.match(r"^(code|subgroup|group):\S+$", value):
+        raise ValueError(f"offence selector {value!r} is not code:X, subgroup:X, group:X or any")
+    return value
+
+
+Code = Annotated[str, BeforeValidator(_code_text)]
+Selector = Annotated[str, AfterValidator(_selector)]
 
 
 class _Strict(BaseModel):
@@ -44,7 +59,7 @@ class Band(_Strict):
 class Offence(_Strict):
     """One Home Office offence code."""
 
-    code: str
+    code: Code
     name: str
     group: str
     subgroup: str
@@ -55,12 +70,6 @@ class Offence(_Strict):
     notifiable_incident: bool = False
     band: Band | None = None
     tag: Tag = "S"
-
-    @field_validator("code", mode="before")
-    @classmethod
-    def _code_text(cls, value: object) -> object:
-        # YAML reads 49 as a number; codes are always text so '5' never equals 5 in the engine.
-        return str(value) if isinstance(value, int) else value
 
 
 class Source(_Strict):
@@ -84,14 +93,9 @@ class AuthorisationRow(_Strict):
     """Roles allowed to authorise the listed categories for the selected offences."""
 
     categories: list[Literal["C1", "C2", "C3", "C4", "C5"]]
-    offences: list[str] = Field(min_length=1)
+    offences: list[Selector] = Field(min_length=1)
     roles: list[Literal["FCR", "DFCR", "DDM", "supervisor", "investigator", "other"]]
     note: str | None = None
-
-    @field_validator("offences")
-    @classmethod
-    def _selectors(cls, value: list[str]) -> list[str]:
-        return [_selector(v) for v in value]
 
 
 class AuthorisationFile(_Strict):
@@ -100,36 +104,20 @@ class AuthorisationFile(_Strict):
     rows: list[AuthorisationRow]
 
 
-def _selector(value: str) -> str:
-    if value != "any" and not re.match(r"^(code|subgroup|group):\S+$", value):
-        raise ValueError(f"offence selector {value!r} is not code:X, subgroup:X, group:X or any")
-    return value
-
-
 class PrincipalFile(_Strict):
     """The order of seriousness for the principal crime rule, most serious first."""
 
     tag: Tag
     source: Source
-    order: list[str] = Field(min_length=1)
-
-    @field_validator("order")
-    @classmethod
-    def _selectors(cls, value: list[str]) -> list[str]:
-        return [_selector(v) for v in value]
+    order: list[Selector] = Field(min_length=1)
 
 
 class Substitution(_Strict):
     """A recorded code that is wrong for a disclosed code, and why."""
 
-    disclosed: str
-    recorded: str
+    disclosed: Code
+    recorded: Code
     why: str
-
-    @field_validator("disclosed", "recorded", mode="before")
-    @classmethod
-    def _code_text(cls, value: object) -> object:
-        return str(value) if isinstance(value, int) else value
 
 
 class MisclassificationFile(_Strict):
