@@ -36,6 +36,17 @@ def _zone(name: str) -> tzinfo:
         raise argparse.ArgumentTypeError(f"unknown time zone {name!r} (e.g. Europe/London)") from None
 
 
+def _clock_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--as-of", metavar="TIME", help="judge clocks at this time, ISO 8601 with offset (default: now)")
+    p.add_argument(
+        "--timezone",
+        type=_zone,
+        default=None,
+        metavar="ZONE",
+        help="read times without an offset in this zone (e.g. Europe/London); default: refuse them",
+    )
+
+
 def _rules_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--rules",
@@ -67,14 +78,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     )
     check.add_argument("files", nargs="+", metavar="FILE", help="incident file(s); - reads standard input")
     check.add_argument("--format", choices=("human", "json"), default="human", help="output format (default: human)")
-    check.add_argument("--as-of", metavar="TIME", help="judge clocks at this time, ISO 8601 with offset (default: now)")
-    check.add_argument(
-        "--timezone",
-        type=_zone,
-        default=None,
-        metavar="ZONE",
-        help="read times without an offset in this zone (e.g. Europe/London); default: refuse them",
-    )
+    _clock_args(check)
     check.add_argument(
         "--fail-on",
         choices=tuple(FAIL_ON),
@@ -116,8 +120,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     audit.add_argument("--mapping", type=Path, metavar="FILE", help="YAML column mapping for CSV exports")
     audit.add_argument("--records", metavar="FILE", help="CSV of crime and N100 records (with --mapping)")
     audit.add_argument("--disclosures", metavar="FILE", help="CSV of further disclosures (with --mapping)")
-    audit.add_argument("--as-of", metavar="TIME", help="judge clocks at this time, ISO 8601 with offset (default: now)")
-    audit.add_argument("--timezone", type=_zone, default=None, metavar="ZONE", help="read times without an offset here")
+    _clock_args(audit)
     audit.add_argument("--sample", type=int, metavar="N", help="audit a simple random sample of N incidents")
     audit.add_argument("--seed", type=int, default=0, metavar="S", help="seed for --sample (default 0)")
     audit.add_argument("--ci-method", choices=("wilson", "normal"), default="wilson", help="interval (default wilson)")
