@@ -784,11 +784,6 @@ def _usage(message: str) -> CheckerError:
     return CheckerError([Problem(message)])
 
 
-def _ruleset(args: argparse.Namespace) -> RuleSet:
-    env = os.environ.get("CRIMECHECK_RULES")
-    return load_rules(args.rules or (Path(env) if env else None), args.reference)
-
-
 # --- worker processes ---------------------------------------------------------------------------
 # durable-rules is not thread-safe and never releases the GIL, so the checking scales with
 # processes: each builds its own rule set and engine once, then checks the chunks it is sent.
@@ -873,7 +868,9 @@ def run_audit(args: argparse.Namespace, out: TextIO) -> int:
 
         pseudonymiser = Pseudonymiser(load_key(args.key_file))
 
-    ruleset = _ruleset(args)
+    from checker.commands import load_ruleset
+
+    ruleset = load_ruleset(args)
     window_s = duration_seconds(ruleset.reference.param("recording_window"))
     assert window_s is not None  # load_reference refuses a settings file without one
     settings = Settings(as_of, window_s, args.timezone, args.include_narrative, pseudonymiser)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import string
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -15,7 +15,6 @@ from checker.models import Incident
 from checker.rules import AREAS, Rule, RuleSet
 
 LONDON = ZoneInfo("Europe/London")
-OUTCOME_RANK = {"breach": 0, "risk": 1, "needs_review": 2}
 
 
 @dataclass(frozen=True)
@@ -312,8 +311,3 @@ def parse_time(text: str, zone: tzinfo | None = None) -> datetime:
 def utc_now() -> datetime:
     """Now, in UTC."""
     return datetime.now(UTC)
-
-
-def day_of(incident: Incident) -> date:
-    """The date an incident was reported (UTC), which decides the rules in force."""
-    return incident.reported_at.astimezone(UTC).date()

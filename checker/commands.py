@@ -18,7 +18,8 @@ from checker.reader import read_items, validate
 from checker.rules import RuleSet, load_rules
 
 
-def _load(args: argparse.Namespace) -> RuleSet:
+def load_ruleset(args: argparse.Namespace) -> RuleSet:
+    """The rule set a command names: --rules (or $CRIMECHECK_RULES) and --reference."""
     rules_dir = args.rules or (Path(os.environ["CRIMECHECK_RULES"]) if os.environ.get("CRIMECHECK_RULES") else None)
     return load_rules(rules_dir, args.reference)
 
@@ -36,7 +37,7 @@ def run_check(args: argparse.Namespace, out: TextIO) -> int:
         as_of = parse_time(args.as_of, args.timezone) if args.as_of else utc_now()
     except ValueError as exc:
         raise CheckerError([Problem(f"--as-of: {exc}")]) from None
-    ruleset = _load(args)
+    ruleset = load_ruleset(args)
     if args.why_not and ruleset.get(args.why_not) is None:
         raise CheckerError([Problem(f"--why-not: no rule {args.why_not!r} (see `crimecheck rules list`)")])
     zone = args.timezone or LONDON
@@ -131,7 +132,7 @@ def _print_why_not(checker: Checker, rule_id: str, incident: Any, as_of: datetim
 
 def run_rules(args: argparse.Namespace, out: TextIO) -> int:
     """`crimecheck rules list|explain|test`."""
-    ruleset = _load(args)
+    ruleset = load_ruleset(args)
     if args.rules_command == "list":
         day = None
         if args.as_of:
