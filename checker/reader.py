@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import tzinfo
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -17,7 +17,15 @@ import orjson
 from pydantic import ValidationError
 
 from checker.errors import InputError, Problem
-from checker.models import Incident, consistency_problems, unknown_fields
+from checker.models import (
+    DEFAULT_LIMITS,
+    Incident,
+    Limits,
+    bound_problems,
+    consistency_problems,
+    safe_id,
+    unknown_fields,
+)
 from checker.yamlio import dotted
 
 BOM = b"\xef\xbb\xbf"
@@ -268,7 +276,7 @@ def _capped(problems: list[Problem], item: Item, rid: str | None) -> list[Proble
     return [*problems[:MAX_PROBLEMS], summary]
 
 
-def validate(item: Item, zone: tzinfo | None = None) -> tuple[Incident, list[str]]:
+def validate(item: Item, zone: tzinfo | None = None, limits: Limits = DEFAULT_LIMITS) -> tuple[Incident, list[str]]:
     """The incident an item holds, with warnings; raises InputError naming file, line and field."""
     if item.problem is not None:
         raise InputError([item.problem])
@@ -279,7 +287,10 @@ def validate(item: Item, zone: tzinfo | None = None) -> tuple[Incident, list[str
         raise InputError([Problem(msg, file=item.source, line=line)])
     raw_id = data.get("incident_id")
     # a numeric id is wrong (the field says so) but still the best name for the incident in messages
-    rid = raw_id if isinstance(raw_id, str) else str(raw_id) if isinstance(raw_id, int | float) else None
+    rid = safe_id(raw_id) if isinstance(raw_id, str) else str(raw_id) if isinstance(raw_id, int | float) else None
+    bounds = bound_problems(data, limits)
+    if bounds:
+        raise InputError([replace(p, file=item.source, line=line) for p in bounds])
     try:
         incident = Incident.model_validate(data, context={"timezone": zone})
     except ValidationError as exc:
