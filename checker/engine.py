@@ -19,6 +19,7 @@ import orjson
 from durable import engine as _durable
 
 from checker.conditions import Branch, branch_json
+from checker.fact_ids import check_id
 
 Bindings = dict[str, dict[str, Any]]
 Hit = tuple[int, Bindings]  # (index of the compiled branch, facts bound by alias)
@@ -90,8 +91,6 @@ class DurableEngine:
         and complete each action), without its per-action Closure and state round trip: the same
         matches, measured about a third faster. It relies on durable-rules 2.0.28, which is pinned
         and has had no release since 2020; the engine/reference agreement tests guard it."""
-        if len(facts) > MAX_FACTS:
-            raise ValueError(f"{len(facts)} facts in one incident; the engine takes at most {MAX_FACTS}")
         for fact in facts:
             _supported(fact)
         sid = f"s{next(self._sid)}"
@@ -126,19 +125,11 @@ class DurableEngine:
 
 
 MAX_FACT_FIELDS = 250  # a fact of 254+ fields, nested ones included, is silently never matched
-# The engine knows a fact by a 32-bit FNV-1a hash of its id's text, and refuses a second fact with
-# the same hash as "seen twice". Ids made of user data can be made to collide; the numbers 1 to
-# 40,188 cannot (40,189 and 797,186 are the first pair that do), so facts carry assigned numbers.
-MAX_FACTS = 40_000
 
 
 def _supported(fact: dict[str, Any]) -> None:
     """Refuse a fact the C engine would silently ignore, rather than report no findings for it."""
-    fid = fact.get("id")
-    if not isinstance(fid, int) or isinstance(fid, bool) or not 1 <= fid <= MAX_FACTS:
-        raise ValueError(
-            f"fact id {fid!r} is not an assigned number from 1 to {MAX_FACTS}: the engine could confuse it"
-        )
+    check_id(fact)
     fields = len(fact) + sum(len(v) for v in fact.values() if isinstance(v, dict))
     if fields > MAX_FACT_FIELDS:
         raise ValueError(f"fact {fact.get('id')} has {fields} fields; the engine ignores more than {MAX_FACT_FIELDS}")

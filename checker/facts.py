@@ -7,7 +7,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal, Protocol
 
+import orjson
+
 from checker.errors import InputError, Problem
+from checker.fact_ids import number
 from checker.models import Disclosure, Incident, Record, Victim
 from checker.reference import Reference, duration_seconds
 
@@ -156,7 +159,6 @@ SUBJECT_FIELD = {
     "mention": "mention_id",
 }
 
-
 DECISION_TEXT = {
     "victim_report": "the victim reported it and nothing credible contradicts it",
     "acting_for_victim": "reported by someone acting for the victim",
@@ -299,17 +301,18 @@ def build_facts(incident: Incident, ref: Reference, as_of: datetime, screen: Scr
     victims = {v.victim_id: v for v in incident.victims}
     facts: list[dict[str, Any]] = []
 
-    def add(kind: str, values: dict[str, Any]) -> None:
-        # The engine knows a fact by a 32-bit hash of its id, so an id made of user data could be
-        # made to collide (two victims seen as "a fact seen twice"): ids are assigned, 1, 2, 3...,
-        # which never collide below MAX_FACTS (tests/test_engine_faults.py proves it).
+    names: list[str] = []  # each fact's name, made of the incident's own ids
+
+    def add(kind: str, key: str, values: dict[str, Any]) -> None:
         fact = {k: v for k, v in values.items() if v is not None}
-        fact.update(kind=kind, id=len(facts) + 1, reported_on=reported_on)
+        fact.update(kind=kind, reported_on=reported_on)
         facts.append(fact)
+        names.append(f"{kind}:{key}")
 
     quals = set(incident.qualifiers)
     add(
         "incident",
+        incident.incident_id,
         {
             "incident_id": incident.incident_id,
             "reporter": incident.reporter,
@@ -326,6 +329,7 @@ def build_facts(incident: Incident, ref: Reference, as_of: datetime, screen: Scr
     for v in incident.victims:
         add(
             "victim",
+            v.victim_id,
             {
                 "victim_id": v.victim_id,
                 "age": v.age,
@@ -360,6 +364,7 @@ def build_facts(incident: Incident, ref: Reference, as_of: datetime, screen: Scr
         age_s = int((as_of - at).total_seconds())
         add(
             "disclosure",
+            d.disclosure_id,
             {
                 "disclosure_id": d.disclosure_id,
                 "offence": d.offence,
@@ -412,6 +417,7 @@ def build_facts(incident: Incident, ref: Reference, as_of: datetime, screen: Scr
             check = "allowed" if c.authorised_by_role in allowed else "not_allowed"
         add(
             "record",
+            r.record_id,
             {
                 "record_id": r.record_id,
                 "classification": r.classification,
@@ -468,6 +474,7 @@ def build_facts(incident: Incident, ref: Reference, as_of: datetime, screen: Scr
         note = ref.substitutions.get((codes[did], r.classification))
         add(
             "link",
+            orjson.dumps([r.record_id, did]).decode(),  # "A>B" + "C" and "A" + "B>C" must differ
             {
                 "disclosure_id": did,
                 "record_id": r.record_id,
@@ -493,6 +500,7 @@ def build_facts(incident: Incident, ref: Reference, as_of: datetime, screen: Scr
         for hit in _uncontested_hits(incident, ref, screen(incident.narrative)):
             add(
                 "mention",
+                f"narrative/{hit.family}",
                 {
                     "mention_id": f"narrative/{hit.family}",
                     "family": hit.family,
@@ -500,6 +508,7 @@ def build_facts(incident: Incident, ref: Reference, as_of: datetime, screen: Scr
                     "sentence": hit.sentence,
                 },
             )
+    number(facts, names)
     return IncidentFacts(incident, facts, decisions)
 
 

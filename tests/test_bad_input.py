@@ -457,7 +457,17 @@ CASES = [
         ),
         batch=True,
     ),
-    Case("deep-nesting.json", 1, 0, ((1, None, None, f"{DEEP} (column 1026)"),), build=_deep_file),
+    # several pretty-printed incidents one after another are read as a sequence of documents
+    Case("pretty-objects.json", 3, 2, ((50, "PRETTY-2", "reported_at", "required field is missing"),)),
+    # an array is read element by element: a broken element is rejected, the others are checked
+    Case(
+        "broken-array-element.json",
+        3,
+        2,
+        ((3, "ARR-BROKEN", None, "invalid JSON: unexpected character, expected a JSON value (column 46)"),),
+    ),
+    # an element is parsed on its own, so the file may nest one level deeper than orjson allows a document
+    Case("deep-nesting.json", 1, 0, ((1, None, None, f"{DEEP} (column 1027)"),), build=_deep_file),
     Case("deep-nesting-line.jsonl", 2, 1, ((2, "BAD-DEEP", None, f"{DEEP} (column 1061)"),), build=_deep_line),
     Case(
         "deep-field.jsonl",

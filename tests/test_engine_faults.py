@@ -23,11 +23,12 @@ from typing import Any
 import pytest
 
 import checker.check as check_module
-import checker.engine as engine_module
+import checker.fact_ids as fact_ids
 from checker.check import Checker, parse_time
 from checker.cli import EXIT_ERROR, main
-from checker.engine import MAX_FACTS, DurableEngine
+from checker.engine import DurableEngine
 from checker.errors import CheckerError, EngineError
+from checker.fact_ids import FIRST_FACT_ID, MAX_FACTS
 from checker.facts import IncidentFacts, build_facts
 from checker.models import Incident
 from checker.reader import Item, validate
@@ -291,12 +292,12 @@ def test_the_hash_model_is_the_engines(engine_checker: Checker, monkeypatch: pyt
         seen[_engine_hash(str(n))] = n
         n += 1
     a, b = seen[_engine_hash(str(n))], n
-    monkeypatch.setattr(engine_module, "MAX_FACTS", b)  # let the engine take ids this large
+    monkeypatch.setattr(fact_ids, "FIRST_FACT_ID", 1)  # let the engine take these ids
+    monkeypatch.setattr(fact_ids, "MAX_FACTS", b)
     facts = [{"kind": "victim", "id": fid, "victim_id": f"V{fid}", "reported_on": "2025-01-01"} for fid in (a, b)]
     with pytest.raises(RuntimeError, match="MessageObserved"):
         engine_checker._engine.evaluate(facts)
     engine_checker._engine.evaluate([{**facts[0], "id": 1}, {**facts[1], "id": 2}])
-    assert (a, b) == (40189, 797186)  # the pair named in checker/engine.py
 
 
 def test_colliding_victim_and_record_ids_are_checked(engine_checker: Checker, reference_checker: Checker) -> None:
@@ -323,10 +324,12 @@ def test_colliding_victim_and_record_ids_are_checked(engine_checker: Checker, re
 
 
 def test_assigned_fact_ids_never_collide() -> None:
-    """Every id the checker may assign (1 to MAX_FACTS) has a hash of its own in the engine."""
-    assert len({_engine_hash(str(n)) for n in range(1, MAX_FACTS + 1)}) == MAX_FACTS
+    """Every id the checker may assign has a hash of its own in the engine, and text of five digits."""
+    ids = range(FIRST_FACT_ID, FIRST_FACT_ID + MAX_FACTS)
+    assert len({_engine_hash(str(n)) for n in ids}) == MAX_FACTS
+    assert {len(str(n)) for n in ids} == {5}  # so ids sort the same as numbers and as text
 
 
 def test_a_fact_id_made_of_user_data_is_refused(engine_checker: Checker) -> None:
-    with pytest.raises(ValueError, match="not an assigned number"):
+    with pytest.raises(ValueError, match="assigned by the checker"):
         engine_checker._engine.evaluate([{"kind": "victim", "id": "victim:V1", "reported_on": "2025-01-01"}])
