@@ -7,14 +7,13 @@ summaries' confidence level (95% unless the audit said otherwise).
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import orjson
 
-from checker.errors import CheckerError, Problem
-from checker.stats import TWO_PROPORTION_METHOD, compare_proportions
+from checker.audit.stats import TWO_PROPORTION_METHOD, compare_proportions
+from checker.core.errors import CheckerError, Problem
 
 COMPARE_VERSION = "1.0"
 SUPPORTED_MAJOR = "1"
@@ -108,15 +107,3 @@ def human(doc: dict[str, Any]) -> str:
     if doc["only_in_one"]:
         lines.append("in only one summary (not compared): " + ", ".join(doc["only_in_one"]))
     return "\n".join(lines)
-
-
-def run_compare(args: argparse.Namespace, out: TextIO) -> int:
-    """`crimecheck compare A B [--format json]`."""
-    from checker.cli import EXIT_OK
-
-    doc = compare(load_summary(Path(args.a)), load_summary(Path(args.b)))
-    if args.format == "json":
-        out.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n")
-    else:
-        print(human(doc), file=out)
-    return EXIT_OK

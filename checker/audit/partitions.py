@@ -10,17 +10,19 @@ See docs/distributed.md.
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Iterable, Sequence
 from itertools import chain
 from pathlib import Path
 from typing import Any
 
-from checker.audit import Settings, Tally, check_chunk, chunks, queue
-from checker.check import Checker, parse_time
-from checker.reader import read_items
-from checker.reference import duration_seconds
-from checker.rules import RuleSet, load_rules
+from checker.audit.report import SummaryOptions, build_summary
+from checker.audit.rows import Settings, check_chunk
+from checker.audit.stream import chunks, queue
+from checker.audit.tally import Tally
+from checker.check.checker import Checker
+from checker.core.times import parse_time
+from checker.read.incidents import read_items
+from checker.rules.loader import RuleSet, load_rules
 
 _CHECKERS: dict[tuple[str | None, str | None], Checker] = {}
 
@@ -35,9 +37,7 @@ def _checker(rules: str | None, reference: str | None) -> Checker:
 
 
 def _settings(ruleset: RuleSet, as_of: str) -> Settings:
-    window_s = duration_seconds(ruleset.reference.param("recording_window"))
-    assert window_s is not None  # load_reference refuses a settings file without one
-    return Settings(parse_time(as_of), window_s)
+    return Settings(parse_time(as_of), ruleset.reference.recording_window_s)
 
 
 def audit_partition(files: Sequence[str], as_of: str, rules: str | None = None, reference: str | None = None) -> Tally:
@@ -70,12 +70,7 @@ def summary(
     tally: Tally, as_of: str, files: Sequence[str], rules: str | None = None, reference: str | None = None
 ) -> dict[str, Any]:
     """The summary.json document for merged partitions, as a single `crimecheck audit` writes it."""
-    from checker.report import build_summary
-
     tally.balance()
     ruleset = _checker(rules, reference).ruleset
-    args = argparse.Namespace(
-        files=list(files), mapping=None, records=None, disclosures=None, population=None,
-        recorded_per_year=None, ci_method="wilson", confidence=0.95, sample=None, seed=0,
-    )  # fmt: skip
-    return build_summary(args, ruleset, tally, _settings(ruleset, as_of), tally.audited)
+    options = SummaryOptions(files=tuple(files))
+    return build_summary(options, ruleset, tally, _settings(ruleset, as_of), tally.audited)

@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from checker.errors import CheckerError, Problem
+from checker.core.errors import CheckerError, Problem
 
 KEY_ENV = "CRIMECHECK_PSEUDONYM_KEY"
 PREFIX = "P-"

@@ -9,71 +9,30 @@ formula (starting = + - @, tab or carriage return) is prefixed with a quote.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import os
+from dataclasses import dataclass, fields
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 import orjson
 
-from checker.audit import (
-    BUCKETS,
-    EXAMPLES,
-    LONGER,
-    SCHEMA_VERSION,
-    FigureOptions,
-    Outcome,
-    Settings,
-    Tally,
-    figures_for,
-    unrecorded,
-)
-from checker.check import human_duration
-from checker.errors import CheckerError, Problem
-from checker.output import ruleset_info
-from checker.rules import RuleSet
+from checker.audit.figures import FigureOptions, figures_for, unrecorded
+from checker.audit.measures import BUCKETS, EXAMPLES, LONGER, SCHEMA_VERSION
+from checker.audit.report_html import render
+from checker.audit.rows import DecisionRow, ItemResult, Settings
+from checker.audit.tally import Tally
+from checker.check.checker import Finding
+from checker.check.document import ruleset_info
+from checker.core.errors import CheckerError, Problem
+from checker.rules.loader import RuleSet
 
 FILES = ("summary.json", "findings.csv", "decisions.csv", "rejected.csv", "report.html")
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
-FINDING_COLUMNS = [
-    "incident_id",
-    "record_id",
-    "disclosure_id",
-    "victim_id",
-    "rule_id",
-    "title",
-    "area",
-    "outcome",
-    "subject",
-    "message",
-    "source_document",
-    "source_section",
-    "source_edition",
-    "period",
-    "where",
-]
-DECISION_COLUMNS = [
-    "incident_id",
-    "disclosure_id",
-    "offence",
-    "offence_name",
-    "group",
-    "decision_required",
-    "expected_code",
-    "reason",
-    "recorded",
-    "crime_record_made",
-    "n100_recorded",
-    "first_elapsed_s",
-    "first_elapsed",
-    "timely",
-    "correctly_recorded",
-    "deadline",
-    "period",
-    "where",
-]
+FINDING_COLUMNS = [*Finding.CSV_COLUMNS, "period", "where"]
+DECISION_COLUMNS = [*(f.name for f in fields(DecisionRow)), "period", "where"]
 REJECTED_COLUMNS = ["where", "file", "line", "incident_id", "field", "reason"]
 
 
@@ -123,62 +82,22 @@ class ReportWriter:
     def _row(self, name: str, values: list[Any]) -> None:
         self._writers[name].writerow([safe_cell(v) for v in values])
 
-    def write(self, o: Outcome) -> None:
+    def write(self, o: ItemResult) -> None:
         """Append one outcome's rows."""
         if o.rejected:
             for p in o.problems:
                 self._row("rejected.csv", [o.where, p.file, p.line, o.incident_id or p.record, p.field, p.message])
             return
         for f in o.findings:
-            row = [
-                f.incident_id,
-                f.record_id,
-                f.disclosure_id,
-                f.victim_id,
-                f.rule_id,
-                f.title,
-                f.area,
-                f.outcome,
-                f.subject,
-                f.message,
-                f.source_document,
-                f.source_section,
-                f.source_edition,
-                o.period,
-                o.where,
-            ]
+            row = [*f.csv_values(), o.period, o.where]
             if self.include_narrative:
                 row.append(o.narrative)
             self._row("findings.csv", row)
         for d in o.decisions:
-            self._row(
-                "decisions.csv",
-                [
-                    d.incident_id,
-                    d.disclosure_id,
-                    d.offence,
-                    d.offence_name,
-                    d.group,
-                    d.decision,
-                    d.expected_code,
-                    d.reason,
-                    d.recorded,
-                    d.crime_record_made,
-                    d.n100_recorded,
-                    d.first_elapsed_s,
-                    human_duration(d.first_elapsed_s) if d.first_elapsed_s is not None else None,
-                    d.timely,
-                    d.correctly_recorded,
-                    d.deadline,
-                    o.period,
-                    o.where,
-                ],
-            )
+            self._row("decisions.csv", [*d.csv_values(), o.period, o.where])
 
     def commit(self, summary: dict[str, Any], tally: Tally) -> None:
         """Write summary.json and report.html, then move every file into place."""
-        from checker.report_html import render
-
         for stream in self._streams.values():
             stream.close()
         self._partial("summary.json").write_bytes(
@@ -198,25 +117,39 @@ class ReportWriter:
 
 def _version() -> str:
     try:
-        from importlib.metadata import version
-
         return version("crimecheck")
-    except Exception:
+    except PackageNotFoundError:
         return "unknown"
 
 
+@dataclass(frozen=True)
+class SummaryOptions:
+    """How an audit was run, as summary.json reports it (the command line's choices, typed)."""
+
+    files: tuple[str, ...]
+    mapping: str | None = None  # the CSV column mapping; None for JSON input
+    records: str | None = None
+    disclosures: str | None = None
+    ci_method: Literal["wilson", "normal"] = "wilson"
+    confidence: float = 0.95
+    population: int | None = None
+    recorded_per_year: int | None = None
+    sample: int | None = None
+    seed: int = 0
+
+
 def build_summary(
-    args: argparse.Namespace, ruleset: RuleSet, tally: Tally, settings: Settings, read: int
+    options: SummaryOptions, ruleset: RuleSet, tally: Tally, settings: Settings, read: int
 ) -> dict[str, Any]:
     """The versioned summary.json document (see docs/audit.md for every field)."""
     scale = None
-    if args.population is not None:
-        if args.population < tally.audited:
+    if options.population is not None:
+        if options.population < tally.audited:
             raise CheckerError(
-                [Problem(f"--population {args.population} is smaller than the {tally.audited} incidents audited")]
+                [Problem(f"--population {options.population} is smaller than the {tally.audited} incidents audited")]
             )
-        scale = args.population / tally.audited if tally.audited else None
-    opts = FigureOptions(method=args.ci_method, confidence=args.confidence, scale=scale)
+        scale = options.population / tally.audited if tally.audited else None
+    opts = FigureOptions(method=options.ci_method, confidence=options.confidence, scale=scale)
     window_s = settings.window_s
     figures = figures_for(tally, "", window_s, opts)
     periods = tally.periods()
@@ -241,24 +174,24 @@ def build_summary(
         "generated_by": f"crimecheck {_version()}",
         "as_of": settings.as_of.isoformat(),
         "inputs": {
-            "files": [str(f) for f in args.files],
-            "format": "csv" if args.mapping else "json",
-            "mapping": str(args.mapping) if args.mapping else None,
-            "records": str(args.records) if args.records else None,
-            "disclosures": str(args.disclosures) if args.disclosures else None,
+            "files": list(options.files),
+            "format": "csv" if options.mapping else "json",
+            "mapping": options.mapping,
+            "records": options.records,
+            "disclosures": options.disclosures,
         },
         "ruleset": ruleset_info(ruleset),
         "settings": {
             "recording_window_s": window_s,
             "ci_method": opts.method,
             "confidence": opts.confidence,
-            "population": args.population,
-            "recorded_per_year": args.recorded_per_year,
+            "population": options.population,
+            "recorded_per_year": options.recorded_per_year,
             "period": "calendar month of reported_at, Europe/London",
         },
         "sample": (
-            {"size": tally.audited, "requested": args.sample, "seed": args.seed, "of_read": read}
-            if args.sample is not None
+            {"size": tally.audited, "requested": options.sample, "seed": options.seed, "of_read": read}
+            if options.sample is not None
             else None
         ),
         "counts": {
@@ -283,8 +216,8 @@ def build_summary(
             "note": "disclosures with a record, by time from the disclosure to its first record",
         },
         "unrecorded_estimate": (
-            unrecorded(figures["recording.all_crime"], args.recorded_per_year)
-            if args.recorded_per_year is not None
+            unrecorded(figures["recording.all_crime"], options.recorded_per_year)
+            if options.recorded_per_year is not None
             else None
         ),
         "periods": (

@@ -3,23 +3,26 @@
 from __future__ import annotations
 
 import string
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, tzinfo
-from typing import Any, Literal
-from zoneinfo import ZoneInfo
+from dataclasses import dataclass, field, fields
+from datetime import datetime, tzinfo
+from typing import Any, ClassVar, Literal
 
-from checker.conditions import Branch, evaluate_reference
-from checker.errors import EngineError, Problem
-from checker.facts import DECISION_TEXT, SUBJECT_FIELD, Decision, build_facts
-from checker.models import Incident
-from checker.rules import AREAS, Rule, RuleSet
+from checker.check.facts import DECISION_TEXT, Decision, build_facts
+from checker.core.errors import EngineError, Problem
+from checker.core.models import Incident
+from checker.core.times import LONDON, human_duration, human_time
+from checker.rules.conditions import Branch
+from checker.rules.evaluate import evaluate_reference
+from checker.rules.facts_schema import SUBJECT_FIELD
+from checker.rules.loader import AREAS, Rule, RuleSet
 
-LONDON = ZoneInfo("Europe/London")
 
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Finding:
-    """One difference between what the rules require and what was recorded."""
+    """One difference between what the rules require and what was recorded.
+
+    The one definition of a finding: the JSON output is its fields in this order (`to_dict`), and
+    findings.csv is the selection `CSV_COLUMNS` of them (`csv_values`)."""
 
     rule_id: str
     rule_name: str
@@ -29,38 +32,46 @@ class Finding:
     incident_id: str
     subject: str
     subject_kind: str
-    message: str
-    source: dict[str, str | None]
     record_id: str | None = None
     disclosure_id: str | None = None
     victim_id: str | None = None
+    message: str
+    source: dict[str, str | None]
     facts: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False, repr=False)
 
+    # findings.csv: these fields, `source_X` being the source's X
+    CSV_COLUMNS: ClassVar[tuple[str, ...]] = (
+        "incident_id",
+        "record_id",
+        "disclosure_id",
+        "victim_id",
+        "rule_id",
+        "title",
+        "area",
+        "outcome",
+        "subject",
+        "message",
+        "source_document",
+        "source_section",
+        "source_edition",
+    )
+
     def to_dict(self, explain: bool = False) -> dict[str, Any]:
-        """The finding as the JSON output documents it."""
-        out: dict[str, Any] = {
-            "rule_id": self.rule_id,
-            "rule_name": self.rule_name,
-            "title": self.title,
-            "area": self.area,
-            "outcome": self.outcome,
-            "incident_id": self.incident_id,
-            "subject": self.subject,
-            "subject_kind": self.subject_kind,
-            "record_id": self.record_id,
-            "disclosure_id": self.disclosure_id,
-            "victim_id": self.victim_id,
-            "message": self.message,
-            "source": self.source,
-        }
-        if explain:
-            out["facts"] = self.facts
-        return out
+        """The finding as the JSON output documents it (with the facts behind it when explaining)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if explain or f.name != "facts"}
+
+    def csv_values(self) -> list[Any]:
+        """The values of `CSV_COLUMNS`, in order."""
+        return [
+            self.source.get(c.removeprefix("source_")) if c.startswith("source_") else getattr(self, c)
+            for c in self.CSV_COLUMNS
+        ]
 
 
 @dataclass(frozen=True)
 class DisclosureDecision:
-    """The recording decision required for one disclosure, and what was recorded against it."""
+    """The recording decision required for one disclosure, and what was recorded against it; the
+    JSON output is its fields in this order."""
 
     incident_id: str
     disclosure_id: str
@@ -81,24 +92,7 @@ class DisclosureDecision:
 
     def to_dict(self) -> dict[str, Any]:
         """The decision as the JSON output documents it."""
-        return {
-            "incident_id": self.incident_id,
-            "disclosure_id": self.disclosure_id,
-            "offence": self.offence,
-            "offence_name": self.offence_name,
-            "group": self.group,
-            "subgroup": self.subgroup,
-            "decision": self.decision,
-            "expected_code": self.expected_code,
-            "reason": self.reason,
-            "reason_text": self.reason_text,
-            "deadline": self.deadline,
-            "recorded": list(self.recorded),
-            "crime_recorded": self.crime_recorded,
-            "crime_record_made": self.crime_record_made,
-            "n100_recorded": self.n100_recorded,
-            "first_elapsed_s": self.first_elapsed_s,
-        }
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 @dataclass(frozen=True)
@@ -111,28 +105,6 @@ class Result:
     warnings: tuple[str, ...] = ()
     qualifiers: tuple[str, ...] = ()  # the incident's qualifiers (asb_personal, child_protection, ...)
     reporter: str = "victim"
-
-
-def human_duration(seconds: int) -> str:
-    """`22 h 5 min`, `3 days 2 h`, `40 min`: how long, for a person."""
-    seconds = abs(int(seconds))
-    days, rem = divmod(seconds, 86400)
-    hours, rem = divmod(rem, 3600)
-    minutes = rem // 60
-    if days:
-        return f"{days} day{'s' if days > 1 else ''}" + (f" {hours} h" if hours else "")
-    if hours:
-        return f"{hours} h" + (f" {minutes} min" if minutes else "")
-    return f"{minutes} min"
-
-
-def human_time(iso: str, as_of: datetime, zone: tzinfo) -> str:
-    """`14:22 tomorrow` or `14:22 Fri 3 Jan 2025`, in the force's time zone."""
-    moment = datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(zone)
-    days = (moment.date() - as_of.astimezone(zone).date()).days
-    word = {0: "today", 1: "tomorrow", -1: "yesterday"}.get(days)
-    clock = moment.strftime("%H:%M")
-    return f"{clock} {word}" if word else f"{clock} {moment.strftime('%a')} {moment.day} {moment.strftime('%b %Y')}"
 
 
 class _Formatter(string.Formatter):
@@ -175,7 +147,7 @@ class Checker:
                 self._owner.append(rule)
         self._engine: Any = None
         if evaluator == "engine":
-            from checker.engine import DurableEngine  # imported late: `rules` commands need no engine
+            from checker.engine.durable import DurableEngine  # deferred: durable-rules is only loaded to check
 
             self._engine = DurableEngine(self._branches, name=f"crimecheck_{ruleset.digest}")
 
@@ -296,18 +268,3 @@ def _decisions(
             )
         )
     return tuple(out)
-
-
-def parse_time(text: str, zone: tzinfo | None = None) -> datetime:
-    """An ISO 8601 time for --as-of; a naive one is read in `zone`, or refused without one."""
-    value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    if value.tzinfo is None:
-        if zone is None:
-            raise ValueError(f"{text!r} has no UTC offset; write e.g. 2025-01-03T15:00:00+00:00")
-        value = value.replace(tzinfo=zone)
-    return value
-
-
-def utc_now() -> datetime:
-    """Now, in UTC."""
-    return datetime.now(UTC)

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import yaml
 
-from checker.conditions import leaves
-from checker.examples import example_incident, jsonable
-from checker.rules import AREAS, Rule, RuleSet
+from checker.check.examples import example_incident, jsonable
+from checker.rules.conditions import leaves
+from checker.rules.loader import AREAS, Rule, RuleSet, load_rules
 
 
 def rule_text(ruleset: RuleSet, rule: Rule) -> str:
@@ -70,7 +70,12 @@ def write_docs(ruleset: RuleSet, target: Path) -> list[Path]:
     """Write one page per rule and an index by area; returns the files written."""
     target.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    index = ["# crimecheck rules", "", "Generated from rules/ by `python -m checker.docs`; do not edit by hand.", ""]
+    index = [
+        "# crimecheck rules",
+        "",
+        "Generated from rules/ by `python -m checker.check.docs`; do not edit by hand.",
+        "",
+    ]
     for area in AREAS:
         rules = [r for r in ruleset.rules if r.model.area == area]
         if not rules:
@@ -91,7 +96,5 @@ def write_docs(ruleset: RuleSet, target: Path) -> list[Path]:
 
 
 if __name__ == "__main__":
-    from checker.rules import load_rules
-
-    out = Path(__file__).resolve().parent.parent / "docs" / "rules"
+    out = Path(__file__).resolve().parents[2] / "docs" / "rules"
     print(f"wrote {len(write_docs(load_rules(), out))} files to {out}")

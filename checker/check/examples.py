@@ -8,10 +8,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from checker.check import Checker, parse_time
-from checker.errors import CheckerError
-from checker.reader import Item, validate
-from checker.rules import Example, Rule, RuleSet
+from checker.check.checker import Checker
+from checker.core.errors import CheckerError
+from checker.core.times import parse_time
+from checker.read.incidents import Item, validate
+from checker.rules.loader import Example, Rule, RuleSet
 
 _STEP = re.compile(r"([A-Za-z_]\w*)|\[(\d+)\]")
 _PATH = re.compile(r"^[A-Za-z_]\w*(\[\d+\])*(\.[A-Za-z_]\w*(\[\d+\])*)*$")
@@ -46,7 +47,7 @@ def example_incident(ruleset: RuleSet, example: Example) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class ExampleRun:
     """The result of one example: what was expected, what was found."""
 
     rule: str
@@ -61,7 +62,7 @@ class Outcome:
         return self.error is None and self.expected == self.found
 
 
-def run_example(checker: Checker, rule: Rule, example: Example) -> Outcome:
+def run_example(checker: Checker, rule: Rule, example: Example) -> ExampleRun:
     """Check one example and compare the findings of the rules it names with what it expects."""
     expected = sorted((e.rule, e.subject) for e in example.expect)
     watched = {rule.id} | {e.rule for e in example.expect}
@@ -71,9 +72,9 @@ def run_example(checker: Checker, rule: Rule, example: Example) -> Outcome:
         as_of = example.as_of or parse_time(checker.ruleset.baseline_as_of)
         result = checker.check(incident, as_of)
     except (CheckerError, ValueError, KeyError, IndexError, TypeError) as exc:
-        return Outcome(rule.id, example.name, expected, [], error=str(exc))
+        return ExampleRun(rule.id, example.name, expected, [], error=str(exc))
     found = sorted((f.rule_id, f.subject) for f in result.findings if f.rule_id in watched)
-    return Outcome(rule.id, example.name, expected, found)
+    return ExampleRun(rule.id, example.name, expected, found)
 
 
 def jsonable(value: Any) -> Any:
@@ -87,7 +88,7 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def run_all(checker: Checker, only: set[str] | None = None) -> list[Outcome]:
+def run_all(checker: Checker, only: set[str] | None = None) -> list[ExampleRun]:
     """Every example of every rule (or of the rules named)."""
     return [
         run_example(checker, rule, ex)

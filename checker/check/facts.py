@@ -2,161 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 import orjson
 
-from checker.errors import InputError, Problem
-from checker.models import Disclosure, Incident, Record, Victim
-from checker.reference import Reference, duration_seconds
-
-FieldType = Literal["str", "int", "bool", "set"]
-
-
-@dataclass(frozen=True)
-class FieldSpec:
-    """A fact field: its type, whether every fact of the kind has it, and what it means."""
-
-    type: FieldType
-    always: bool
-    doc: str
-
-
-def _f(type_: FieldType, doc: str, always: bool = True) -> FieldSpec:
-    return FieldSpec(type_, always, doc)
-
-
-_COMMON = {"reported_on": _f("str", "date the incident was reported (YYYY-MM-DD, UTC)")}
-
-# The fields rules may test, by fact kind. The rule loader rejects any other name, so a typo in a
-# rule fails at load time with its file and line instead of silently never matching.
-FACT_SCHEMA: dict[str, dict[str, FieldSpec]] = {
-    "incident": {
-        **_COMMON,
-        "incident_id": _f("str", "incident id"),
-        "reporter": _f("str", "who reported: victim, acting_for_victim, third_party, ..."),
-        "channel": _f("str", "how it was reported", always=False),
-        "qualifiers": _f("set", "incident qualifiers (asb_personal, child_protection, ...)"),
-        "asb_personal": _f("bool", "the incident carries the ASB personal qualifier"),
-        "referral": _f("bool", "a professional's or safeguarding referral"),
-        "in_force_area": _f("bool", "the incident occurred in this force's area"),
-        "victim_count": _f("int", "number of victims"),
-        "disclosure_count": _f("int", "number of disclosures"),
-        "record_count": _f("int", "number of records"),
-    },
-    "victim": {
-        **_COMMON,
-        "victim_id": _f("str", "victim id"),
-        "age": _f("int", "age in years at the offence", always=False),
-        "sex": _f("str", "female, male or unknown"),
-        "relationship": _f("str", "relationship to the suspect"),
-        "partner_or_family": _f("bool", "partner, ex-partner or family member of the suspect"),
-        "vulnerable": _f("bool", "recorded as vulnerable"),
-    },
-    "disclosure": {
-        **_COMMON,
-        "disclosure_id": _f("str", "disclosure id"),
-        "offence": _f("str", "Home Office code the circumstances amount to"),
-        "offence_name": _f("str", "name of that code"),
-        "family": _f("str", "offence family (rape, assault, harassment_stalking, ...)"),
-        "group": _f("str", "Home Office offence group"),
-        "subgroup": _f("str", "Home Office offence sub-group"),
-        "is_rape": _f("bool", "a rape code (19C-19H)"),
-        "conduct": _f("bool", "a course-of-conduct crime (harassment, stalking, CCB)"),
-        "victim_based": _f("bool", "a victim-based offence"),
-        "expected_code": _f("str", "the code that fits the victim's age and sex"),
-        "banded": _f("bool", "the code is one of a set split by the victim's age and sex"),
-        "victim_id": _f("str", "the victim it concerns", always=False),
-        "victim_age": _f("int", "the victim's age", always=False),
-        "victim_sex": _f("str", "the victim's sex: female, male or unknown"),
-        "victim_attended": _f("str", "the victim attended an appointment: yes, no or unknown"),
-        "principal_id": _f("str", "the disclosure whose crime this one is counted in", always=False),
-        "in_addition": _f("bool", "a conduct crime recorded in addition to the principal crime (2018-2023)"),
-        "suspect_id": _f("str", "the suspect", always=False),
-        "reported_by": _f("str", "who disclosed it"),
-        "victim_confirmed": _f("str", "yes, no, or not_asked"),
-        "victim_traceable": _f("bool", "the victim can be traced"),
-        "credible_evidence": _f("bool", "credible evidence to the contrary is recorded"),
-        "in_force_area": _f("bool", "occurred in this force's area"),
-        "disclosed_at": _f("str", "when disclosed (ISO 8601, UTC)"),
-        "deadline": _f("str", "when the recording decision falls due (ISO 8601, UTC)"),
-        "age_s": _f("int", "seconds from the disclosure to the as-of time"),
-        "left_s": _f("int", "seconds left before the decision is due (negative: overdue)"),
-        "window_expired": _f("bool", "the recording window has run out as of the as-of time"),
-        "decision": _f("str", "what the rules require: crime, n100, no_crime or review"),
-        "decision_reason": _f("str", "why that decision"),
-    },
-    "record": {
-        **_COMMON,
-        "record_id": _f("str", "record id"),
-        "classification": _f("str", "Home Office code, or N100"),
-        "is_n100": _f("bool", "an N100 reported incident of rape"),
-        "family": _f("str", "offence family of the classification"),
-        "group": _f("str", "Home Office offence group"),
-        "subgroup": _f("str", "Home Office offence sub-group"),
-        "status": _f("str", "recorded, cancelled or transferred"),
-        "live": _f("bool", "still recorded (not cancelled or transferred)"),
-        "victim_id": _f("str", "victim", always=False),
-        "recorded_at": _f("str", "when recorded (ISO 8601, UTC)"),
-        "flags": _f("set", "Home Office crime flags"),
-        "personal_connection_required": _f("bool", "the offence can only be committed between connected people"),
-        "n100_reason": _f("str", "N100 reason as given", always=False),
-        "n100_reason_valid": _f("bool", "the N100 reason is one of the recognised reasons"),
-        "converted": _f("bool", "the N100 names the crime it became"),
-        "has_cancellation": _f("bool", "the record carries cancellation details"),
-        "cancel_category": _f("str", "C1..C5", always=False),
-        "authorised_by": _f("str", "role that authorised the cancellation", always=False),
-        "has_avi": _f("bool", "additional verifiable information is given"),
-        "grounds_withdrawal_only": _f("bool", "the only grounds given are the victim's withdrawal"),
-        "victim_informed": _f("str", "yes, no or unknown"),
-        "transferred_to": _f("str", "C1 receiving force", always=False),
-        "duplicate_of": _f("str", "C3: the record it duplicates", always=False),
-        "duplicate_exists": _f("bool", "C3: the record it names as duplicated exists in the incident"),
-        "authoriser_check": _f("str", "allowed, not_allowed, no_rule or missing_role"),
-        "allowed_roles": _f("str", "roles the authorisation table allows, comma separated"),
-    },
-    "link": {
-        **_COMMON,
-        "disclosure_id": _f("str", "the disclosure answered"),
-        "record_id": _f("str", "the record answering it"),
-        "victim_id": _f("str", "the record's victim", always=False),
-        "classification": _f("str", "the record's classification"),
-        "family": _f("str", "offence family of the record's classification"),
-        "group": _f("str", "offence group of the record's classification"),
-        "subgroup": _f("str", "offence sub-group of the record's classification"),
-        "conduct": _f("bool", "the record's classification is a course-of-conduct crime"),
-        "is_n100": _f("bool", "the record is an N100"),
-        "live": _f("bool", "the record is still recorded"),
-        "covers_principal": _f("bool", "the record also answers the disclosure's principal crime"),
-        "wrong_substitution": _f("bool", "the misclassification table says this code is wrong for the disclosure"),
-        "substitution_note": _f("str", "why the table says so", always=False),
-        "status": _f("str", "the record's status"),
-        "elapsed_s": _f("int", "seconds from disclosure to record"),
-        "first_decision": _f("bool", "the earliest record answering this disclosure"),
-        "converted": _f("bool", "the record is an N100 that names the crime it became"),
-        "explicit": _f("bool", "linked by the record's disclosure_ids, not inferred"),
-    },
-}
-
-FACT_SCHEMA["mention"] = {
-    **_COMMON,
-    "mention_id": _f("str", "narrative/<family>: what the narrative mentions"),
-    "family": _f("str", "offence family the phrase suggests"),
-    "phrase": _f("str", "the matching phrase, quoted from the narrative"),
-    "sentence": _f("str", "the sentence it stands in (at most 200 characters)"),
-}
-
-SUBJECT_FIELD = {
-    "incident": "incident_id",
-    "victim": "victim_id",
-    "disclosure": "disclosure_id",
-    "record": "record_id",
-    "link": "record_id",
-    "mention": "mention_id",
-}
+from checker.core.errors import InputError, Problem
+from checker.core.models import Disclosure, Incident, Record, Victim
+from checker.rules.facts_schema import Hit, Screen
+from checker.rules.reference import Reference
 
 DECISION_TEXT = {
     "victim_report": "the victim reported it and nothing credible contradicts it",
@@ -271,6 +127,30 @@ def _grounds_withdrawal_only(record: Record, phrases: list[str]) -> bool:
 
 def build_facts(incident: Incident, ref: Reference, as_of: datetime, screen: Screen | None = None) -> IncidentFacts:
     """Turn one validated incident into facts; unknown offence codes are input errors."""
+    _check_codes(incident, ref)
+    out = _Facts(incident.reported_at.astimezone(UTC).date().isoformat())
+    _incident_fact(out, incident)
+    _victim_facts(out, incident, int(ref.param("domestic_abuse_min_age")))
+    principal_of = _principals(incident, ref)
+    decisions, disclosed = _disclosure_facts(out, incident, ref, as_of, principal_of)
+    links = _record_facts(out, incident, ref)
+    _link_facts(out, incident, ref, links, disclosed, principal_of)
+    if screen is not None and incident.narrative:
+        for hit in _uncontested_hits(incident, ref, screen(incident.narrative)):
+            out.add(
+                "mention",
+                f"narrative/{hit.family}",
+                {
+                    "mention_id": f"narrative/{hit.family}",
+                    "family": hit.family,
+                    "phrase": hit.phrase,
+                    "sentence": hit.sentence,
+                },
+            )
+    return IncidentFacts(incident, out.facts, decisions)
+
+
+def _check_codes(incident: Incident, ref: Reference) -> None:
     problems: list[Problem] = []
     for i, d in enumerate(incident.disclosures):
         if d.offence not in ref.offences or ref.offences[d.offence].notifiable_incident:
@@ -293,20 +173,23 @@ def build_facts(incident: Incident, ref: Reference, as_of: datetime, screen: Scr
     if problems:
         raise InputError(problems)
 
-    window = duration_seconds(ref.param("recording_window")) or 86400
-    phrases = [p.lower() for p in ref.param("withdrawal_phrases")]
-    min_da_age = int(ref.param("domestic_abuse_min_age"))
-    reported_on = incident.reported_at.astimezone(UTC).date().isoformat()
-    victims = {v.victim_id: v for v in incident.victims}
-    facts: list[dict[str, Any]] = []
 
-    def add(kind: str, key: str, values: dict[str, Any]) -> None:
+class _Facts:
+    """The facts of one incident as they are built: each with its kind, id and report date."""
+
+    def __init__(self, reported_on: str) -> None:
+        self.reported_on = reported_on
+        self.facts: list[dict[str, Any]] = []
+
+    def add(self, kind: str, key: str, values: dict[str, Any]) -> None:
         fact = {k: v for k, v in values.items() if v is not None}
-        fact.update(kind=kind, id=f"{kind}:{key}", reported_on=reported_on)
-        facts.append(fact)
+        fact.update(kind=kind, id=f"{kind}:{key}", reported_on=self.reported_on)
+        self.facts.append(fact)
 
+
+def _incident_fact(out: _Facts, incident: Incident) -> None:
     quals = set(incident.qualifiers)
-    add(
+    out.add(
         "incident",
         incident.incident_id,
         {
@@ -322,8 +205,11 @@ def build_facts(incident: Incident, ref: Reference, as_of: datetime, screen: Scr
             "record_count": len(incident.records),
         },
     )
+
+
+def _victim_facts(out: _Facts, incident: Incident, min_da_age: int) -> None:
     for v in incident.victims:
-        add(
+        out.add(
             "victim",
             v.victim_id,
             {
@@ -337,28 +223,34 @@ def build_facts(incident: Incident, ref: Reference, as_of: datetime, screen: Scr
             },
         )
 
-    principal_of = _principals(incident, ref)
+
+def _disclosure_facts(
+    out: _Facts, incident: Incident, ref: Reference, as_of: datetime, principal_of: dict[str, str]
+) -> tuple[dict[str, Decision], dict[str, datetime]]:
+    """A fact per disclosure; returns the decision each requires and when each was disclosed."""
+    window = ref.recording_window_s
+    victims = {v.victim_id: v for v in incident.victims}
     all_from = date.fromisoformat(str(ref.param("principal_crime_all_from")))
     in_addition_from = date.fromisoformat(str(ref.param("conduct_in_addition_from")))
     report_day = incident.reported_at.astimezone(UTC).date()
     decisions: dict[str, Decision] = {}
     disclosed: dict[str, datetime] = {}
-    in_addition: set[str] = set()
     for d in incident.disclosures:
         offence = ref.offences[d.offence]
         victim = victims.get(d.victim_id) if d.victim_id else None
         decision = decide(incident, d, victim, ref)
         principal = principal_of.get(d.disclosure_id)
+        in_addition = False
         if principal is not None and decision.decision == "crime":
             if offence.conduct and in_addition_from <= report_day < all_from:
-                in_addition.add(d.disclosure_id)
+                in_addition = True
             else:
                 decision = Decision("no_crime", "principal_crime", decision.expected_code)
         decisions[d.disclosure_id] = decision
         at = d.disclosed_at or incident.reported_at
         disclosed[d.disclosure_id] = at
         age_s = int((as_of - at).total_seconds())
-        add(
+        out.add(
             "disclosure",
             d.disclosure_id,
             {
@@ -378,7 +270,7 @@ def build_facts(incident: Incident, ref: Reference, as_of: datetime, screen: Scr
                 "victim_sex": victim.sex if victim else "unknown",
                 "victim_attended": _yes_no(d.victim_attended, "unknown"),
                 "principal_id": principal,
-                "in_addition": d.disclosure_id in in_addition,
+                "in_addition": in_addition,
                 "suspect_id": d.suspect_id,
                 "reported_by": d.reported_by or incident.reporter,
                 "victim_confirmed": _yes_no(d.victim_confirmed, "not_asked"),
@@ -396,22 +288,32 @@ def build_facts(incident: Incident, ref: Reference, as_of: datetime, screen: Scr
                 "decision_reason": decision.reason,
             },
         )
+    return decisions, disclosed
 
+
+def _authoriser_check(r: Record, ref: Reference) -> tuple[str, tuple[str, ...] | None]:
+    """Whether the record's cancellation was authorised by a role allowed to, and the roles allowed."""
+    c = r.cancellation
+    allowed = ref.allowed_roles(c.category, r.classification) if c and c.category else None
+    if c is None or c.category is None or r.status == "recorded":
+        return "allowed", allowed
+    if c.authorised_by_role is None:
+        return "missing_role", allowed
+    if allowed is None:
+        return "no_rule", allowed
+    return ("allowed" if c.authorised_by_role in allowed else "not_allowed"), allowed
+
+
+def _record_facts(out: _Facts, incident: Incident, ref: Reference) -> list[tuple[str, Record, bool]]:
+    """A fact per record; returns which disclosure each record answers (explicitly or inferred)."""
+    phrases = [p.lower() for p in ref.param("withdrawal_phrases")]
     links: list[tuple[str, Record, bool]] = []
     record_ids = {r.record_id for r in incident.records}
     for r in incident.records:
         offence = ref.offences[r.classification]
         c = r.cancellation
-        allowed = ref.allowed_roles(c.category, r.classification) if c and c.category else None
-        if c is None or c.category is None or r.status == "recorded":
-            check = "allowed"
-        elif c.authorised_by_role is None:
-            check = "missing_role"
-        elif allowed is None:
-            check = "no_rule"
-        else:
-            check = "allowed" if c.authorised_by_role in allowed else "not_allowed"
-        add(
+        check, allowed = _authoriser_check(r, ref)
+        out.add(
             "record",
             r.record_id,
             {
@@ -455,7 +357,18 @@ def build_facts(incident: Incident, ref: Reference, as_of: datetime, screen: Scr
                 same_victim = r.victim_id is None or d.victim_id is None or r.victim_id == d.victim_id
                 if same_victim and ref.offences[d.offence].family == offence.family:
                     links.append((d.disclosure_id, r, False))
+    return links
 
+
+def _link_facts(
+    out: _Facts,
+    incident: Incident,
+    ref: Reference,
+    links: list[tuple[str, Record, bool]],
+    disclosed: dict[str, datetime],
+    principal_of: dict[str, str],
+) -> None:
+    """A fact per (record, disclosure it answers)."""
     first: dict[str, datetime] = {}
     for did, r, _ in links:
         if did not in first or r.recorded_at < first[did]:
@@ -468,7 +381,7 @@ def build_facts(incident: Incident, ref: Reference, as_of: datetime, screen: Scr
         offence = ref.offences[r.classification]
         principal = principal_of.get(did)
         note = ref.substitutions.get((codes[did], r.classification))
-        add(
+        out.add(
             "link",
             orjson.dumps([r.record_id, did]).decode(),  # "A>B" + "C" and "A" + "B>C" must differ
             {
@@ -492,37 +405,6 @@ def build_facts(incident: Incident, ref: Reference, as_of: datetime, screen: Scr
                 "explicit": explicit,
             },
         )
-    if screen is not None and incident.narrative:
-        for hit in _uncontested_hits(incident, ref, screen(incident.narrative)):
-            add(
-                "mention",
-                f"narrative/{hit.family}",
-                {
-                    "mention_id": f"narrative/{hit.family}",
-                    "family": hit.family,
-                    "phrase": hit.phrase,
-                    "sentence": hit.sentence,
-                },
-            )
-    return IncidentFacts(incident, facts, decisions)
-
-
-class Hit(Protocol):
-    """What the narrative screen reports for one offence family (read-only)."""
-
-    @property
-    def family(self) -> str: ...
-    @property
-    def phrase(self) -> str: ...
-    @property
-    def start(self) -> int: ...
-    @property
-    def end(self) -> int: ...
-    @property
-    def sentence(self) -> str: ...
-
-
-Screen = Callable[[str], Sequence[Hit]]
 
 
 def _uncontested_hits(incident: Incident, ref: Reference, hits: Sequence[Hit]) -> list[Hit]:

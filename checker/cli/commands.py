@@ -10,12 +10,19 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from checker.check import LONDON, Checker, Evaluator, Result, parse_time, utc_now
-from checker.cli import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, FAIL_ON
-from checker.errors import CheckerError, Problem
-from checker.output import Paint, human_result, json_document
-from checker.reader import read_items, validate
-from checker.rules import RuleSet, load_rules
+from checker.check.checker import Checker, Evaluator, Result
+from checker.check.docs import rule_text
+from checker.check.document import json_document
+from checker.check.examples import run_all
+from checker.check.facts import build_facts
+from checker.cli.exits import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, FAIL_ON
+from checker.cli.output import Paint, human_result
+from checker.core.errors import CheckerError, Problem
+from checker.core.times import LONDON, parse_time, utc_now
+from checker.narrative.loader import load_lexicon
+from checker.read.incidents import read_items, validate
+from checker.rules.explain import fired_conditions, why_not
+from checker.rules.loader import RuleSet, load_rules
 
 
 def load_ruleset(args: argparse.Namespace) -> RuleSet:
@@ -107,8 +114,6 @@ def run_check(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _print_explain(checker: Checker, result: Result, out: TextIO, paint: Paint) -> None:
-    from checker.explain import fired_conditions
-
     for f in result.findings:
         rule = checker.ruleset.get(f.rule_id)
         if rule is None:
@@ -119,8 +124,6 @@ def _print_explain(checker: Checker, result: Result, out: TextIO, paint: Paint) 
 
 
 def _print_why_not(checker: Checker, rule_id: str, incident: Any, as_of: datetime, out: TextIO, paint: Paint) -> None:
-    from checker.explain import why_not
-    from checker.facts import build_facts
 
     rule = checker.ruleset.get(rule_id)
     assert rule is not None
@@ -149,15 +152,11 @@ def run_rules(args: argparse.Namespace, out: TextIO) -> int:
         )
         return EXIT_OK
     if args.rules_command == "explain":
-        from checker.docs import rule_text
-
         rule = ruleset.get(args.rule_id.upper())
         if rule is None:
             raise CheckerError([Problem(f"no rule {args.rule_id!r}; `crimecheck rules list` shows them")])
         print(rule_text(ruleset, rule), file=out)
         return EXIT_OK
-    from checker.examples import run_all
-
     unknown = [i for i in args.rule_ids if ruleset.get(i) is None]
     if unknown:
         raise CheckerError([Problem(f"no rule {i!r}") for i in unknown])
@@ -177,14 +176,7 @@ def run_rules(args: argparse.Namespace, out: TextIO) -> int:
                 )
     passed = 2 * len(outcomes) - failed
     if not args.rule_ids and (ruleset.directory / "lexicon").is_dir():
-        from checker.narrative import LexiconError, load_lexicon
-
-        try:
-            lexicon = load_lexicon(ruleset.directory / "lexicon", optimise=False)  # lints every pattern
-        except LexiconError as exc:
-            raise CheckerError(
-                [Problem(msg, file=f, line=line, field=field) for f, line, field, msg in exc.errors]
-            ) from None
+        lexicon = load_lexicon(ruleset.directory / "lexicon", optimise=False)  # lints every pattern
         checked, problems = lexicon.check_examples()
         for problem in problems:
             print(f"FAIL lexicon {problem}", file=out)

@@ -8,19 +8,11 @@ import sys
 from collections.abc import Sequence
 from datetime import tzinfo
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import Any, NoReturn, TextIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-EXIT_OK = 0  # checked, nothing at or above --fail-on
-EXIT_FINDINGS = 1  # at least one finding at or above --fail-on (default: a breach)
-EXIT_ERROR = 2  # input, rule or usage error, or an internal error: never a silent 0
-
-FAIL_ON = {
-    "breach": ("breach",),
-    "risk": ("breach", "risk"),
-    "needs_review": ("breach", "risk", "needs_review"),
-    "never": (),
-}
+from checker.cli.exits import EXIT_ERROR, EXIT_OK, FAIL_ON
+from checker.core.errors import CheckerError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -107,6 +99,16 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     tst.add_argument("rule_ids", nargs="*", metavar="ID")
     _rules_args(tst)
 
+    _audit_parser(sub)
+    compare = sub.add_parser("compare", help="compare two audit summaries: change and statistical significance")
+    compare.add_argument("a", metavar="A", help="the earlier summary.json")
+    compare.add_argument("b", metavar="B", help="the later summary.json")
+    compare.add_argument("--format", choices=("human", "json"), default="human", help="output format (default: human)")
+    return parser, rules
+
+
+def _audit_parser(sub: Any) -> None:
+    """`crimecheck audit` and its options."""
     audit = sub.add_parser(
         "audit",
         help="pre-audit self-check: a batch in, an inspection-style report (summary.json, CSVs, report.html) out",
@@ -144,11 +146,6 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     )
     audit.add_argument("--evaluator", choices=("engine", "reference"), default="engine", help=argparse.SUPPRESS)
     _rules_args(audit)
-    compare = sub.add_parser("compare", help="compare two audit summaries: change and statistical significance")
-    compare.add_argument("a", metavar="A", help="the earlier summary.json")
-    compare.add_argument("b", metavar="B", help="the later summary.json")
-    compare.add_argument("--format", choices=("human", "json"), default="human", help="output format (default: human)")
-    return parser, rules
 
 
 def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int:
@@ -156,23 +153,22 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
     out = stdout or sys.stdout
     parser, rules = build_parser()
     args = parser.parse_args(argv)
-    from checker.errors import CheckerError
-
+    # Each command's module is imported only when it runs, so `check` does not load the audit's.
     try:
         if args.command == "check":
-            from checker.commands import run_check
+            from checker.cli.commands import run_check
 
             return run_check(args, out)
         if args.command == "audit":
-            from checker.audit import run_audit
+            from checker.cli.audit import run_audit
 
             return run_audit(args, out)
         if args.command == "compare":
-            from checker.compare import run_compare
+            from checker.cli.audit import run_compare
 
             return run_compare(args, out)
         if args.command == "rules" and args.rules_command:
-            from checker.commands import run_rules
+            from checker.cli.commands import run_rules
 
             return run_rules(args, out)
         (rules if args.command == "rules" else parser).print_help(out)

@@ -1,18 +1,13 @@
-"""Rendering results for people (grouped by incident, coloured on a terminal) and as JSON."""
+"""Rendering results for people: grouped by incident, coloured on a terminal, wrapped to 100 columns."""
 
 from __future__ import annotations
 
 import textwrap
 from datetime import datetime, tzinfo
-from typing import Any
 
-import orjson
+from checker.check.checker import Finding, Result
+from checker.core.times import human_duration, human_time
 
-from checker.check import Finding, Result, human_duration, human_time
-from checker.errors import Problem
-from checker.rules import RuleSet
-
-SCHEMA_VERSION = "1.0"
 WIDTH = 100  # wrap messages for a terminal; JSON output is for machines
 _COLOURS = {"breach": "31", "risk": "33", "needs_review": "36", "dim": "2", "bold": "1", "ok": "32"}
 _DECISION = {"crime": "record a crime", "n100": "record an N100", "no_crime": "no crime", "review": "review"}
@@ -26,47 +21,6 @@ class Paint:
 
     def __call__(self, text: str, style: str) -> str:
         return f"\x1b[{_COLOURS[style]}m{text}\x1b[0m" if self.enabled else text
-
-
-def ruleset_info(ruleset: RuleSet) -> dict[str, Any]:
-    """What identifies the rules a result came from."""
-    return {
-        "hash": ruleset.digest,
-        "editions": ruleset.editions,
-        "rules": len(ruleset.active),
-        "reference": str(ruleset.reference.directory),
-    }
-
-
-def json_document(
-    ruleset: RuleSet,
-    results: list[Result],
-    rejected: list[tuple[str, list[Problem]]],
-    as_of: datetime,
-    explain: bool = False,
-    warnings: list[str] | None = None,
-) -> bytes:
-    """The versioned JSON output of `check`."""
-    doc = {
-        "schema_version": SCHEMA_VERSION,
-        "as_of": as_of.isoformat(),
-        "ruleset": ruleset_info(ruleset),
-        "counts": {
-            "read": len(results) + len(rejected),
-            "checked": len(results),
-            "rejected": len(rejected),
-            "findings": sum(len(r.findings) for r in results),
-        },
-        "findings": [f.to_dict(explain) for r in results for f in r.findings],
-        "decisions": [d.to_dict() for r in results for d in r.decisions],
-        "rejected": [{"where": where, "errors": [_problem_dict(p) for p in problems]} for where, problems in rejected],
-        "warnings": warnings or [],
-    }
-    return orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n"
-
-
-def _problem_dict(p: Problem) -> dict[str, Any]:
-    return {"file": p.file, "line": p.line, "incident_id": p.record, "field": p.field, "message": p.message}
 
 
 def human_result(result: Result, paint: Paint, as_of: datetime, zone: tzinfo, explain: bool = False) -> list[str]:

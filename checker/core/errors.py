@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -45,3 +46,14 @@ class RuleError(CheckerError):
 
 class EngineError(CheckerError):
     """The rule engine failed on one incident; the incident is rejected, the run goes on."""
+
+
+def dotted(loc: Iterable[str | int]) -> str:
+    """Render a pydantic-style location as `victims[0].age`."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out

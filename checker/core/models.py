@@ -8,8 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo
 
-from checker.errors import Problem
-from checker.yamlio import dotted
+from checker.core.errors import Problem, dotted
 
 SCHEMA_VERSION = "1"
 

@@ -18,7 +18,8 @@ import durable_rules_engine as _c
 import orjson
 from durable import engine as _durable
 
-from checker.conditions import Branch, branch_json
+from checker.engine.compile import branch_json
+from checker.rules.conditions import Branch
 
 Bindings = dict[str, dict[str, Any]]
 Hit = tuple[int, Bindings]  # (index of the compiled branch, facts bound by alias)

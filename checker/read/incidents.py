@@ -7,6 +7,7 @@ read = checked + rejected and never lose a record silently.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import tzinfo
@@ -16,9 +17,8 @@ from typing import Any, BinaryIO
 import orjson
 from pydantic import ValidationError
 
-from checker.errors import InputError, Problem
-from checker.models import Incident, consistency_problems, unknown_fields
-from checker.yamlio import dotted
+from checker.core.errors import InputError, Problem, dotted
+from checker.core.models import Incident, consistency_problems, unknown_fields
 
 BOM = b"\xef\xbb\xbf"
 # Byte-order marks of encodings that are not UTF-8, longest first (UTF-32 LE starts like UTF-16 LE).
@@ -107,8 +107,6 @@ def read_items(path: Path | str, stream: BinaryIO | None = None) -> Iterator[Ite
     name = str(path)
     if stream is None:
         if name == "-":
-            import sys
-
             stream = sys.stdin.buffer
         else:
             try:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from checker.errors import Problem
+from checker.core.errors import Problem, dotted
 
 Loc = tuple[str | int, ...]
 
@@ -92,17 +92,6 @@ class YamlDoc:
             return model.model_validate(self.data if data is None else data), []
         except ValidationError as exc:
             return None, [self.problem((*base, *e["loc"]), e["msg"]) for e in exc.errors()]
-
-
-def dotted(loc: Iterable[str | int]) -> str:
-    """Render a pydantic-style location as `victims[0].age`."""
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out
 
 
 def load_yaml(path: Path) -> tuple[YamlDoc | None, list[Problem]]:

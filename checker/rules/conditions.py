@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from checker.facts import FACT_SCHEMA, FieldSpec
-from checker.reference import duration_seconds
+from checker.rules.facts_schema import FACT_SCHEMA, FieldSpec
+from checker.rules.reference import duration_seconds
 
 Loc = tuple[str | int, ...]
 OPS = ("eq", "ne", "lt", "lte", "gt", "gte", "in", "not_in", "exists", "contains", "lacks")
@@ -259,102 +259,6 @@ def leaves(node: Node) -> list[Leaf]:
     return out
 
 
-# --- the pure-Python reference evaluator -------------------------------------------------------
-
-
-def test_leaf(leaf: Leaf, fact: dict[str, Any], bound: dict[str, dict[str, Any]]) -> bool:
-    """Whether one leaf holds, with durable-rules' semantics (a missing field fails every test
-    except `exists: false` and `lacks`)."""
-    if leaf.op == "exists":
-        return (leaf.field in fact) is leaf.value
-    if leaf.op in ("contains", "lacks"):
-        present = leaf.value in fact.get(leaf.field, {})
-        return present if leaf.op == "contains" else not present
-    if leaf.field not in fact:
-        return False
-    have = fact[leaf.field]
-    want = leaf.value
-    if isinstance(want, Ref):
-        want = bound[want.alias].get(want.field)
-        if want is None:
-            return False
-    if leaf.op == "in":
-        return bool(have in want)
-    if leaf.op == "not_in":
-        return bool(have not in want)
-    result: bool = {
-        "eq": lambda: have == want,
-        "ne": lambda: have != want,
-        "lt": lambda: have < want,
-        "lte": lambda: have <= want,
-        "gt": lambda: have > want,
-        "gte": lambda: have >= want,
-    }[leaf.op]()
-    return result
-
-
-def test_node(node: Node, fact: dict[str, Any], bound: dict[str, dict[str, Any]]) -> bool:
-    """Whether a node holds for a fact."""
-    results = (test_node(i, fact, bound) if isinstance(i, Node) else test_leaf(i, fact, bound) for i in node.items)
-    return all(results) if node.op == "all" else any(results)
-
-
-def match_branch(branch: Branch, by_kind: dict[str, list[dict[str, Any]]]) -> list[dict[str, dict[str, Any]]]:
-    """Every binding of aliases to distinct facts that satisfies the branch."""
-    found: list[dict[str, dict[str, Any]]] = []
-    bound: dict[str, dict[str, Any]] = {}
-
-    def visit(i: int) -> None:
-        if i == len(branch.patterns):
-            found.append({a: f for a, f in bound.items()})
-            return
-        p = branch.patterns[i]
-        used = {id(f) for f in bound.values()}
-        candidates = [f for f in by_kind.get(p.kind, []) if id(f) not in used]
-        if p.absent:
-            if not any(test_node(p.test, f, bound) for f in candidates):
-                visit(i + 1)
-            return
-        for f in candidates:
-            if test_node(p.test, f, bound):
-                bound[p.alias] = f
-                visit(i + 1)
-                del bound[p.alias]
-
-    visit(0)
-    return found
-
-
-# --- the compiler to durable-rules' JSON ruleset form ------------------------------------------
-
-
-def _leaf_json(leaf: Leaf) -> dict[str, Any]:
-    f, v = leaf.field, leaf.value
-    rhs: Any = {v.alias: v.field} if isinstance(v, Ref) else v
-    if leaf.op == "eq":
-        return {f: rhs}
-    if leaf.op in ("ne", "lt", "lte", "gt", "gte"):
-        return {"$" + ("neq" if leaf.op == "ne" else leaf.op): {f: rhs}}
-    if leaf.op == "in":
-        return {f: v[0]} if len(v) == 1 else {"$or": [{f: x} for x in v]}
-    if leaf.op == "not_in":
-        return {"$and": [{"$neq": {f: x}} for x in v]}
-    if leaf.op == "exists":
-        return {("$ex" if v else "$nex"): {f: 1}}
-    if leaf.op == "contains":
-        return {f"{f}.{v}": True}
-    return {"$nex": {f"{f}.{v}": 1}}  # lacks
-
-
-def _node_json(node: Node) -> dict[str, Any]:
-    parts = [_node_json(i) if isinstance(i, Node) else _leaf_json(i) for i in node.items]
-    if not parts:
-        return {"$ex": {"kind": 1}}
-    if len(parts) == 1:
-        return parts[0]
-    return {"$and" if node.op == "all" else "$or": parts}
-
-
 def guards(branch: Branch) -> dict[str, list[Leaf]]:
     """`exists` guards for optional fields other patterns refer to: durable-rules treats a
     comparison with a missing referenced field as true, so such a fact must not bind at all."""
@@ -380,25 +284,6 @@ def with_guards(branch: Branch) -> Branch:
             Pattern(p.kind, p.alias, p.absent, Node("all", (*extra.get(p.alias, []), p.test))) for p in branch.patterns
         )
     )
-
-
-def branch_json(branch: Branch) -> list[dict[str, Any]]:
-    """The `all` list of one durable-rules rule for this branch."""
-    out: list[dict[str, Any]] = []
-    for p in branch.patterns:
-        expr = {"$and": [{"kind": p.kind}, _node_json(p.test)]}
-        out.append({(f"{p.alias}$not" if p.absent else p.alias): expr})
-    return out
-
-
-def evaluate_reference(
-    branches: list[Branch], facts: list[dict[str, Any]]
-) -> list[tuple[int, dict[str, dict[str, Any]]]]:
-    """The pure-Python twin of the engine: every (branch index, bindings) the facts match."""
-    by_kind: dict[str, list[dict[str, Any]]] = {}
-    for fact in facts:
-        by_kind.setdefault(fact["kind"], []).append(fact)
-    return [(i, b) for i, branch in enumerate(branches) for b in match_branch(branch, by_kind)]
 
 
 def _has_ref(node: Node) -> bool:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from checker.conditions import Branch, Leaf, Node, leaves, test_leaf, test_node
-from checker.rules import Rule
+from checker.rules.conditions import Branch, Leaf, Node, leaves
+from checker.rules.evaluate import test_leaf, test_node
+from checker.rules.loader import Rule
 
 
 def _value(leaf: Leaf, fact: dict[str, Any]) -> Any:

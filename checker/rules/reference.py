@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
 
-from checker.errors import Problem, RuleError
-from checker.yamlio import load_yaml
+from checker.core.errors import Problem, RuleError
+from checker.core.strict import Strict
+from checker.read.yamlio import load_yaml
 
 Tag = Literal["S", "S-weak", "M", "D"]
 _DURATION = re.compile(r"^(\d+)([smhd])$")
@@ -39,11 +40,7 @@ Code = Annotated[str, BeforeValidator(_code_text)]
 Selector = Annotated[str, AfterValidator(_selector)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Band(_Strict):
+class Band(Strict):
     """The victim age and sex an offence code implies, within a set of sibling codes."""
 
     set: str
@@ -56,7 +53,7 @@ class Band(_Strict):
         return (self.min_age is None or age >= self.min_age) and (self.max_age is None or age <= self.max_age)
 
 
-class Offence(_Strict):
+class Offence(Strict):
     """One Home Office offence code."""
 
     code: Code
@@ -72,7 +69,7 @@ class Offence(_Strict):
     tag: Tag = "S"
 
 
-class Source(_Strict):
+class Source(Strict):
     """Where a table or rule comes from."""
 
     document: str
@@ -83,13 +80,13 @@ class Source(_Strict):
     tag: Tag = "S"
 
 
-class OffenceFile(_Strict):
+class OffenceFile(Strict):
     source: Source
     groups: dict[str, str]
     offences: list[Offence]
 
 
-class AuthorisationRow(_Strict):
+class AuthorisationRow(Strict):
     """Roles allowed to authorise the listed categories for the selected offences."""
 
     categories: list[Literal["C1", "C2", "C3", "C4", "C5"]]
@@ -98,13 +95,13 @@ class AuthorisationRow(_Strict):
     note: str | None = None
 
 
-class AuthorisationFile(_Strict):
+class AuthorisationFile(Strict):
     tag: Tag
     source: Source
     rows: list[AuthorisationRow]
 
 
-class PrincipalFile(_Strict):
+class PrincipalFile(Strict):
     """The order of seriousness for the principal crime rule, most serious first."""
 
     tag: Tag
@@ -112,7 +109,7 @@ class PrincipalFile(_Strict):
     order: list[Selector] = Field(min_length=1)
 
 
-class Substitution(_Strict):
+class Substitution(Strict):
     """A recorded code that is wrong for a disclosed code, and why."""
 
     disclosed: Code
@@ -120,7 +117,7 @@ class Substitution(_Strict):
     why: str
 
 
-class MisclassificationFile(_Strict):
+class MisclassificationFile(Strict):
     """Substitutions the counting rules do not allow."""
 
     tag: Tag
@@ -128,7 +125,7 @@ class MisclassificationFile(_Strict):
     rows: list[Substitution]
 
 
-class Setting(_Strict):
+class Setting(Strict):
     """A shared parameter with how sure its value is."""
 
     value: Any
@@ -136,7 +133,7 @@ class Setting(_Strict):
     why: str
 
 
-class SettingsFile(_Strict):
+class SettingsFile(Strict):
     params: dict[str, Setting]
 
 
@@ -195,6 +192,13 @@ class Reference:
     def param(self, name: str) -> Any:
         """A shared setting's value."""
         return self.settings[name].value
+
+    @property
+    def recording_window_s(self) -> int:
+        """The recording window in seconds (load_reference refuses a settings file without one)."""
+        window = duration_seconds(self.param("recording_window"))
+        assert window is not None
+        return window
 
 
 def load_reference(directory: Path) -> Reference:
