@@ -13,10 +13,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from checker import reader
-from checker.cli import main
-from checker.errors import InputError
-from checker.reader import CHUNK, DETECT_BYTES, read_items, validate
+import checker.read.incidents as reader
+from checker.cli.main import main
+from checker.core.errors import InputError
+from checker.read.incidents import CHUNK, DETECT_BYTES, read_items, validate
 
 ROOT = Path(__file__).resolve().parent.parent
 GOOD = json.loads((ROOT / "fixtures" / "incidents" / "compliant-harassment-recorded.json").read_text())
