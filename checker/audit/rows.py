@@ -13,7 +13,7 @@ from checker.audit.measures import RECORDING_AREAS, SAFEGUARDING_QUALIFIERS
 from checker.audit.pseudonym import Pseudonymiser, scrub
 from checker.check.checker import Checker, DisclosureDecision, Finding, Result
 from checker.core.errors import CheckerError, Problem
-from checker.core.models import Incident
+from checker.core.models import DEFAULT_LIMITS, Incident, Limits, safe_id
 from checker.core.times import LONDON, human_duration
 from checker.read.csvitems import CsvItem
 from checker.read.incidents import Item, validate
@@ -101,6 +101,7 @@ class Settings:
     timezone: tzinfo | None = None  # for times without an offset; None refuses them
     include_narrative: bool = False
     pseudonymiser: Pseudonymiser | None = None
+    limits: Limits = DEFAULT_LIMITS
 
 
 @dataclass(frozen=True)
@@ -126,11 +127,11 @@ def _raw_ids(data: Any) -> tuple[str | None, list[str], list[str], list[str]]:
         items = data.get(key)
         if not isinstance(items, list):
             return []
-        return [x[name] for x in items if isinstance(x, dict) and isinstance(x.get(name), str)]
+        found = (safe_id(x.get(name)) for x in items[: DEFAULT_LIMITS.records] if isinstance(x, dict))
+        return [value for value in found if value is not None]
 
-    rid = data.get("incident_id")
     return (
-        rid if isinstance(rid, str) else None,
+        safe_id(data.get("incident_id")),
         ids("records", "record_id"),
         ids("disclosures", "disclosure_id"),
         ids("victims", "victim_id"),
@@ -158,7 +159,7 @@ def check_item(checker: Checker, q: Queued, settings: Settings) -> ItemResult:
         raw_id = next((p.record for p in problems if p.record), None)
     else:
         try:
-            incident, warnings = validate(item, settings.timezone)
+            incident, warnings = validate(item, settings.timezone, settings.limits)
             result = checker.check(incident, settings.as_of)
         except CheckerError as exc:
             problems = list(exc.problems)

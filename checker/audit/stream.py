@@ -18,6 +18,7 @@ from typing import Any
 from checker.audit.measures import CHUNK
 from checker.audit.rows import ItemResult, Queued, Settings, check_chunk
 from checker.check.checker import Checker
+from checker.core.models import normalise_id
 from checker.read.incidents import Item
 from checker.rules.loader import RuleSet, load_rules
 
@@ -57,7 +58,7 @@ def queue(items: Iterable[Item]) -> Iterator[Queued]:
     for index, item in enumerate(items):
         data = item.data
         rid = data.get("incident_id") if isinstance(data, dict) else None
-        duplicate = isinstance(rid, str) and seen.add(rid)
+        duplicate = isinstance(rid, str) and seen.add(normalise_id(rid))  # as validation will read it
         yield Queued(index, item, duplicate)
 
 

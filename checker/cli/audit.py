@@ -22,6 +22,7 @@ from checker.cli.commands import load_ruleset
 from checker.cli.exits import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, FAIL_ON
 from checker.cli.progress import Progress, count_lines
 from checker.core.errors import CheckerError, Problem
+from checker.core.models import Limits
 from checker.core.times import parse_time, utc_now
 from checker.read.csvitems import read_csv_items
 from checker.read.incidents import Item, read_items
@@ -90,7 +91,8 @@ def run_audit(args: argparse.Namespace, out: TextIO) -> int:
 
     ruleset = load_ruleset(args)
     window_s = ruleset.reference.recording_window_s
-    settings = Settings(as_of, window_s, args.timezone, args.include_narrative, pseudonymiser)
+    limits = Limits(narrative=args.max_narrative)
+    settings = Settings(as_of, window_s, args.timezone, args.include_narrative, pseudonymiser, limits)
     items = _items(args)
     workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
     show = not args.quiet and sys.stderr.isatty()

@@ -18,6 +18,7 @@ from checker.check.facts import build_facts
 from checker.cli.exits import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, FAIL_ON
 from checker.cli.output import Paint, human_result
 from checker.core.errors import CheckerError, Problem
+from checker.core.models import Limits
 from checker.core.times import LONDON, parse_time, utc_now
 from checker.narrative.loader import load_lexicon
 from checker.read.incidents import read_items, validate
@@ -58,7 +59,7 @@ def run_check(args: argparse.Namespace, out: TextIO) -> int:
     for path in args.files:
         for item in read_items(path):
             try:
-                incident, warns = validate(item, args.timezone)
+                incident, warns = validate(item, args.timezone, Limits(narrative=args.max_narrative))
                 if incident.incident_id in seen:
                     raise CheckerError(
                         [

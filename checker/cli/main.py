@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from checker.cli.exits import EXIT_ERROR, EXIT_OK, FAIL_ON
 from checker.core.errors import CheckerError
+from checker.core.models import DEFAULT_LIMITS
 
 
 class _Parser(argparse.ArgumentParser):
@@ -36,6 +37,26 @@ def _clock_args(p: argparse.ArgumentParser) -> None:
         default=None,
         metavar="ZONE",
         help="read times without an offset in this zone (e.g. Europe/London); default: refuse them",
+    )
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more, got {text!r}")
+    return value
+
+
+def _limit_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--max-narrative",
+        type=_positive,
+        default=DEFAULT_LIMITS.narrative,
+        metavar="CHARS",
+        help=f"reject an incident whose narrative is longer (default {DEFAULT_LIMITS.narrative:,})",
     )
 
 
@@ -71,6 +92,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     check.add_argument("files", nargs="+", metavar="FILE", help="incident file(s); - reads standard input")
     check.add_argument("--format", choices=("human", "json"), default="human", help="output format (default: human)")
     _clock_args(check)
+    _limit_args(check)
     check.add_argument(
         "--fail-on",
         choices=tuple(FAIL_ON),
@@ -123,6 +145,7 @@ def _audit_parser(sub: Any) -> None:
     audit.add_argument("--records", metavar="FILE", help="CSV of crime and N100 records (with --mapping)")
     audit.add_argument("--disclosures", metavar="FILE", help="CSV of further disclosures (with --mapping)")
     _clock_args(audit)
+    _limit_args(audit)
     audit.add_argument("--sample", type=int, metavar="N", help="audit a simple random sample of N incidents")
     audit.add_argument("--seed", type=int, default=0, metavar="S", help="seed for --sample (default 0)")
     audit.add_argument("--ci-method", choices=("wilson", "normal"), default="wilson", help="interval (default wilson)")

@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime, tzinfo
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo
 
 from checker.core.errors import Problem, dotted
+from checker.core.times import in_range, local_time
 
 SCHEMA_VERSION = "1"
 
@@ -34,10 +35,6 @@ Role = Literal["FCR", "DFCR", "DDM", "supervisor", "investigator", "other"]
 N100Reason = Literal["victim_not_confirmed", "credible_evidence_to_contrary", "other_force_area"]
 
 
-# Times outside these years are typing or export errors; refusing them also keeps the UTC
-# arithmetic of deadlines clear of the ends of the calendar (year 1 and 9999 overflow).
-FIRST_YEAR = 1900
-LAST_YEAR = 2199
 MAX_FLAGS = 64  # Home Office crime flags are a few dozen; the engine drops facts of 254+ fields
 # Ids and codes are copied onto the durable-rules engine's stack (an id of 8 MB crashed it) and
 # quoted in every message; a force's longest reference is a few dozen characters.
@@ -77,8 +74,7 @@ def _written(value: Any) -> Any:
 
 def _aware(value: datetime, info: ValidationInfo) -> datetime:
     """Insist on an offset; read a naive time in the run's default zone when one was named."""
-    if not FIRST_YEAR <= value.year <= LAST_YEAR:
-        raise ValueError(f"year {value.year} is outside {FIRST_YEAR}-{LAST_YEAR}; check the date")
+    in_range(value)
     if value.tzinfo is not None and value.utcoffset() is not None:
         return value
     zone: tzinfo | None = (info.context or {}).get("timezone")
@@ -88,17 +84,6 @@ def _aware(value: datetime, info: ValidationInfo) -> datetime:
             "or run with --timezone Europe/London to read naive times in that zone)"
         )
     return local_time(value, zone)
-
-
-def local_time(value: datetime, zone: tzinfo) -> datetime:
-    """A naive wall-clock time read in `zone`; a time the clocks skipped is refused, not guessed."""
-    aware = value.replace(tzinfo=zone)
-    if aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != value:
-        raise ValueError(
-            f"{value.isoformat()} did not happen in {zone}: the clocks went forward over it; "
-            "write the time with its UTC offset"
-        )
-    return aware
 
 
 def normalise_id(value: str) -> str:

@@ -1,0 +1,98 @@
+"""Hostile input and a shared disk (issue 14): what is not an input file of tests/bad/.
+
+Bounds given on the command line, the audit's own reading of ids, pseudonyms, report files made
+on a disk other users share, terminals, pipes and worker processes that die.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from checker.cli.exits import EXIT_ERROR, EXIT_OK
+from checker.cli.main import main
+
+ROOT = Path(__file__).resolve().parent.parent
+FIX = ROOT / "fixtures" / "incidents"
+GOOD = json.loads((FIX / "compliant-harassment-recorded.json").read_text())
+AS_OF = "2025-02-01T00:00:00+00:00"
+
+
+def run(*args: str | Path) -> tuple[int, str, str]:
+    """The exit code, standard output and standard error of one command."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = main([str(a) for a in args], stdout=out)
+    return code, out.getvalue(), err.getvalue()
+
+
+def jsonl(path: Path, *incidents: dict[str, Any]) -> Path:
+    path.write_text("".join(json.dumps(i) + "\n" for i in incidents), encoding="utf-8")
+    return path
+
+
+def rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+# --- bounds given on the command line ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("as_of", "message"),
+    [
+        ("0001-01-01T00:00:00+14:00", "--as-of: year 1 is outside 1900-2199; check the date"),
+        ("9999-12-31T23:59:59-12:00", "--as-of: year 9999 is outside 1900-2199; check the date"),
+    ],
+)
+@pytest.mark.parametrize("command", ["check", "audit"])
+def test_as_of_at_the_ends_of_the_calendar_is_a_clear_error(
+    tmp_path: Path, command: str, as_of: str, message: str
+) -> None:
+    path = jsonl(tmp_path / "in.jsonl", GOOD)
+    extra = ["--out", str(tmp_path / "report"), "--quiet"] if command == "audit" else []
+    code, _, err = run(command, path, "--as-of", as_of, *extra)
+    assert code == EXIT_ERROR
+    assert message in err and "internal error" not in err
+
+
+def test_as_of_in_the_spring_gap_is_refused(tmp_path: Path) -> None:
+    path = jsonl(tmp_path / "in.jsonl", GOOD)
+    code, _, err = run("check", path, "--as-of", "2025-03-30T01:30:00", "--timezone", "Europe/London")
+    assert code == EXIT_ERROR
+    assert "--as-of: 2025-03-30T01:30:00 did not happen in Europe/London: the clocks went forward over it" in err
+
+
+def test_the_narrative_bound_is_set_per_run(tmp_path: Path) -> None:
+    path = jsonl(tmp_path / "in.jsonl", {**GOOD, "narrative": "n" * 5_000})
+    code, out, _ = run("check", path, "--as-of", AS_OF, "--format", "json", "--max-narrative", "4000")
+    [error] = json.loads(out)["rejected"][0]["errors"]
+    assert code == EXIT_ERROR
+    assert (error["field"], error["message"]) == (
+        "narrative",
+        "5,000 characters of narrative; the limit is 4,000 (raise it with --max-narrative)",
+    )
+    code, out, _ = run("check", path, "--as-of", AS_OF, "--format", "json", "--max-narrative", "5000")
+    assert code == EXIT_OK and json.loads(out)["counts"]["checked"] == 1
+    report = tmp_path / "report"
+    run("audit", path, "--as-of", AS_OF, "--out", report, "--quiet", "--max-narrative", "4000")
+    [rejected] = rows(report / "rejected.csv")
+    assert "the limit is 4,000" in str(rejected)
+
+
+def test_audit_finds_duplicates_after_normalising_ids(tmp_path: Path) -> None:
+    """`INC-1` and ` INC-1\u00a0` are one incident: the second is a duplicate, not audited twice."""
+    path = jsonl(tmp_path / "in.jsonl", {**GOOD, "incident_id": "INC-1"}, {**GOOD, "incident_id": " INC-1\u00a0"})
+    report = tmp_path / "report"
+    run("audit", path, "--as-of", AS_OF, "--out", report, "--quiet")
+    summary = json.loads((report / "summary.json").read_text())
+    [rejected] = rows(report / "rejected.csv")
+    assert summary["counts"]["read"] == 2 and summary["counts"]["checked"] == 1
+    assert "duplicate incident_id 'INC-1'" in str(rejected)
