@@ -10,6 +10,9 @@ import contextlib
 import csv
 import io
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -96,3 +99,43 @@ def test_audit_finds_duplicates_after_normalising_ids(tmp_path: Path) -> None:
     [rejected] = rows(report / "rejected.csv")
     assert summary["counts"]["read"] == 2 and summary["counts"]["checked"] == 1
     assert "duplicate incident_id 'INC-1'" in str(rejected)
+
+
+# --- a worker that dies -----------------------------------------------------------------------------
+
+KILLER = """
+import os, signal
+import checker.audit.stream as stream
+
+_check_chunk = stream.check_chunk
+
+
+def _dies_on_kill(checker, chunk, settings):
+    if any(isinstance(q.item.data, dict) and q.item.data.get("incident_id") == "KILL-ME" for q in chunk):
+        os.kill(os.getpid(), signal.SIGKILL)  # as the C engine aborting the process would
+    return _check_chunk(checker, chunk, settings)
+
+
+stream.check_chunk = _dies_on_kill
+"""
+
+
+def test_a_worker_that_dies_is_noticed(tmp_path: Path) -> None:
+    """Its incident is rejected as an internal error, by name; every other one is checked; no hang."""
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(KILLER)  # loaded by every process, the spawned workers too
+    ids = [f"OK-{i}" for i in range(5)] + ["KILL-ME"] + [f"OK-{i}" for i in range(5, 11)]
+    path = jsonl(tmp_path / "in.jsonl", *({**GOOD, "incident_id": i} for i in ids))
+    report = tmp_path / "report"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(hook), str(ROOT)])}
+    args = ["audit", str(path), "--as-of", AS_OF, "--out", str(report), "--quiet", "--workers", "2"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "checker", *args], env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert proc.returncode == EXIT_OK, proc.stderr[-2000:]  # the report was written (exit 2 needs --fail-on)
+    summary = json.loads((report / "summary.json").read_text())
+    assert (summary["counts"]["read"], summary["counts"]["checked"]) == (12, 11)
+    [rejected] = rows(report / "rejected.csv")
+    assert rejected["incident_id"] == "KILL-ME"
+    assert "internal error: the process checking this incident died" in str(rejected)

@@ -141,7 +141,7 @@ def _raw_ids(data: Any) -> tuple[str | None, list[str], list[str], list[str]]:
 def check_item(checker: Checker, q: Queued, settings: Settings) -> ItemResult:
     """Validate and check one item; a located rejection instead when it cannot be checked."""
     item = q.item
-    raw_id, records, disclosures, victims = _raw_ids(item.data)
+    raw_id = _raw_ids(item.data)[0]
     problems: list[Problem] = []
     if q.duplicate:
         problems = [
@@ -168,6 +168,14 @@ def check_item(checker: Checker, q: Queued, settings: Settings) -> ItemResult:
             raw_id = raw_id or next((p.record for p in problems if p.record), None)
         else:
             return _checked(q, incident, result, warnings, settings)
+    return rejected_item(q, settings, problems, raw_id)
+
+
+def rejected_item(q: Queued, settings: Settings, problems: list[Problem], raw_id: str | None = None) -> ItemResult:
+    """The outcome of an item that could not be checked, its ids pseudonymised when asked."""
+    item = q.item
+    found, records, disclosures, victims = _raw_ids(item.data)
+    raw_id = raw_id or found
     ps = settings.pseudonymiser
     if ps is not None and raw_id is not None:
         table = ps.ids(raw_id, records, disclosures, victims)
