@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -139,3 +140,105 @@ def test_a_worker_that_dies_is_noticed(tmp_path: Path) -> None:
     [rejected] = rows(report / "rejected.csv")
     assert rejected["incident_id"] == "KILL-ME"
     assert "internal error: the process checking this incident died" in str(rejected)
+
+
+# --- what must not leak -----------------------------------------------------------------------------
+
+KEY = "c3a1f09e5b7d2c4816e0a9f3b5d7c1e2846a0f9b3d5c7e1a2b4d6f8091a3c5e7"
+
+
+def _all_text(report: Path) -> str:
+    return "\n".join(p.read_text(encoding="utf-8-sig") for p in sorted(report.iterdir()))
+
+
+@pytest.mark.parametrize("space", ["  ", "\t", "\r", "\u00a0"], ids=["double-space", "tab", "cr", "nbsp"])
+@pytest.mark.parametrize("pseudonymise", [False, True], ids=["plain", "pseudonymised"])
+def test_the_log_is_withheld_whatever_its_spacing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, space: str, pseudonymise: bool
+) -> None:
+    """The quote is a field of its own, and a report without narratives never receives it."""
+    incident = json.loads((FIX / "asb-log-mentions-assault.json").read_text())
+    incident["narrative"] = incident["narrative"].replace("Tonight one of", f"Tonight{space}Zebedee, one{space}of")
+    path = jsonl(tmp_path / "in.jsonl", incident)
+    report = tmp_path / "report"
+    monkeypatch.setenv("CRIMECHECK_PSEUDONYM_KEY", KEY)
+    extra = ["--pseudonymise"] if pseudonymise else []
+    code, _, err = run("audit", path, "--as-of", AS_OF, "--out", report, "--quiet", *extra)
+    assert code == EXIT_OK, err
+    findings = rows(report / "findings.csv")
+    assert any(f["rule_id"] == "RC003" for f in findings), "the screen found the mention"
+    text = _all_text(report)
+    for word in ("Zebedee", "kicked her", "Tonight"):
+        assert word not in text
+    assert "[log text withheld]" in next(f["message"] for f in findings if f["rule_id"] == "RC003")
+
+
+def test_pseudonymised_reports_name_no_id_and_no_particulars(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A C3's duplicate_of, a converted_to and ids in rejection reasons are pseudonymised too, and
+    CL002 does not say the victim's sex and age."""
+    c3 = json.loads((ROOT / "tests" / "bad" / "duplicate-of-missing-record.jsonl").read_text())
+    c3["records"][1]["cancellation"]["duplicate_of"] = "CRN-SECRET-DUP"
+    dangling = {**GOOD, "incident_id": "INC-DANGLING", "disclosures": [{**GOOD["disclosures"][0]}]}
+    dangling["disclosures"][0]["victim_id"] = "VIC-MARY-JONES"
+    converted = {**GOOD, "incident_id": "INC-CONVERTED", "records": [{**GOOD["records"][0]}]}
+    converted["records"][0]["converted_to"] = "CRN-SECRET-CONV"
+    misbanded = json.loads((FIX / "rape-child-misbanded.json").read_text())
+    path = jsonl(tmp_path / "in.jsonl", c3, dangling, converted, misbanded)
+    report = tmp_path / "report"
+    monkeypatch.setenv("CRIMECHECK_PSEUDONYM_KEY", KEY)
+    code, _, err = run("audit", path, "--as-of", AS_OF, "--out", report, "--quiet", "--pseudonymise")
+    assert code == EXIT_OK, err
+    findings = rows(report / "findings.csv")
+    assert {"CX008", "CL002"} <= {f["rule_id"] for f in findings}
+    assert len(rows(report / "rejected.csv")) == 2
+    text = _all_text(report)
+    for raw in ("CRN-SECRET-DUP", "VIC-MARY-JONES", "CRN-SECRET-CONV", misbanded["incident_id"], "INC-DANGLING"):
+        assert raw not in text
+    cl002 = next(f["message"] for f in findings if f["rule_id"] == "CL002")
+    assert "female" not in cl002 and " 14" not in cl002 and "[withheld]" in cl002
+
+
+def test_key_file_without_pseudonymise_is_refused(tmp_path: Path) -> None:
+    key = tmp_path / "key"
+    key.write_text(KEY)
+    path = jsonl(tmp_path / "in.jsonl", GOOD)
+    code, _, err = run("audit", path, "--as-of", AS_OF, "--out", tmp_path / "r", "--quiet", "--key-file", key)
+    assert code == EXIT_ERROR and "--key-file is only read with --pseudonymise" in err
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        ("00112233445566778899aabbccddeeff", "must be at least 32 random bytes"),
+        ("ab" * 32, "does not look random"),
+        ("correct horse battery staple and more words", "must be written in hex"),
+    ],
+    ids=["16-bytes", "pattern", "passphrase"],
+)
+def test_weak_keys_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key: str, message: str) -> None:
+    monkeypatch.setenv("CRIMECHECK_PSEUDONYM_KEY", key)
+    path = jsonl(tmp_path / "in.jsonl", GOOD)
+    code, _, err = run("audit", path, "--as-of", AS_OF, "--out", tmp_path / "r", "--quiet", "--pseudonymise")
+    assert code == EXIT_ERROR and message in err
+
+
+def test_keygen_writes_a_private_key_and_never_overwrites(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    key = tmp_path / "pseudonym.key"
+    code, out, _ = run("keygen", key)
+    assert code == EXIT_OK and "readable by you only" in out
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    text = key.read_text()
+    assert len(text.strip()) == 64 and int(text, 16) >= 0
+    code, _, err = run("keygen", key)
+    assert code == EXIT_ERROR and "never overwrites" in err and key.read_text() == text
+    link = tmp_path / "link.key"
+    link.symlink_to(tmp_path / "elsewhere")
+    code, _, _ = run("keygen", link)
+    assert code == EXIT_ERROR and not (tmp_path / "elsewhere").exists()
+    monkeypatch.delenv("CRIMECHECK_PSEUDONYM_KEY", raising=False)
+    path = jsonl(tmp_path / "in.jsonl", GOOD)
+    code, _, err = run(
+        "audit", path, "--as-of", AS_OF, "--out", tmp_path / "r", "--quiet", "--pseudonymise", "--key-file", key
+    )
+    assert code == EXIT_OK, err

@@ -233,7 +233,6 @@ def build_summary(
         "data_protection": {
             "narratives_included": settings.include_narrative,
             "pseudonymised": ps is not None,
-            "pseudonym_key_id": ps.key_id if ps is not None else None,
         },
         "warnings": [w for _, w in tally.warning_examples[:EXAMPLES]],
         "files": list(FILES),

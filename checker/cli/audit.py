@@ -13,7 +13,7 @@ from typing import TextIO
 import orjson
 
 from checker.audit.compare import compare, human, load_summary
-from checker.audit.pseudonym import Pseudonymiser, load_key
+from checker.audit.pseudonym import Pseudonymiser, load_key, new_key
 from checker.audit.report import ReportWriter, SummaryOptions, build_summary
 from checker.audit.rows import Queued, Settings
 from checker.audit.stream import checked_chunks, chunks, queue, reservoir
@@ -43,6 +43,8 @@ def _check_args(args: argparse.Namespace) -> None:
         raise _usage("--recorded-per-year must not be negative")
     if not 0.5 <= args.confidence < 1:
         raise _usage("--confidence is a level such as 0.95")
+    if args.key_file is not None and not args.pseudonymise:
+        raise _usage("--key-file is only read with --pseudonymise: give both, or neither")
     if args.pseudonymise and args.include_narrative:
         raise _usage("--include-narrative cannot be combined with --pseudonymise: narratives name people")
     mapped = args.mapping is not None
@@ -75,6 +77,24 @@ def _items(args: argparse.Namespace) -> Iterable[Item]:
     )
     first = next(csv_items, None)
     return chain([first] if first is not None else [], csv_items)
+
+
+def run_keygen(args: argparse.Namespace, out: TextIO) -> int:
+    """`crimecheck keygen FILE`: a new pseudonym key in a new file only its owner can read."""
+    path: Path = args.key_file
+    try:
+        # O_EXCL: never overwrite a key (reports made with it could no longer be matched), and
+        # never follow a link planted in its place
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except FileExistsError:
+        raise CheckerError([Problem("the file exists; keygen never overwrites a key", file=str(path))]) from None
+    except OSError as exc:
+        raise CheckerError([Problem(f"cannot create the key file: {exc.strerror}", file=str(path))]) from None
+    with os.fdopen(fd, "w", encoding="ascii") as f:
+        os.fchmod(f.fileno(), 0o600)
+        f.write(new_key())
+    print(f"key written to {path} (readable by you only); keep it apart from the reports", file=out)
+    return EXIT_OK
 
 
 def run_audit(args: argparse.Namespace, out: TextIO) -> int:

@@ -122,6 +122,13 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     _rules_args(tst)
 
     _audit_parser(sub)
+    keygen = sub.add_parser(
+        "keygen",
+        help="write a new pseudonym key (for audit --pseudonymise --key-file)",
+        description="Write 32 random bytes, in hex, to a new file only you can read (mode 0600). "
+        "An existing file is never overwritten.",
+    )
+    keygen.add_argument("key_file", type=Path, metavar="FILE", help="the key file to create")
     compare = sub.add_parser("compare", help="compare two audit summaries: change and statistical significance")
     compare.add_argument("a", metavar="A", help="the earlier summary.json")
     compare.add_argument("b", metavar="B", help="the later summary.json")
@@ -186,6 +193,10 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
             from checker.cli.audit import run_audit
 
             return run_audit(args, out)
+        if args.command == "keygen":
+            from checker.cli.audit import run_keygen
+
+            return run_keygen(args, out)
         if args.command == "compare":
             from checker.cli.audit import run_compare
 
