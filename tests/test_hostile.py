@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import io
 import json
 import os
+import signal
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -242,3 +245,142 @@ def test_keygen_writes_a_private_key_and_never_overwrites(tmp_path: Path, monkey
         "audit", path, "--as-of", AS_OF, "--out", tmp_path / "r", "--quiet", "--pseudonymise", "--key-file", key
     )
     assert code == EXIT_OK, err
+
+
+# --- reports on a shared disk -----------------------------------------------------------------------
+
+
+def _leftovers(parent: Path) -> list[str]:
+    return sorted(p.name for p in parent.iterdir() if p.name.endswith((".partial", ".old")))
+
+
+def test_a_report_is_private_and_put_in_place_whole(tmp_path: Path) -> None:
+    path = jsonl(tmp_path / "in.jsonl", GOOD)
+    report = tmp_path / "report"
+    # a file another user planted under the old fixed partial names is never written through
+    victim = tmp_path / "victims-file"
+    victim.write_text("precious")
+    report.mkdir()
+    code, _, err = run("audit", path, "--as-of", AS_OF, "--out", report, "--quiet")
+    assert code == EXIT_OK, err
+    assert stat.S_IMODE(report.stat().st_mode) == 0o700
+    assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in report.iterdir()} == {
+        name: 0o600 for name in ("summary.json", "findings.csv", "decisions.csv", "rejected.csv", "report.html")
+    }
+    first = (report / "summary.json").read_text()
+    (report / ".findings.csv.partial").symlink_to(victim)
+    code, _, err = run("audit", path, "--as-of", AS_OF, "--out", report, "--quiet")
+    assert code == EXIT_ERROR and "holds other files than a report" in err
+    (report / ".findings.csv.partial").unlink()
+    code, _, _ = run("audit", path, "--as-of", "2025-03-01T00:00:00+00:00", "--out", report, "--quiet")
+    assert code == EXIT_OK and (report / "summary.json").read_text() != first, "the older report was replaced"
+    assert victim.read_text() == "precious" and _leftovers(tmp_path) == []
+
+
+def test_out_as_a_symbolic_link_is_refused(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / "report").symlink_to(elsewhere)
+    path = jsonl(tmp_path / "in.jsonl", GOOD)
+    code, _, err = run("audit", path, "--as-of", AS_OF, "--out", tmp_path / "report", "--quiet")
+    assert code == EXIT_ERROR and "--out is a symbolic link" in err and list(elsewhere.iterdir()) == []
+
+
+def test_one_audit_per_out_at_a_time(tmp_path: Path) -> None:
+    import fcntl
+
+    path = jsonl(tmp_path / "in.jsonl", GOOD)
+    with open(tmp_path / ".report.lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # another audit holds it
+        code, _, err = run("audit", path, "--as-of", AS_OF, "--out", tmp_path / "report", "--quiet")
+    assert code == EXIT_ERROR and "another audit is writing this report" in err
+    assert not (tmp_path / "report").exists() and _leftovers(tmp_path) == []
+    code, _, _ = run("audit", path, "--as-of", AS_OF, "--out", tmp_path / "report", "--quiet")
+    assert code == EXIT_OK
+
+
+@pytest.mark.parametrize(
+    ("code_", "reason"), [(errno.ENOSPC, "No space left on device"), (errno.EROFS, "Read-only file system")]
+)
+def test_a_full_or_read_only_disk_is_a_clear_error_and_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code_: int, reason: str
+) -> None:
+    from checker.audit.report import ReportWriter
+
+    path = jsonl(tmp_path / "in.jsonl", *({**GOOD, "incident_id": f"I-{i}"} for i in range(3)))
+    report = tmp_path / "report"
+    assert run("audit", path, "--as-of", AS_OF, "--out", report, "--quiet")[0] == EXIT_OK
+    before = (report / "findings.csv").read_text()
+    real = ReportWriter.write
+    calls: list[int] = []
+
+    def fails(self: ReportWriter, o: Any) -> None:
+        calls.append(1)
+        if len(calls) > 1:
+            raise OSError(code_, os.strerror(code_))
+        real(self, o)
+
+    monkeypatch.setattr(ReportWriter, "write", fails)
+    code, _, err = run("audit", path, "--as-of", "2025-03-01T00:00:00+00:00", "--out", report, "--quiet")
+    assert code == EXIT_ERROR and f"cannot write the report: {reason}" in err and "internal error" not in err
+    assert (report / "findings.csv").read_text() == before, "the report in place is untouched"
+    assert _leftovers(tmp_path) == []
+
+
+def test_sigterm_leaves_no_partial_report(tmp_path: Path) -> None:
+    batch = tmp_path / "big.jsonl"
+    gen = [sys.executable, "-m", "bench.generate", "--count", "4000", "--seed", "5", "--out", str(batch)]
+    subprocess.run(gen, cwd=ROOT, check=True)
+    args = ["audit", str(batch), "--as-of", AS_OF, "--out", str(tmp_path / "report"), "--quiet", "--workers", "1"]
+    proc = subprocess.Popen([sys.executable, "-m", "checker", *args], cwd=ROOT, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while not _leftovers(tmp_path) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _leftovers(tmp_path), "the audit started writing"
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) != 0
+    assert _leftovers(tmp_path) == [] and not (tmp_path / "report").exists()
+
+
+# --- terminals and pipes ----------------------------------------------------------------------------
+
+
+def test_controls_in_input_are_escaped_in_human_output(tmp_path: Path) -> None:
+    incident = json.loads((FIX / "asb-log-mentions-assault.json").read_text())
+    incident["narrative"] = incident["narrative"].replace("Tonight", "\x1b[2J\x1b]8;;http://x\x1b\\\u202eTonight")
+    incident["officer\x1b[31m"] = "1"
+    path = jsonl(tmp_path / "in.jsonl", incident)
+    _, out, err = run("check", path, "--as-of", AS_OF)
+    text = out + err
+    assert "\x1b" not in text and "\u202e" not in text
+    assert "\\x1b[2J\\x1b]8;;http://x\\x1b\\\\u202eTonight" in out and "officer\\x1b[31m" in err
+    _, out, _ = run("check", path, "--as-of", AS_OF, "--color", "always")
+    assert "\x1b[1m" in out and "\x1b[2J" not in out, "Paint's colours pass, the input's codes do not"
+
+
+def test_a_closed_pipe_keeps_the_exit_code_of_the_findings(tmp_path: Path) -> None:
+    incidents = [
+        {**json.loads((FIX / "rape-recorded-as-n100.json").read_text()), "incident_id": f"P-{i}"} for i in range(300)
+    ]
+    path = jsonl(tmp_path / "in.jsonl", *incidents)
+    command = f"{sys.executable} -m checker check {path} --as-of {AS_OF} | head -1"
+    proc = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", command], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert proc.returncode == 1, proc.stderr[-500:]  # findings: 1, as without the pipe
+    assert proc.stdout.startswith("P-0") and "Traceback" not in proc.stderr and "Exception" not in proc.stderr
+
+
+def test_closed_standard_input_is_a_clear_error() -> None:
+    proc = subprocess.run(
+        f"{sys.executable} -m checker check - --as-of {AS_OF} <&-",
+        shell=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == EXIT_ERROR
+    assert "-: cannot read: standard input is closed" in proc.stdout and "internal error" not in proc.stderr

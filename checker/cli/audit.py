@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 from collections.abc import Iterable, Iterator
 from itertools import chain
 from pathlib import Path
@@ -79,6 +81,10 @@ def _items(args: argparse.Namespace) -> Iterable[Item]:
     return chain([first] if first is not None else [], csv_items)
 
 
+def _terminated(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def run_keygen(args: argparse.Namespace, out: TextIO) -> int:
     """`crimecheck keygen FILE`: a new pseudonym key in a new file only its owner can read."""
     path: Path = args.key_file
@@ -119,10 +125,14 @@ def run_audit(args: argparse.Namespace, out: TextIO) -> int:
     total = None
     if show and args.files[0] != "-":
         total = sum(count_lines(str(f)) or 0 for f in args.files) - (1 if mapped else 0)
-    progress = Progress(sys.stderr, show, "reading" if args.sample else "auditing", total or None)
+    terminal = getattr(sys.stderr, "raw", sys.stderr)  # the bar's own \r, past the escaping of controls
+    progress = Progress(terminal, show, "reading" if args.sample else "auditing", total or None)
     tally = Tally(window_s=window_s)
     writer = ReportWriter(Path(args.out), include_narrative=args.include_narrative)
     read = 0
+    # so that SIGTERM removes the partial report too (a handler can only be set in the main thread)
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminated) if main_thread else None
     try:
         stream = queue(items)
         if args.sample is not None:
@@ -148,9 +158,16 @@ def run_audit(args: argparse.Namespace, out: TextIO) -> int:
         tally.balance()
         summary = build_summary(_summary_options(args), ruleset, tally, settings, read)
         writer.commit(summary, tally)
+    except OSError as exc:
+        writer.abort()
+        # a full or read-only disk: said plainly, and no partial report is left behind
+        raise CheckerError([Problem(f"cannot write the report: {exc.strerror or exc}", file=str(args.out))]) from None
     except BaseException:
         writer.abort()
         raise
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
     counts = summary["counts"]
     headline = summary["figures"]["recording.all_crime"]
     print(

@@ -17,6 +17,7 @@ from checker.check.examples import run_all
 from checker.check.facts import build_facts
 from checker.cli.exits import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, FAIL_ON
 from checker.cli.output import Paint, human_result
+from checker.cli.terminal import wants_colour
 from checker.core.errors import CheckerError, Problem
 from checker.core.models import Limits
 from checker.core.times import LONDON, parse_time, utc_now
@@ -33,10 +34,7 @@ def load_ruleset(args: argparse.Namespace) -> RuleSet:
 
 
 def _paint(args: argparse.Namespace, out: TextIO) -> Paint:
-    colour = getattr(args, "color", "auto")
-    if colour == "auto":
-        return Paint(out.isatty() and not os.environ.get("NO_COLOR"))
-    return Paint(colour == "always")
+    return Paint(wants_colour(getattr(args, "color", "auto"), out))
 
 
 def run_check(args: argparse.Namespace, out: TextIO) -> int:
@@ -92,8 +90,9 @@ def run_check(args: argparse.Namespace, out: TextIO) -> int:
                 if args.why_not:
                     _print_why_not(checker, args.why_not, incident, as_of, out, paint)
     if human:
+        on_stderr = _paint(args, sys.stderr)
         for w in warnings:
-            print(paint(f"warning: {w}", "dim"), file=sys.stderr)
+            print(on_stderr(f"warning: {w}", "dim"), file=sys.stderr)
         counts = f"{len(results) + len(rejected)} read, {len(results)} checked, {len(rejected)} rejected"
         total = {
             o: sum(1 for r in results for f in r.findings if f.outcome == o) for o in ("breach", "risk", "needs_review")

@@ -8,10 +8,11 @@ import sys
 from collections.abc import Sequence
 from datetime import tzinfo
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import Any, NoReturn, TextIO, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from checker.cli.exits import EXIT_ERROR, EXIT_OK, FAIL_ON
+from checker.cli.exits import EXIT_ERROR, FAIL_ON
+from checker.cli.terminal import Terminal
 from checker.core.errors import CheckerError
 from checker.core.models import DEFAULT_LIMITS
 
@@ -180,9 +181,22 @@ def _audit_parser(sub: Any) -> None:
 
 def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int:
     """Run the command line; returns the exit code."""
-    out = stdout or sys.stdout
     parser, rules = build_parser()
     args = parser.parse_args(argv)
+    # Everything for people goes through a Terminal: controls escaped, a closed pipe survived.
+    # JSON output is left as it is: orjson escapes every control character in a string.
+    human = getattr(args, "format", "human") != "json"
+    colour = getattr(args, "color", "auto")
+    out = cast(TextIO, Terminal(stdout or sys.stdout, escape=human, colour=colour))
+    saved, sys.stderr = sys.stderr, cast(TextIO, Terminal(sys.stderr, colour=colour))
+    try:
+        return _run(args, parser, rules, out)
+    finally:
+        sys.stderr.flush()
+        sys.stderr = saved
+
+
+def _run(args: argparse.Namespace, parser: argparse.ArgumentParser, rules: argparse.ArgumentParser, out: TextIO) -> int:
     # Each command's module is imported only when it runs, so `check` does not load the audit's.
     try:
         if args.command == "check":
@@ -213,7 +227,12 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
             print(f"  {p}", file=sys.stderr)
         return EXIT_ERROR
     except BrokenPipeError:
-        return EXIT_OK
+        return EXIT_ERROR  # output was lost: never a success (Terminal normally absorbs this)
+    except OSError as exc:
+        # a read-only or full disk, a closed standard input: the operating system's reason, not a crash
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"crimecheck: cannot continue: {where}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_ERROR
     except Exception as exc:
         if os.environ.get("CRIMECHECK_DEBUG"):
             raise

@@ -117,6 +117,9 @@ def read_items(path: Path | str, stream: BinaryIO | None = None) -> Iterator[Ite
     name = str(path)
     if stream is None:
         if name == "-":
+            if sys.stdin is None:  # started with standard input closed (`<&-`)
+                yield Item(name, None, 0, problem=Problem("cannot read: standard input is closed", file=name))
+                return
             stream = sys.stdin.buffer
         else:
             try:
