@@ -16,6 +16,7 @@ import signal
 import stat
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -384,3 +385,49 @@ def test_closed_standard_input_is_a_clear_error() -> None:
     )
     assert proc.returncode == EXIT_ERROR
     assert "-: cannot read: standard input is closed" in proc.stdout and "internal error" not in proc.stderr
+
+
+# --- CSV exports ------------------------------------------------------------------------------------
+
+CSV_FIX = ROOT / "fixtures" / "csv"
+
+
+def test_a_row_shifted_by_an_unquoted_comma_quotes_no_narrative(tmp_path: Path) -> None:
+    incidents = (CSV_FIX / "incidents.csv").read_text().split("\n")
+    quoted = incidents[1][incidents[1].index('"') : incidents[1].rindex('"') + 1]
+    incidents[1] = incidents[1].replace(quoted, "Caller states Zebedee, her ex-partner pushed her, then punched her")
+    (tmp_path / "incidents.csv").write_text("\n".join(incidents))
+    report = tmp_path / "report"
+    code, out, err = run(
+        "audit", tmp_path / "incidents.csv", "--records", CSV_FIX / "crimes.csv", "--disclosures",
+        CSV_FIX / "disclosures.csv", "--mapping", CSV_FIX / "force-mapping.yaml", "--as-of", AS_OF,
+        "--out", report, "--quiet",
+    )  # fmt: skip
+    assert code == EXIT_OK, err
+    text = _all_text(report)
+    for word in ("Zebedee", "pushed her", "punched"):
+        assert word not in text
+    shifted = next(r for r in rows(report / "rejected.csv") if r["line"] == "2")
+    assert "the row has 17 cells but the header names 15 columns" in shifted["reason"]
+    assert "13 read" in out, "its joined record rows are rejected with it, not counted again as orphans"
+
+
+def test_records_from_a_fifo_are_read_once(tmp_path: Path) -> None:
+    """`--records <(...)`: a file that can be read only once is copied privately, not reopened."""
+    fifo = tmp_path / "records.fifo"
+    os.mkfifo(fifo)
+
+    def feed() -> None:
+        with open(fifo, "wb") as pipe:
+            pipe.write((CSV_FIX / "crimes.csv").read_bytes())
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    args: list[str | Path] = ["--mapping", CSV_FIX / "force-mapping.yaml", "--as-of", AS_OF, "--quiet"]
+    code, out, err = run("audit", CSV_FIX / "incidents.csv", "--records", fifo, *args, "--out", tmp_path / "fifo")
+    writer.join(timeout=10)
+    assert code == EXIT_OK, err
+    code, expected, _ = run(
+        "audit", CSV_FIX / "incidents.csv", "--records", CSV_FIX / "crimes.csv", *args, "--out", tmp_path / "file"
+    )
+    assert out.replace(str(tmp_path / "fifo"), "") == expected.replace(str(tmp_path / "file"), "")
