@@ -6,14 +6,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal, Protocol
+from zoneinfo import ZoneInfo
 
 import orjson
 
-from checker.errors import InputError, Problem
+from checker.assess import band_fits, classification_fault, duplicate_state, is_domestic, judge_avi
 from checker.models import Disclosure, Incident, Record, Victim
-from checker.reference import Reference, duration_seconds
+from checker.reference import Offence, Reference, duration_seconds
 
 FieldType = Literal["str", "int", "bool", "set"]
+LONDON = ZoneInfo("Europe/London")
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,17 @@ FACT_SCHEMA: dict[str, dict[str, FieldSpec]] = {
         "window_expired": _f("bool", "the recording window has run out as of the as-of time"),
         "decision": _f("str", "what the rules require: crime, n100, no_crime or review"),
         "decision_reason": _f("str", "why that decision"),
+        "decision_text": _f("str", "why that decision, in words"),
+        "known": _f("bool", "the code is in the offence list"),
+        "recorded_by": _f("str", "who records the offence: force or action_fraud"),
+        "state_based": _f("bool", "a state-based offence (other crimes against society)"),
+        "disclosed_text": _f("str", "when disclosed, as a date and time in the force's zone"),
+        "deadline_text": _f("str", "when the decision falls due, as a date and time in the force's zone"),
+        "domestic": _f("bool", "victim and suspect are partners, ex-partners or family, both 16 or over"),
+        "hate": _f("bool", "the disclosure carries a hate qualifier"),
+        "hate_strands": _f("str", "the hate strands named, comma separated", always=False),
+        "victim_child": _f("bool", "the victim is a child"),
+        "victim_vulnerable": _f("bool", "the victim is a child or a vulnerable adult"),
     },
     "record": {
         **_COMMON,
@@ -117,6 +130,14 @@ FACT_SCHEMA: dict[str, dict[str, FieldSpec]] = {
         "duplicate_exists": _f("bool", "C3: the record it names as duplicated exists in the incident"),
         "authoriser_check": _f("str", "allowed, not_allowed, no_rule or missing_role"),
         "allowed_roles": _f("str", "roles the authorisation table allows, comma separated"),
+        "known": _f("bool", "the classification is in the offence list"),
+        "unknown_shared": _f("bool", "an unknown code the disclosure it answers carries as well"),
+        "recorded_by": _f("str", "who records the offence: force or action_fraud"),
+        "avi_judgement": _f("str", "C2 grounds: evidence, not_avi, none or unclear", always=False),
+        "duplicate_state": _f("str", "C3 target: missing, self, elsewhere, cancelled, separate, live", always=False),
+        "separate_report": _f("bool", "C3 or C4 used on what the facts show is a report of its own"),
+        "victim_loses_crime": _f("bool", "cancelling it leaves the victim without a live crime"),
+        "in_force_area": _f("bool", "what it records happened in this force's area"),
     },
     "link": {
         **_COMMON,
@@ -138,6 +159,12 @@ FACT_SCHEMA: dict[str, dict[str, FieldSpec]] = {
         "first_decision": _f("bool", "the earliest record answering this disclosure"),
         "converted": _f("bool", "the record is an N100 that names the crime it became"),
         "explicit": _f("bool", "linked by the record's disclosure_ids, not inferred"),
+        "classification_fault": _f(
+            "str", "none, band, rape_as_other, aggravated_as_basic, conduct_as_oneoff, table or other"
+        ),
+        "fault_certain": _f("bool", "the right code is certain from the facts given"),
+        "right_code": _f("str", "the code the facts require of this record"),
+        "known": _f("bool", "the record's classification is in the offence list"),
     },
 }
 
@@ -174,6 +201,12 @@ DECISION_TEXT = {
     "principal_crime": "reported with a more serious crime against the same victim by the same offender: "
     "it is counted in that principal crime",
     "s5_officer_warned": "public order aimed only at a police officer, who warned, and the behaviour stopped",
+    "action_fraud": "fraud is recorded by Action Fraud for the National Fraud Intelligence Bureau, not by the "
+    "force: refer the victim to Action Fraud",
+    "unknown_code": "its code is not in the offence list, so the rules cannot decide it",
+    "vulnerable_third_party": "a report by someone else of a crime against a child or a vulnerable adult: it is not "
+    "dropped because the victim has not confirmed it",
+    "capable_adult_declines": "a professional's referral of a capable adult who does not want police involvement",
 }
 
 
@@ -196,9 +229,17 @@ class Decision:
 
 def decide(incident: Incident, d: Disclosure, victim: Victim | None, ref: Reference) -> Decision:
     """The decision Section A and the N100 rules require for one disclosure (see the brief, 2-3)."""
-    offence = ref.offences[d.offence]
-    code = ref.banded_code(d.offence, victim.age if victim else None, victim.sex if victim else "unknown")
+    offence = ref.offence(d.offence)
+    if offence is None or offence.notifiable_incident:
+        return Decision("review", "unknown_code", d.offence)
+    code = ref.banded_code(offence.code, victim.age if victim else None, victim.sex if victim else "unknown")
+    if {"race", "religion"} & set(d.hate):
+        code = ref.aggravated_form(code) or code
     rape = offence.subgroup == "rape"
+    if offence.recorded_by == "action_fraud":
+        return Decision("no_crime", "action_fraud", code)
+    child = victim is not None and victim.age is not None and victim.age < int(ref.param("child_age_below"))
+    vulnerable = child or (victim is not None and victim.vulnerable)
     in_area = incident.occurred_in_force_area if d.occurred_in_force_area is None else d.occurred_in_force_area
     reporter = d.reported_by or incident.reporter
     if d.credible_evidence_to_contrary:
@@ -212,6 +253,8 @@ def decide(incident: Incident, d: Disclosure, victim: Victim | None, ref: Refere
     if reporter in ("victim", "acting_for_victim"):
         return Decision("crime", "victim_report" if reporter == "victim" else "acting_for_victim", code)
     if reporter == "professional" and not ref.param("professional_report_needs_confirmation"):
+        if d.victim_confirmed is False and not vulnerable:
+            return Decision("n100" if rape else ref.param("capable_adult_declines"), "capable_adult_declines", code)
         return Decision("crime", "professional_referral", code)
     if reporter == "police":
         return Decision("review", "police_generated", code)
@@ -225,6 +268,8 @@ def decide(incident: Incident, d: Disclosure, victim: Victim | None, ref: Refere
         return Decision(ref.param("untraceable_victim"), "victim_untraceable", code)
     if rape:
         return Decision("n100", "victim_not_confirmed", code)
+    if vulnerable:
+        return Decision("review", "vulnerable_third_party", code)
     policy = ref.param("third_party_unconfirmed")
     return Decision("crime" if policy == "crime" else "review", "confirm_with_victim", code)
 
@@ -256,48 +301,34 @@ def _principals(incident: Incident, ref: Reference) -> dict[str, str]:
     return out
 
 
-def _grounds_withdrawal_only(record: Record, phrases: list[str]) -> bool:
-    c = record.cancellation
-    if c is None:
-        return False
-    grounds = (c.avi or "").strip() or (c.reason or "").strip()
-    if not grounds:
-        return False
-    text = grounds.lower()
-    # The grounds count as withdrawal only when a withdrawal phrase is there and the text is short
-    # enough to be nothing else; a long AVI that mentions withdrawal in passing is judged by a person.
-    return any(p in text for p in phrases) and len(text.split()) <= 25
+def _unknown(code: str) -> Offence:
+    """A stand-in for a code the offence list does not hold: the review path, never a rejection."""
+    return Offence(
+        code=code, name=f"unknown code {code}", group="unknown", subgroup="unknown", family="unknown", src=""
+    )
+
+
+def _local(value: datetime) -> str:
+    """`Fri 3 Jan 2025 14:22`: an absolute date and time in the force's zone, for messages."""
+    moment = value.astimezone(LONDON)
+    return f"{moment.strftime('%a')} {moment.day} {moment.strftime('%b %Y %H:%M')}"
 
 
 def build_facts(incident: Incident, ref: Reference, as_of: datetime, screen: Screen | None = None) -> IncidentFacts:
-    """Turn one validated incident into facts; unknown offence codes are input errors."""
-    problems: list[Problem] = []
-    for i, d in enumerate(incident.disclosures):
-        if d.offence not in ref.offences or ref.offences[d.offence].notifiable_incident:
-            problems.append(
-                Problem(
-                    f"unknown Home Office offence code {d.offence!r}",
-                    record=incident.incident_id,
-                    field=f"disclosures[{i}].offence",
-                )
-            )
-    for i, r in enumerate(incident.records):
-        if r.classification not in ref.offences:
-            problems.append(
-                Problem(
-                    f"unknown Home Office offence code {r.classification!r}",
-                    record=incident.incident_id,
-                    field=f"records[{i}].classification",
-                )
-            )
-    if problems:
-        raise InputError(problems)
+    """Turn one validated incident into facts; a code outside the offence list becomes a fact the
+    review rules read, not an input error."""
+
+    def offence_of(code: str) -> Offence:
+        return ref.offence(code) or _unknown(code)
 
     window = duration_seconds(ref.param("recording_window")) or 86400
-    phrases = [p.lower() for p in ref.param("withdrawal_phrases")]
+    not_avi = [p.lower() for p in (*ref.param("withdrawal_phrases"), *ref.param("not_avi_phrases"))]
+    evidence = [p.lower() for p in ref.param("avi_evidence_terms")]
     min_da_age = int(ref.param("domestic_abuse_min_age"))
+    child_below = int(ref.param("child_age_below"))
     reported_on = incident.reported_at.astimezone(UTC).date().isoformat()
     victims = {v.victim_id: v for v in incident.victims}
+    suspects = {s.suspect_id: s for s in incident.suspects}
     facts: list[dict[str, Any]] = []
 
     def add(kind: str, key: str, values: dict[str, Any]) -> None:
@@ -344,8 +375,11 @@ def build_facts(incident: Incident, ref: Reference, as_of: datetime, screen: Scr
     decisions: dict[str, Decision] = {}
     disclosed: dict[str, datetime] = {}
     in_addition: set[str] = set()
+    by_id = {d.disclosure_id: d for d in incident.disclosures}
+    in_area_of: dict[str, bool] = {}
     for d in incident.disclosures:
-        offence = ref.offences[d.offence]
+        offence = offence_of(d.offence)
+        known = ref.offence(d.offence) is not None and not offence.notifiable_incident
         victim = victims.get(d.victim_id) if d.victim_id else None
         decision = decide(incident, d, victim, ref)
         principal = principal_of.get(d.disclosure_id)
@@ -358,51 +392,89 @@ def build_facts(incident: Incident, ref: Reference, as_of: datetime, screen: Scr
         at = d.disclosed_at or incident.reported_at
         disclosed[d.disclosure_id] = at
         age_s = int((as_of - at).total_seconds())
+        in_area = incident.occurred_in_force_area if d.occurred_in_force_area is None else d.occurred_in_force_area
+        in_area_of[d.disclosure_id] = in_area
+        suspect = suspects.get(d.suspect_id) if d.suspect_id else None
+        relationship = (suspect.relationship_to(d.victim_id) if suspect and d.victim_id else None) or (
+            victim.relationship_to_suspect if victim else None
+        )
+        hate = bool(d.hate) or "hate" in quals
         add(
             "disclosure",
             d.disclosure_id,
             {
                 "disclosure_id": d.disclosure_id,
-                "offence": d.offence,
+                "offence": offence.code,
                 "offence_name": offence.name,
                 "family": offence.family,
                 "group": offence.group,
                 "subgroup": offence.subgroup,
-                "is_rape": offence.subgroup == "rape",
+                "is_rape": offence.subgroup == "rape" and not offence.notifiable_incident,
                 "conduct": offence.conduct,
                 "victim_based": offence.victim_based,
+                "state_based": offence.state_based,
+                "known": known,
+                "recorded_by": offence.recorded_by,
                 "expected_code": decision.expected_code,
                 "banded": offence.band is not None,
                 "victim_id": d.victim_id,
                 "victim_age": victim.age if victim else None,
                 "victim_sex": victim.sex if victim else "unknown",
                 "victim_attended": _yes_no(d.victim_attended, "unknown"),
+                "victim_child": victim is not None and victim.age is not None and victim.age < child_below,
+                "victim_vulnerable": victim is not None
+                and (victim.vulnerable or (victim.age is not None and victim.age < child_below)),
                 "principal_id": principal,
                 "in_addition": d.disclosure_id in in_addition,
                 "suspect_id": d.suspect_id,
+                "domestic": is_domestic(
+                    relationship, victim.age if victim else None, suspect.age_at(at) if suspect else None, min_da_age
+                ),
+                "hate": hate,
+                "hate_strands": ", ".join(s.replace("_", " ") for s in d.hate) or None,
                 "reported_by": d.reported_by or incident.reporter,
                 "victim_confirmed": _yes_no(d.victim_confirmed, "not_asked"),
                 "victim_traceable": d.victim_traceable,
                 "credible_evidence": d.credible_evidence_to_contrary,
-                "in_force_area": incident.occurred_in_force_area
-                if d.occurred_in_force_area is None
-                else d.occurred_in_force_area,
+                "in_force_area": in_area,
                 "disclosed_at": _iso(at),
+                "disclosed_text": _local(at),
                 "deadline": _iso(at + timedelta(seconds=window)),
+                "deadline_text": _local(at + timedelta(seconds=window)),
                 "age_s": age_s,
                 "left_s": window - age_s,
                 "window_expired": age_s > window,
                 "decision": decision.decision,
                 "decision_reason": decision.reason,
+                "decision_text": DECISION_TEXT.get(decision.reason, decision.reason),
             },
         )
 
     links: list[tuple[str, Record, bool]] = []
-    record_ids = {r.record_id for r in incident.records}
     for r in incident.records:
-        offence = ref.offences[r.classification]
+        offence = offence_of(r.classification)
+        if r.disclosure_ids:
+            links.extend((did, r, True) for did in r.disclosure_ids)
+        else:
+            # A record without disclosure_ids answers the disclosures of the same victim and offence
+            # family (an N100 is in the rape family), the way a reviewer would pair them by hand.
+            for d in incident.disclosures:
+                same_victim = r.victim_id is None or d.victim_id is None or r.victim_id == d.victim_id
+                if same_victim and offence_of(d.offence).family == offence.family and offence.family != "unknown":
+                    links.append((d.disclosure_id, r, False))
+    answered: dict[str, set[str]] = {}
+    for did, r, _ in links:
+        answered.setdefault(r.record_id, set()).add(did)
+    live_answers: dict[str, set[str]] = {}
+    for did, r, _ in links:
+        if r.status == "recorded":
+            live_answers.setdefault(did, set()).add(r.record_id)
+
+    for r in incident.records:
+        offence = offence_of(r.classification)
+        known = ref.offence(r.classification) is not None
         c = r.cancellation
-        allowed = ref.allowed_roles(c.category, r.classification) if c and c.category else None
+        allowed = ref.allowed_roles(c.category, offence.code) if c and c.category else None
         if c is None or c.category is None or r.status == "recorded":
             check = "allowed"
         elif c.authorised_by_role is None:
@@ -411,16 +483,27 @@ def build_facts(incident: Incident, ref: Reference, as_of: datetime, screen: Scr
             check = "no_rule"
         else:
             check = "allowed" if c.authorised_by_role in allowed else "not_allowed"
+        mine = answered.get(r.record_id, set())
+        category = c.category if c else None
+        dup = duplicate_state(r, incident) if category == "C3" else None
+        judgement = judge_avi(c, not_avi, evidence) if category == "C2" else None
+        others_live = any(live_answers.get(did, set()) - {r.record_id} for did in mine)
+        separate = dup == "separate" or (
+            category == "C4" and not others_live and any(decisions[did].decision == "crime" for did in mine)
+        )
         add(
             "record",
             r.record_id,
             {
                 "record_id": r.record_id,
-                "classification": r.classification,
+                "classification": offence.code,
                 "is_n100": r.classification == "N100",
                 "family": offence.family,
                 "group": offence.group,
                 "subgroup": offence.subgroup,
+                "known": known,
+                "unknown_shared": not known and any(by_id[did].offence == r.classification for did in mine),
+                "recorded_by": offence.recorded_by,
                 "status": r.status,
                 "live": r.status == "recorded",
                 "victim_id": r.victim_id,
@@ -432,42 +515,36 @@ def build_facts(incident: Incident, ref: Reference, as_of: datetime, screen: Scr
                 in ("victim_not_confirmed", "credible_evidence_to_contrary", "other_force_area"),
                 "converted": r.converted_to is not None,
                 "has_cancellation": c is not None,
-                "cancel_category": c.category if c else None,
+                "cancel_category": category,
                 "authorised_by": c.authorised_by_role if c else None,
                 "has_avi": bool(c and c.avi and c.avi.strip()),
-                "grounds_withdrawal_only": _grounds_withdrawal_only(r, phrases),
+                "grounds_withdrawal_only": judgement == "not_avi",
+                "avi_judgement": judgement,
                 "victim_informed": _yes_no(c.victim_informed if c else None, "unknown"),
                 "transferred_to": c.transferred_to if c else None,
                 "duplicate_of": c.duplicate_of if c else None,
-                "duplicate_exists": bool(
-                    c and c.duplicate_of and c.duplicate_of in record_ids and c.duplicate_of != r.record_id
-                ),
+                "duplicate_exists": dup in ("cancelled", "separate", "live"),
+                "duplicate_state": dup,
+                "separate_report": separate,
+                # the victim keeps a crime when a C3's surviving record (here or, to be confirmed,
+                # on another incident) stands for it
+                "victim_loses_crime": dup not in ("live", "elsewhere"),
+                "in_force_area": all(in_area_of[did] for did in mine) if mine else incident.occurred_in_force_area,
                 "authoriser_check": check,
-                "allowed_roles": ", ".join(allowed or ()),
+                "allowed_roles": ", ".join(_role_words(allowed or ())),
             },
         )
-        if r.disclosure_ids:
-            links.extend((did, r, True) for did in r.disclosure_ids)
-        else:
-            # A record without disclosure_ids answers the disclosures of the same victim and offence
-            # family (an N100 is in the rape family), the way a reviewer would pair them by hand.
-            for d in incident.disclosures:
-                same_victim = r.victim_id is None or d.victim_id is None or r.victim_id == d.victim_id
-                if same_victim and ref.offences[d.offence].family == offence.family:
-                    links.append((d.disclosure_id, r, False))
 
     first: dict[str, datetime] = {}
     for did, r, _ in links:
         if did not in first or r.recorded_at < first[did]:
             first[did] = r.recorded_at
-    answered: dict[str, set[str]] = {}
-    for did, r, _ in links:
-        answered.setdefault(r.record_id, set()).add(did)
-    codes = {d.disclosure_id: d.offence for d in incident.disclosures}
     for did, r, explicit in links:
-        offence = ref.offences[r.classification]
+        offence = offence_of(r.classification)
+        d = by_id[did]
         principal = principal_of.get(did)
-        note = ref.substitutions.get((codes[did], r.classification))
+        note = ref.substitutions.get((offence_of(d.offence).code, offence.code))
+        fault, certain, right = _link_fault(r, d, decisions, answered[r.record_id], by_id, victims, ref)
         add(
             "link",
             orjson.dumps([r.record_id, did]).decode(),  # "A>B" + "C" and "A" + "B>C" must differ
@@ -475,16 +552,20 @@ def build_facts(incident: Incident, ref: Reference, as_of: datetime, screen: Scr
                 "disclosure_id": did,
                 "record_id": r.record_id,
                 "victim_id": r.victim_id,
-                "classification": r.classification,
+                "classification": offence.code,
                 "family": offence.family,
                 "group": offence.group,
                 "subgroup": offence.subgroup,
                 "conduct": offence.conduct,
                 "is_n100": r.classification == "N100",
                 "live": r.status == "recorded",
+                "known": ref.offence(r.classification) is not None,
                 "covers_principal": principal is not None and principal in answered[r.record_id],
                 "wrong_substitution": note is not None,
                 "substitution_note": note,
+                "classification_fault": fault,
+                "fault_certain": certain,
+                "right_code": right,
                 "status": r.status,
                 "elapsed_s": int((r.recorded_at - disclosed[did]).total_seconds()),
                 "first_decision": r.recorded_at == first[did],
@@ -505,6 +586,59 @@ def build_facts(incident: Incident, ref: Reference, as_of: datetime, screen: Scr
                 },
             )
     return IncidentFacts(incident, facts, decisions)
+
+
+ROLE_WORDS = {
+    "FCR": "the force crime registrar (FCR)",
+    "DFCR": "a deputy force crime registrar (DFCR)",
+    "DDM": "a designated decision maker (DDM)",
+    "supervisor": "a supervisor",
+    "investigator": "an investigator",
+    "other": "someone else",
+}
+
+
+def _role_words(roles: Sequence[str]) -> list[str]:
+    return [ROLE_WORDS.get(r, r) for r in roles]
+
+
+def _link_fault(
+    r: Record,
+    d: Disclosure,
+    decisions: dict[str, Decision],
+    answered: set[str],
+    by_id: dict[str, Disclosure],
+    victims: dict[str, Victim],
+    ref: Reference,
+) -> tuple[str, bool, str]:
+    """The classification fault of a live crime record judged against this disclosure, or "none".
+
+    A record answering several disclosures (a principal crime and what it counts in) is judged once,
+    against the most serious disclosure that is to be recorded; a record whose code is the one any
+    of them requires is right. Whether the report had to be recorded at all (a review decision) does
+    not matter: a crime that was recorded is judged as recorded."""
+    recorded = ref.offence(r.classification)
+    decision = decisions[d.disclosure_id]
+    disclosed = ref.offence(d.offence)
+    if (
+        recorded is None
+        or disclosed is None
+        or recorded.notifiable_incident
+        or r.status != "recorded"
+        or decision.decision not in ("crime", "review")
+    ):
+        return "none", True, decision.expected_code
+    judged = [by_id[i] for i in sorted(answered) if decisions[i].decision in ("crime", "review")]
+    head = min(judged, key=lambda i: ref.seriousness((ref.offence(i.offence) or disclosed).code))
+    if head.disclosure_id != d.disclosure_id:
+        return "none", True, decision.expected_code
+    victim = victims.get(r.victim_id or d.victim_id or "")
+    if (
+        any(decisions[i.disclosure_id].expected_code == recorded.code for i in judged)
+        and band_fits(recorded, victim) is not False
+    ):
+        return "none", True, decision.expected_code
+    return classification_fault(recorded, disclosed, decision.expected_code, victim, ref)
 
 
 class Hit(Protocol):
@@ -528,7 +662,7 @@ Screen = Callable[[str], Sequence[Hit]]
 def _uncontested_hits(incident: Incident, ref: Reference, hits: Sequence[Hit]) -> list[Hit]:
     """Hits, less those whose phrase overlaps a hit of a family already disclosed or recorded:
     "the van was broken into" is the recorded theft, not a second, criminal damage, offence."""
-    covered = {ref.offences[d.offence].family for d in incident.disclosures}
-    covered |= {ref.offences[r.classification].family for r in incident.records}
+    covered = {o.family for d in incident.disclosures if (o := ref.offence(d.offence))}
+    covered |= {o.family for r in incident.records if (o := ref.offence(r.classification))}
     spans = [(h.start, h.end) for h in hits if h.family in covered]
     return [h for h in hits if h.family in covered or not any(s < h.end and h.start < e for s, e in spans)]
