@@ -40,10 +40,8 @@ def _findings(checker: Checker, scenario: dict[str, Any]) -> list[tuple[str, str
     patch = {"narrative": None} | (scenario.get("patch") or {})
     raw = scenario.get("incident") or apply_patch(checker.ruleset.baseline, patch)
     incident, _ = validate(Item(scenario["name"], None, 0, data=jsonable(raw)))
-    as_of = scenario.get("as_of")
-    when = parse_time(
-        as_of.isoformat() if hasattr(as_of, "isoformat") else str(as_of or checker.ruleset.baseline_as_of)
-    )
+    as_of = jsonable(scenario.get("as_of")) or checker.ruleset.baseline_as_of
+    when = parse_time(str(as_of))
     result = checker.check(incident, when)
     return sorted((f.area, f.outcome, f.subject) for f in result.findings)
 
