@@ -97,8 +97,9 @@ FACT_SCHEMA: dict[str, dict[str, FieldSpec]] = {
         "disclosed_text": _f("str", "when disclosed, as a date and time in the force's zone"),
         "deadline_text": _f("str", "when the decision falls due, as a date and time in the force's zone"),
         "domestic": _f("bool", "victim and suspect are partners, ex-partners or family, both 16 or over"),
-        "hate": _f("bool", "the disclosure carries a hate qualifier"),
+        "hate": _f("bool", "the disclosure names a hate strand"),
         "hate_strands": _f("str", "the hate strands named, comma separated", always=False),
+        "hate_incident": _f("bool", "the incident carries the hate qualifier"),
         "victim_child": _f("bool", "the victim is a child"),
         "victim_vulnerable": _f("bool", "the victim is a child or a vulnerable adult"),
     },
@@ -138,6 +139,9 @@ FACT_SCHEMA: dict[str, dict[str, FieldSpec]] = {
         "separate_report": _f("bool", "C3 or C4 used on what the facts show is a report of its own"),
         "victim_loses_crime": _f("bool", "cancelling it leaves the victim without a live crime"),
         "in_force_area": _f("bool", "what it records happened in this force's area"),
+        "domestic": _f("bool", "a disclosure it answers is between partners, ex-partners or family, both 16+"),
+        "hate": _f("bool", "a disclosure it answers names a hate strand"),
+        "hate_incident": _f("bool", "the incident carries the hate qualifier"),
     },
     "link": {
         **_COMMON,
@@ -260,16 +264,14 @@ def decide(incident: Incident, d: Disclosure, victim: Victim | None, ref: Refere
         return Decision("review", "police_generated", code)
     if d.victim_confirmed is True:
         return Decision("crime", "victim_confirmed", code)
+    if rape:  # every report of rape is recorded, as an N100 at least
+        return Decision("n100", "victim_not_confirmed", code)
+    if d.victim_confirmed is None and not d.victim_traceable:
+        return Decision(ref.param("untraceable_victim"), "victim_untraceable", code)
+    if vulnerable:  # a child or vulnerable adult's report is not dropped for want of confirmation
+        return Decision("review", "vulnerable_third_party", code)
     if d.victim_confirmed is False:
         return Decision(ref.param("third_party_denied"), "victim_denies", code)
-    if not d.victim_traceable:
-        if rape:
-            return Decision("n100", "victim_not_confirmed", code)
-        return Decision(ref.param("untraceable_victim"), "victim_untraceable", code)
-    if rape:
-        return Decision("n100", "victim_not_confirmed", code)
-    if vulnerable:
-        return Decision("review", "vulnerable_third_party", code)
     policy = ref.param("third_party_unconfirmed")
     return Decision("crime" if policy == "crime" else "review", "confirm_with_victim", code)
 
@@ -377,6 +379,8 @@ def build_facts(incident: Incident, ref: Reference, as_of: datetime, screen: Scr
     in_addition: set[str] = set()
     by_id = {d.disclosure_id: d for d in incident.disclosures}
     in_area_of: dict[str, bool] = {}
+    domestic_of: dict[str, bool] = {}
+    hate_of: dict[str, bool] = {}
     for d in incident.disclosures:
         offence = offence_of(d.offence)
         known = ref.offence(d.offence) is not None and not offence.notifiable_incident
@@ -398,7 +402,11 @@ def build_facts(incident: Incident, ref: Reference, as_of: datetime, screen: Scr
         relationship = (suspect.relationship_to(d.victim_id) if suspect and d.victim_id else None) or (
             victim.relationship_to_suspect if victim else None
         )
-        hate = bool(d.hate) or "hate" in quals
+        domestic = is_domestic(
+            relationship, victim.age if victim else None, suspect.age_at(at) if suspect else None, min_da_age
+        )
+        domestic_of[d.disclosure_id] = domestic
+        hate_of[d.disclosure_id] = bool(d.hate)
         add(
             "disclosure",
             d.disclosure_id,
@@ -427,10 +435,9 @@ def build_facts(incident: Incident, ref: Reference, as_of: datetime, screen: Scr
                 "principal_id": principal,
                 "in_addition": d.disclosure_id in in_addition,
                 "suspect_id": d.suspect_id,
-                "domestic": is_domestic(
-                    relationship, victim.age if victim else None, suspect.age_at(at) if suspect else None, min_da_age
-                ),
-                "hate": hate,
+                "domestic": domestic,
+                "hate": bool(d.hate),
+                "hate_incident": "hate" in quals,
                 "hate_strands": ", ".join(s.replace("_", " ") for s in d.hate) or None,
                 "reported_by": d.reported_by or incident.reporter,
                 "victim_confirmed": _yes_no(d.victim_confirmed, "not_asked"),
@@ -530,6 +537,9 @@ def build_facts(incident: Incident, ref: Reference, as_of: datetime, screen: Scr
                 # on another incident) stands for it
                 "victim_loses_crime": dup not in ("live", "elsewhere"),
                 "in_force_area": all(in_area_of[did] for did in mine) if mine else incident.occurred_in_force_area,
+                "domestic": any(domestic_of[did] for did in mine),
+                "hate": any(hate_of[did] for did in mine),
+                "hate_incident": "hate" in quals,
                 "authoriser_check": check,
                 "allowed_roles": ", ".join(_role_words(allowed or ())),
             },
