@@ -20,9 +20,10 @@ from datetime import datetime
 from typing import IO, Any
 
 from bench.generate import generate
-from checker.check import Checker, parse_time
-from checker.reader import Item, validate
-from checker.rules import RuleSet, load_rules
+from checker.check.checker import Checker
+from checker.core.times import parse_time
+from checker.read.incidents import Item, validate
+from checker.rules.loader import RuleSet, load_rules
 
 # The rules that report each defect label, the first being the one a miss is charged to.
 LABEL_RULES: dict[str, tuple[str, ...]] = {

@@ -7,11 +7,11 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from checker.assess import judge_avi
-from checker.conditions import Parser
-from checker.docs import node_text
-from checker.models import Cancellation, Suspect
-from checker.rules import RuleSet
+from checker.check.assess import judge_avi
+from checker.check.docs import node_text
+from checker.core.models import Cancellation, Suspect
+from checker.rules.conditions import Parser
+from checker.rules.loader import RuleSet
 
 
 def test_offence_list_counts_and_sources(ruleset: RuleSet) -> None:

@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 import yaml
 
-from checker.check import Checker, parse_time
-from checker.examples import apply_patch, jsonable
-from checker.reader import Item, validate
+from checker.check.checker import Checker
+from checker.check.examples import apply_patch, jsonable
+from checker.core.times import parse_time
+from checker.read.incidents import Item, validate
 
 HERE = Path(__file__).resolve().parent / "scenarios"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bench.agreement import LABEL_RULES, measure
 from bench.generate import generate
-from checker.rules import RuleSet
+from checker.rules.loader import RuleSet
 
 # The narrative screen works by offence family: a log that mentions a second theft beside a
 # disclosed theft is not flagged, and the generator's wording does not always match the lexicon.
