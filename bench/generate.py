@@ -1327,7 +1327,7 @@ class _Builder:
             if r() < P_HATE_FLAG_MISSING:
                 self.defects.append("hate_flag_missing:" + rid)
             else:
-                flags = [*flags, "hate"]
+                flags = [*flags, "hate_crime"]
             if hate in ("race", "religion"):
                 if r() < P_AGGRAVATED_AS_BASIC:
                     self.defects.append("aggravated_as_basic:" + rid)
@@ -1702,8 +1702,12 @@ def _build(rng: Random, seed: int, index: int, truth: bool) -> tuple[Incident, C
     if "hate" in qualifiers:  # a hate incident's crimes carry the hate flag, unless a defect says not
         unflagged = {d.split(":", 1)[1] for d in b.defects if d.startswith("hate_flag_missing:")}
         for rec in records:
-            if rec["classification"] != "N100" and rec["record_id"] not in unflagged and "hate" not in rec["flags"]:
-                rec["flags"].append("hate")
+            if (
+                rec["classification"] != "N100"
+                and rec["record_id"] not in unflagged
+                and "hate_crime" not in rec["flags"]
+            ):
+                rec["flags"].append("hate_crime")
     inc: Incident = {
         "schema_version": SCHEMA_VERSION,
         "incident_id": f"SYN-{seed}-{index:07d}",

@@ -179,7 +179,7 @@ def validate(inc: Any) -> list[str]:
         recorded = parse_time(r.get("recorded_at"), f"{rid}.recorded_at", p)
         if recorded is not None and any(d in disclosed and recorded < disclosed[d] for d in dids):
             p.append(f"{rid}: recorded before its disclosure")
-        if not isinstance(r.get("flags"), list) or not set(r["flags"]) <= {"domestic_abuse", "hate"}:
+        if not isinstance(r.get("flags"), list) or not set(r["flags"]) <= {"domestic_abuse", "hate_crime"}:
             p.append(f"{rid}: bad flags")
         if cls == "N100":
             if not any(disclosures[d]["offence"] in RAPE for d in dids):

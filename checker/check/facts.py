@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
@@ -432,7 +432,7 @@ def _record_facts(
                 "hate": any(seen.hate[did] for did in mine),
                 "hate_incident": "hate" in incident.qualifiers,
                 "authoriser_check": check,
-                "allowed_roles": ", ".join(ROLE_WORDS.get(role, role) for role in allowed or ()),
+                "allowed_roles": _either(ROLE_WORDS.get(role, role) for role in allowed or ()),
             },
         )
 
@@ -498,6 +498,12 @@ ROLE_WORDS = {
     "investigator": "an investigator",
     "other": "someone else",
 }
+
+
+def _either(words: Iterable[str]) -> str:
+    """`a, b or c`."""
+    items = list(words)
+    return " or ".join(filter(None, [", ".join(items[:-1]), *items[-1:]]))
 
 
 def _link_fault(

@@ -52,6 +52,14 @@ def human_result(result: Result, paint: Paint, as_of: datetime, zone: tzinfo, ex
     return out
 
 
+# How sure a finding's source is, in words: the brief's tags ([S-weak], [M]) are internal.
+SOURCE_WORDS = {
+    "S-weak": "; from a secondary source",
+    "M": "; unverified: check it against the force's own copy of the rules",
+    "D": "; derived from the rules",
+}
+
+
 def _human_finding(f: Finding, paint: Paint, explain: bool) -> list[str]:
     label = f"{f.outcome:<12}"
     lines = [
@@ -59,7 +67,7 @@ def _human_finding(f: Finding, paint: Paint, explain: bool) -> list[str]:
         *textwrap.wrap(f.message, WIDTH, initial_indent="      ", subsequent_indent="      ", break_long_words=False),
         paint(
             f"      source: {f.source['document']}, {f.source['section']} ({f.source['edition']})"
-            + (f" [{f.source['tag']}]" if f.source.get("tag") not in (None, "S") else ""),
+            + SOURCE_WORDS.get(str(f.source.get("tag")), ""),
             "dim",
         ),
     ]
