@@ -400,6 +400,20 @@ def test_human_output_names_the_rejection(case: Case, tmp_path: Path) -> None:
             assert f"{path}:{line}: " in text
 
 
+def test_errors_raised_by_checking_are_located(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An error raised after reading (an engine failure, say) is rejected with its file and line."""
+    from checker.check import checker as checking
+    from checker.core.errors import EngineError, Problem
+
+    def fail(incident: Any, *args: Any) -> Any:
+        raise EngineError([Problem("the rule engine failed: boom", record=incident.incident_id)])
+
+    monkeypatch.setattr(checking, "build_facts", fail)
+    path = BAD / "unknown-offence.jsonl"
+    _, doc = check(path)
+    assert {(file, line) for file, line, *_ in _errors(doc)} == {(str(path), 1)}
+
+
 def test_unknown_codes_are_findings_not_errors() -> None:
     path = BAD / "unknown-offence.jsonl"
     _, doc = check(path)
