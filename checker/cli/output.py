@@ -30,7 +30,7 @@ def human_result(result: Result, paint: Paint, as_of: datetime, zone: tzinfo, ex
         + paint(f"  (judged at {human_time(as_of.isoformat(), as_of, zone)})", "dim")
     ]
     for d in result.decisions:
-        what = _DECISION[d.decision]
+        what = "refer to Action Fraud (no force crime)" if d.reason == "action_fraud" else _DECISION[d.decision]
         if d.decision == "crime":
             what += f" ({d.expected_code})"
         due = datetime.fromisoformat(d.deadline.replace("Z", "+00:00"))
@@ -41,6 +41,8 @@ def human_result(result: Result, paint: Paint, as_of: datetime, zone: tzinfo, ex
                 left = int((due - as_of).total_seconds())
                 when = human_time(d.deadline, as_of, zone)
                 what += f" by {when} (due in {human_duration(left)})" if left > 0 else f", overdue since {when}"
+        elif d.decision == "review" and not d.recorded:
+            what += f" by {human_time(d.deadline, as_of, zone)}"
         elif d.recorded:
             what += f"; recorded as {', '.join(d.recorded)}"
         out.append(f"  {d.disclosure_id} {d.offence_name} ({d.offence}) -> {what}")
