@@ -422,6 +422,7 @@ def _record_facts(
                 "converted": r.converted_to is not None,
                 "has_cancellation": c is not None,
                 "cancel_category": c.category if c else None,
+                "cancel_category_text": CATEGORY_WORDS.get(c.category) if c and c.category else None,
                 "authorised_by": c.authorised_by_role if c else None,
                 **_cancellation_facts(r, incident, mine, live, seen, ref),
                 "victim_informed": _yes_no(c.victim_informed if c else None, "unknown"),
@@ -490,6 +491,13 @@ def _link_facts(
         )
 
 
+CATEGORY_WORDS = {
+    "C1": "C1 (committed outside the force area, transferred)",
+    "C2": "C2 (additional verifiable information, AVI, shows no crime happened)",
+    "C3": "C3 (duplicate record)",
+    "C4": "C4 (recorded in error)",
+    "C5": "C5",
+}
 ROLE_WORDS = {
     "FCR": "the force crime registrar (FCR)",
     "DFCR": "a deputy force crime registrar (DFCR)",

@@ -115,6 +115,7 @@ FACT_SCHEMA: dict[str, dict[str, FieldSpec]] = {
         "converted": _f("bool", "the N100 names the crime it became"),
         "has_cancellation": _f("bool", "the record carries cancellation details"),
         "cancel_category": _f("str", "C1..C5", always=False),
+        "cancel_category_text": _f("str", "the category in words, for messages", always=False),
         "authorised_by": _f("str", "role that authorised the cancellation", always=False),
         "has_avi": _f("bool", "additional verifiable information is given"),
         "grounds_withdrawal_only": _f("bool", "the only grounds given are the victim's withdrawal"),
