@@ -9,9 +9,11 @@ from __future__ import annotations
 import contextlib
 import csv
 import errno
+import importlib.util
 import io
 import json
 import os
+import resource
 import signal
 import stat
 import subprocess
@@ -431,3 +433,89 @@ def test_records_from_a_fifo_are_read_once(tmp_path: Path) -> None:
         "audit", CSV_FIX / "incidents.csv", "--records", CSV_FIX / "crimes.csv", *args, "--out", tmp_path / "file"
     )
     assert out.replace(str(tmp_path / "fifo"), "") == expected.replace(str(tmp_path / "file"), "")
+
+
+# --- all of it in one batch -------------------------------------------------------------------------
+
+GOOD_COUNT = int(os.environ.get("CRIMECHECK_HOSTILE_GOOD", "2000"))
+
+
+def _bad_input_cases() -> Any:
+    """The whole-incident cases of the bad-input corpus (tests/test_bad_input.py)."""
+    spec = importlib.util.spec_from_file_location("bad_input", ROOT / "tests" / "test_bad_input.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("bad_input", module)  # its dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+def _check_json(path: Path) -> tuple[dict[str, Any], int, float]:
+    """`crimecheck check PATH --format json` in a process of its own: the document, its peak RSS
+    (KiB) and its time (s)."""
+    started = time.monotonic()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "checker",
+            "check",
+            str(path),
+            "--format",
+            "json",
+            "--as-of",
+            "2025-04-15T00:00:00+00:00",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        timeout=1800,
+        check=False,
+    )
+    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    assert proc.returncode in (0, 1, 2), proc.stderr[-2000:]
+    assert b"internal error" not in proc.stderr, proc.stderr[-2000:]
+    return json.loads(proc.stdout), max(rss, before), time.monotonic() - started
+
+
+def test_a_hostile_batch_loses_nothing_and_changes_no_good_finding(tmp_path: Path) -> None:
+    """Every hostile input of the corpus in one batch with generated good incidents: bounded time
+    and memory, every item counted, and the good incidents' findings as without the hostile ones."""
+    bad = _bad_input_cases()
+    good = tmp_path / "good.jsonl"
+    gen = [sys.executable, "-m", "bench.generate", "--count", str(GOOD_COUNT), "--seed", "14", "--out", str(good)]
+    subprocess.run(gen, cwd=ROOT, check=True)
+    good_lines = good.read_bytes().splitlines(keepends=True)
+    cases = [c for c in bad.CASES if c.batch and not c.args]
+    hostile = [bad._path(c, tmp_path).read_bytes().rstrip(b"\n") + b"\n" for c in cases]
+    mixed = tmp_path / "mixed.jsonl"
+    step = max(1, len(good_lines) // (len(hostile) + 1))
+    with mixed.open("wb") as f:
+        for i, line in enumerate(good_lines):
+            if i % step == 0 and hostile:
+                f.write(hostile.pop())
+            f.write(line)
+        f.writelines(hostile)
+    alone, _, _ = _check_json(good)
+    doc, rss_kib, seconds = _check_json(mixed)
+    counts = doc["counts"]
+    # nothing lost: every item is read, and each is checked or rejected
+    assert counts["read"] == GOOD_COUNT + sum(c.read for c in cases)
+    assert counts["read"] == counts["checked"] + counts["rejected"]
+    # cases reuse a few ids (the fixture's): a later copy is rejected as a duplicate, and said so
+    duplicate = "duplicate incident_id"
+    again = sum(e["message"].startswith(duplicate) for r in doc["rejected"] for e in r["errors"])
+    again -= sum(msg.startswith(duplicate) for c in cases for *_, msg in c.errors)
+    assert counts["checked"] == alone["counts"]["checked"] + sum(c.checked for c in cases) - again
+    # the good incidents: the same findings and decisions as on their own
+    ids = {json.loads(line)["incident_id"] for line in good_lines}
+
+    def of_good(items: list[dict[str, Any]]) -> list[str]:
+        return sorted(json.dumps(i, sort_keys=True) for i in items if i["incident_id"] in ids)
+
+    assert of_good(doc["findings"]) == of_good(alone["findings"]) != []
+    assert of_good(doc["decisions"]) == of_good(alone["decisions"])
+    # bounded: memory well under what the 8 MB id, the 1 MB narrative and deep nesting could take
+    assert rss_kib < 600 * 1024, f"peak RSS {rss_kib // 1024} MiB"
+    assert seconds < 60 + GOOD_COUNT * 0.05, f"{seconds:.0f} s"
+    print(f"\n{counts['read']:,} read ({len(cases)} hostile cases), {seconds:.1f} s, peak RSS {rss_kib // 1024} MiB")
