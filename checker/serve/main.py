@@ -1,0 +1,199 @@
+"""`crimecheck serve`: options, start-up (migrations, workers, tokens), the demo, the OpenAPI file."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import tempfile
+from datetime import tzinfo
+from pathlib import Path
+from typing import TextIO
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import orjson
+
+from checker.check import utc_now
+from checker.errors import CheckerError, Problem
+from checker.exceptions import Policy, load_policy
+from checker.rules import default_rules_dir, load_rules
+from checker.serve.app import DEFAULT_MAX_BODY, Service, Settings, create_app, incident_row, version_key
+from checker.serve.auth import ROLES, digest, load_token_file, new_token
+from checker.serve.store import Store
+from checker.serve.workers import Workers
+
+DEFAULT_PORT = 8765
+DEFAULT_DATABASE = "crimecheck-serve.db"
+DEMO_ROLES = ("system", "supervisor", "FCR")
+EXIT_OK = 0
+EXIT_ERROR = 2
+
+
+def _zone(name: str) -> tzinfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise argparse.ArgumentTypeError(f"unknown time zone {name!r} (e.g. Europe/London)") from None
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of `crimecheck serve`."""
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
+    p.add_argument(
+        "--database",
+        default=None,
+        metavar="PATH|URL",
+        help=f"SQLite file (default ./{DEFAULT_DATABASE}) or postgresql://user@host/db for several instances",
+    )
+    p.add_argument("--workers", type=int, default=2, metavar="N", help="checking processes, one engine each (2)")
+    p.add_argument(
+        "--max-body", type=int, default=DEFAULT_MAX_BODY, metavar="BYTES", help="larger request bodies get 413"
+    )
+    p.add_argument("--timezone", type=_zone, default=None, metavar="ZONE", help="read naive times in this zone")
+    p.add_argument("--store-narrative", action="store_true", help="keep incident narratives in the database")
+    p.add_argument(
+        "--tokens", type=Path, metavar="FILE", help="YAML file of hashed tokens: tokens: [{name, role, sha256}]"
+    )
+    p.add_argument("--policy", type=Path, metavar="FILE", help="YAML with allowed_roles: who may accept exceptions")
+    p.add_argument("--rules", type=Path, default=None, metavar="DIR", help="rule directory (default: bundled)")
+    p.add_argument("--reference", type=Path, default=None, metavar="DIR", help="a force's own reference tables")
+    p.add_argument("--demo", action="store_true", help="a throwaway database with the sample incidents, and tokens")
+    p.add_argument("--add-token", metavar="NAME", help="create a token in the database, print it once, and exit")
+    p.add_argument("--role", choices=ROLES, help="the role of --add-token")
+    p.add_argument("--write-openapi", type=Path, metavar="FILE", help="write the OpenAPI document and exit")
+
+
+def settings_from(args: argparse.Namespace, database: str) -> Settings:
+    """Settings from parsed options."""
+    policy = load_policy(args.policy) if args.policy else Policy()
+    tokens = load_token_file(args.tokens) if args.tokens else {}
+    return Settings(
+        database=database,
+        rules=args.rules,
+        reference=args.reference,
+        workers=args.workers,
+        max_body=args.max_body,
+        timezone=args.timezone,
+        store_narrative=args.store_narrative,
+        policy=policy,
+        token_file=tokens,
+    )
+
+
+def start(settings: Settings) -> Service:
+    """Load the rules, migrate the database and start the workers."""
+    ruleset = load_rules(settings.rules, settings.reference)
+    store = Store(settings.database)
+    store.migrate()
+    workers = Workers(settings.workers, settings.rules, settings.reference)
+    workers.warm()
+    return Service(settings, ruleset, store, workers)
+
+
+def load_demo(service: Service, files: list[Path]) -> int:
+    """Check and store sample incidents (as version 1 where they carry none); returns how many."""
+    now = utc_now()
+    stored = 0
+    for path in files:
+        data = orjson.loads(path.read_bytes())
+        data.setdefault("version", 1)
+        checked = service.workers.check(orjson.dumps(data), now, service.settings.timezone, True).result()
+        if checked.rejected:
+            raise CheckerError([Problem(f"sample incident not valid: {checked.rejected[0][1][0]}", file=str(path))])
+        incident = checked.incidents[0]
+        row = incident_row(service, incident, checked.results[0], checked.warnings, version_key(incident), now)
+        stored += service.store.put(row)
+    return stored
+
+
+def run_serve(args: argparse.Namespace, out: TextIO) -> int:
+    """`crimecheck serve`: start the service (or add a token, or write the OpenAPI file)."""
+    if args.write_openapi:
+        write_openapi(args.write_openapi)
+        print(f"wrote {args.write_openapi}", file=out)
+        return EXIT_OK
+    if args.demo:
+        database = str(Path(tempfile.mkdtemp(prefix="crimecheck-demo-")) / "demo.db")
+    else:
+        database = args.database or DEFAULT_DATABASE
+    if args.add_token:
+        if not args.role:
+            raise CheckerError([Problem("--add-token needs --role (one of " + ", ".join(ROLES) + ")")])
+        store = Store(database)
+        store.migrate()
+        token = new_token()
+        store.add_token(args.add_token, args.role, digest(token))
+        store.close()
+        print(
+            f"token for {args.add_token} ({args.role}), shown once; only its hash is kept in {store.where}:", file=out
+        )
+        print(token, file=out)
+        return EXIT_OK
+    import uvicorn
+
+    settings = settings_from(args, database)
+    _log_to(sys.stderr)
+    service = start(settings)
+    try:
+        url = f"http://{args.host}:{args.port}"
+        if args.demo:
+            files = sorted((default_rules_dir().parent / "fixtures" / "incidents").glob("*.json"))
+            count = load_demo(service, files)
+            print(f"crimecheck demo: {count} sample incidents in {database}", file=out)
+            for role in DEMO_ROLES:
+                token = new_token()
+                service.store.add_token(f"demo-{role}", role, digest(token))
+                print(f"  {role:<10} token: {token}", file=out)
+        print(f"crimecheck serving on {url} (database {service.store.where}; Ctrl-C stops)", file=out, flush=True)
+        config = uvicorn.Config(
+            create_app(service), host=args.host, port=args.port, access_log=False, log_config=None, log_level="warning"
+        )
+        uvicorn.Server(config).run()
+    finally:
+        service.workers.close()
+        service.store.close()
+    return EXIT_OK
+
+
+def _log_to(stream: TextIO) -> None:
+    """The service's own access log (by route, never by content) on `stream`; uvicorn's is off."""
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
+    for name in ("crimecheck.access", "uvicorn.error"):
+        log = logging.getLogger(name)
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        log.propagate = False
+
+
+def openapi_document() -> bytes:
+    """The OpenAPI document the service serves at /openapi.json, as docs/openapi.json holds it."""
+    ruleset = load_rules()
+    settings = Settings(database=":memory:")
+    # a pool starts no process until it is given work, and describing the API gives it none
+    workers = Workers(1, None, None)
+    try:
+        spec = create_app(Service(settings, ruleset, Store(settings.database), workers)).openapi()
+    finally:
+        workers.close()
+    return orjson.dumps(spec, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
+
+
+def write_openapi(path: Path) -> None:
+    """Write the OpenAPI document to a file."""
+    path.write_bytes(openapi_document())
+
+
+def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
+    """`python -m checker.serve`: the service without the rest of the command line."""
+    parser = argparse.ArgumentParser(prog="crimecheck serve", description="The checker as an HTTP service.")
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        return run_serve(args, out or sys.stdout)
+    except CheckerError as exc:
+        print("crimecheck: cannot continue:", file=sys.stderr)
+        for p in exc.problems:
+            print(f"  {p}", file=sys.stderr)
+        return EXIT_ERROR
