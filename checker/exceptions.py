@@ -15,10 +15,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from checker.check import Finding, Result
 from checker.errors import InputError, Problem
@@ -57,6 +57,24 @@ class Policy(_Strict):
         return self.areas.get(area, self.default)
 
 
+def _expiry(value: Any) -> Any:
+    """A date (to the end of that day) or a time with an offset, refused in one located message."""
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            value = date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(f"{value!r} is not a date (2025-03-01) or a time (2025-03-01T12:00:00+00:00)") from None
+    if isinstance(value, datetime) and value.utcoffset() is None:
+        raise ValueError("a time of expiry needs a UTC offset (2025-03-01T12:00:00+00:00), or give a date")
+    if not isinstance(value, date):
+        raise ValueError("expected a date (2025-03-01) or a time (2025-03-01T12:00:00+00:00)")
+    return value
+
+
+Expiry = Annotated[Time | date, BeforeValidator(_expiry)]
+
+
 class Entry(_Strict):
     """One accepted exception, as the register file and the service write it."""
 
@@ -67,7 +85,7 @@ class Entry(_Strict):
     accepted_by_role: Role
     accepted_by: str = Field(min_length=1, max_length=200)
     accepted_at: Time | None = None
-    expires: Time | date
+    expires: Expiry
 
     @property
     def key(self) -> tuple[str, str, str]:

@@ -258,7 +258,7 @@ class ExceptionRequest(BaseModel):
     subject: str = Field(description="the record, disclosure or victim id the finding is about")
     reason: str = Field(description="why the finding is accepted")
     accepted_by: str = Field(description="name or number of the person accepting it")
-    expires: AwareDatetime | str = Field(description="when it lapses: a time with offset, or a date (end of day)")
+    expires: str = Field(description="when it lapses: a time with offset, or a date (to the end of that day, London)")
 
 
 _INCIDENT_BODY = {"$ref": "#/components/schemas/Incident"}
