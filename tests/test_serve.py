@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import random
+import signal
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -20,7 +22,8 @@ from serve_support import MAX_BODY, ROOT, Server, postgres_database, running_ser
 from checker.cli import main as cli_main
 from checker.docs import rule_text
 from checker.rules import RuleSet
-from checker.serve.auth import ROLES
+from checker.serve.auth import ROLES, digest, new_token
+from checker.serve.main import main as serve_main
 from checker.serve.main import openapi_document
 from checker.serve.store import Store
 
@@ -399,3 +402,67 @@ def test_sqlite_is_in_wal_mode_with_the_migrations_recorded(server: Server) -> N
     if store.dialect == "sqlite":
         with sqlite3.connect(server.database) as conn:
             assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_tokens_kept_in_the_database_work_until_removed(server: Server, tmp_path: Path) -> None:
+    token = new_token()
+    store = Store(server.database)
+    try:
+        store.add_token("db-registrar", "registrar", digest(token))
+        auth = {"Authorization": f"Bearer {token}"}
+        assert server.call("GET", "/v1/queue?limit=1", headers=auth).status_code == 200
+        assert server.call("PUT", "/v1/incidents/X", headers=auth, json={}).status_code == 403
+        assert store.remove_token("db-registrar") and not store.remove_token("db-registrar")
+        assert server.call("GET", "/v1/queue?limit=1", headers=auth).status_code == 401
+    finally:
+        store.close()
+
+
+def test_serve_adds_and_removes_tokens_from_the_command_line(tmp_path: Path) -> None:
+    database = str(tmp_path / "tokens.db")
+    out = io.StringIO()
+    assert serve_main(["--database", database, "--add-token", "records", "--role", "system"], out) == 0
+    token = out.getvalue().splitlines()[-1]
+    assert token.startswith("cc_") and len(token) > 40
+    store = Store(database)
+    try:
+        assert store.token(digest(token)) == ("records", "system")
+        raw = sqlite3.connect(database).execute("SELECT * FROM tokens").fetchall()
+        assert token not in repr(raw)  # only the hash is kept
+        assert serve_main(["--database", database, "--remove-token", "records"], io.StringIO()) == 0
+        assert store.token(digest(token)) is None
+        assert serve_main(["--database", database, "--remove-token", "records"], io.StringIO()) == 2
+        assert serve_main(["--database", database, "--add-token", "x"], io.StringIO()) == 2  # no --role
+    finally:
+        store.close()
+
+
+def _worker_pids(parent: int) -> list[int]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (proc / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == parent and b"spawn_main" in cmdline:
+            found.append(int(proc.name))
+    return found
+
+
+def test_a_killed_worker_is_replaced(server: Server) -> None:
+    if server.database.startswith("postgresql"):
+        pytest.skip("the worker pool does not depend on the database")
+    (pid,) = _worker_pids(server.process.pid)
+    os.kill(pid, signal.SIGKILL)
+    statuses = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        status = server.call("POST", f"/v1/check?as_of={AS_OF}", "supervisor", json=fixture(CANCELLED)).status_code
+        statuses.append(status)
+        if status == 200:
+            break
+    assert statuses[-1] == 200 and set(statuses) <= {200, 503}, statuses
+    assert _worker_pids(server.process.pid) and pid not in _worker_pids(server.process.pid)

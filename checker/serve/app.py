@@ -4,6 +4,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
 from pathlib import Path
@@ -326,7 +327,11 @@ def create_app(service: Service) -> FastAPI:
         return JSONResponse({"errors": [{"message": exc.detail}]}, exc.status_code, headers=exc.headers)
 
     async def run_check(body: bytes, as_of: datetime, single: bool) -> Checked:
-        return await asyncio.wrap_future(service.workers.check(body, as_of, settings.timezone, single))
+        try:
+            return await asyncio.wrap_future(service.workers.check(body, as_of, settings.timezone, single))
+        except BrokenProcessPool:
+            # the pool is replaced on the next call; this request is not retried, as it may be the cause
+            raise HTTPException(503, "a checking process stopped; send the request again") from None
 
     async def register_for(results: list[Result]) -> Register:
         ids = [r.incident_id for r in results]

@@ -61,6 +61,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--demo", action="store_true", help="a throwaway database with the sample incidents, and tokens")
     p.add_argument("--add-token", metavar="NAME", help="create a token in the database, print it once, and exit")
     p.add_argument("--role", choices=ROLES, help="the role of --add-token")
+    p.add_argument("--remove-token", metavar="NAME", help="delete a token from the database, and exit")
     p.add_argument("--write-openapi", type=Path, metavar="FILE", help="write the OpenAPI document and exit")
 
 
@@ -117,6 +118,15 @@ def run_serve(args: argparse.Namespace, out: TextIO) -> int:
         database = str(Path(tempfile.mkdtemp(prefix="crimecheck-demo-")) / "demo.db")
     else:
         database = args.database or DEFAULT_DATABASE
+    if args.remove_token:
+        store = Store(database)
+        store.migrate()
+        found = store.remove_token(args.remove_token)
+        store.close()
+        if not found:
+            raise CheckerError([Problem(f"no token named {args.remove_token!r} in {store.where}")])
+        print(f"removed token {args.remove_token}; it is refused from the next request", file=out)
+        return EXIT_OK
     if args.add_token:
         if not args.role:
             raise CheckerError([Problem("--add-token needs --role (one of " + ", ".join(ROLES) + ")")])

@@ -225,6 +225,11 @@ class Store:
                 (digest, name, role, stamp(datetime.now(UTC))),
             )
 
+    def remove_token(self, name: str) -> bool:
+        """Forget the token of this name; True when there was one."""
+        with self._transaction():
+            return bool(self._rows("DELETE FROM tokens WHERE name = ? RETURNING name", (name,)))
+
     def token(self, digest: str) -> tuple[str, str] | None:
         """The name and role of the token with this hash, if any."""
         rows = self._rows("SELECT name, role FROM tokens WHERE token_sha256 = ?", (digest,))
