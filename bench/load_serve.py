@@ -176,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-write", action="store_true", help="print only")
     args = p.parse_args(argv)
     base: dict[str, Any] = json.loads(FIXTURE.read_text())
+    load = os.getloadavg()  # the machine is shared: say how busy it was
     with server(args.port, args.workers) as (url, tokens):
         single = single_client(url, tokens["supervisor"], json.dumps(base).encode(), args.single)
         tally, wall, stored = concurrent(url, tokens, base, args)
@@ -185,7 +186,8 @@ def main(argv: list[str] | None = None) -> int:
     lines = [
         f"### {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         "",
-        f"Machine: {os.cpu_count()} cores; Python {platform.python_version()}; server `--workers {args.workers}`, "
+        f"Machine: {os.cpu_count()} cores, load average {load[0]:.1f} at the start and {os.getloadavg()[0]:.1f} at "
+        f"the end; Python {platform.python_version()}; server `--workers {args.workers}`, "
         f"SQLite (WAL); clients on the same machine. Command: `python -m bench.load_serve --clients {args.clients} "
         f"--incidents {args.incidents} --versions {args.versions} --seconds {args.seconds:g}`.",
         "",
