@@ -531,6 +531,16 @@ def create_app(service: Service) -> FastAPI:
         out = [{**_entry_dict(i, e), "in_force": e.expires_at > now} for i, e in entries]
         return Response(orjson.dumps({"exceptions": out}), media_type="application/json")
 
+    @app.get(
+        "/v1/audit-log",
+        tags=["exceptions"],
+        summary="who accepted which exception, oldest first (registrar, FCR, DFCR)",
+        responses=_AUTH,
+    )
+    async def audit_log(caller: Annotated[Caller, Depends(require("audit"))]) -> Response:
+        entries = await run_in_threadpool(store.audit_log)
+        return Response(orjson.dumps({"entries": entries}), media_type="application/json")
+
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             spec = get_openapi(

@@ -8,7 +8,10 @@ scan); only its SHA-256 is kept, in a token file or in the database. Roles:
   exceptions only where the force's policy names supervisors (by default nowhere).
 - `registrar`: what a supervisor reads; accepts nothing.
 - `FCR`, `DFCR`, `DDM`: the Force Crime Registrar, a deputy and the designated decision makers;
-  what a registrar reads, and they accept exceptions where the policy allows their role.
+  what a supervisor reads, and they accept exceptions where the policy allows their role.
+
+The audit log (who accepted which exception) is read by the registrar's office: registrar, FCR
+and DFCR.
 
 Nobody changes the rules over HTTP: they are files under review, loaded at start.
 """
@@ -29,13 +32,14 @@ from checker.yamlio import load_yaml
 TokenRole = Literal["system", "supervisor", "registrar", "FCR", "DFCR", "DDM"]
 ROLES: tuple[TokenRole, ...] = ("system", "supervisor", "registrar", "FCR", "DFCR", "DDM")
 READERS: frozenset[str] = frozenset({"supervisor", "registrar", "FCR", "DFCR", "DDM"})
-Permission = Literal["check", "push", "read", "rules", "accept"]
+Permission = Literal["check", "push", "read", "rules", "accept", "audit"]
 PERMISSIONS: dict[Permission, frozenset[str]] = {
     "check": frozenset(ROLES),
     "push": frozenset({"system"}),
     "read": READERS,  # the queue, stored results, the exceptions register
     "rules": frozenset(ROLES),
     "accept": frozenset({"FCR", "DFCR", "DDM", "supervisor"}),  # then narrowed by the force's policy
+    "audit": frozenset({"registrar", "FCR", "DFCR"}),  # who accepted what: the registrar's office
 }
 PREFIX = "cc_"
 
