@@ -464,3 +464,20 @@ def test_a_killed_worker_is_replaced(server: Server) -> None:
             break
     assert statuses[-1] == 200 and set(statuses) <= {200, 503}, statuses
     assert _worker_pids(server.process.pid) and pid not in _worker_pids(server.process.pid)
+
+
+def test_the_service_reconnects_when_postgresql_drops_its_connections(server: Server) -> None:
+    if not server.database.startswith("postgresql"):
+        pytest.skip("PostgreSQL only: SQLite has no server to lose")
+    import psycopg
+
+    assert server.call("GET", "/v1/queue?limit=1", "supervisor").status_code == 200
+    with psycopg.connect(server.database, autocommit=True) as conn:
+        dropped = conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchall()
+    assert dropped
+    for _ in range(10):
+        assert server.call("GET", "/v1/queue?limit=1", "supervisor").status_code == 200
+    assert put(server, fixture(CANCELLED, incident_id="INC-PG-GONE", version=1))["status"] == "stored"
