@@ -19,18 +19,18 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from checker.audit import withhold
-from checker.check import Finding, Result, utc_now
-from checker.docs import rule_text
-from checker.errors import Problem
-from checker.exceptions import Entry, Excepted, Policy, Register, check_entry
-from checker.models import Incident
-from checker.output import json_document
-from checker.rules import Area, Outcome, RuleSet
+from checker.audit.rows import withhold
+from checker.check.checker import Finding, Result
+from checker.check.docs import rule_text
+from checker.check.document import json_document, problem_dict
+from checker.check.exceptions import Entry, Policy, Register, check_entry
+from checker.core.errors import Problem, dotted
+from checker.core.models import Incident
+from checker.core.times import utc_now
+from checker.rules.loader import Area, Outcome, RuleSet
 from checker.serve.auth import PERMISSIONS, Caller, Permission, digest
 from checker.serve.store import IncidentRow, QueueFilter, QueueItem, Store, Stored, stamp
 from checker.serve.workers import SOURCE, Checked, Workers
-from checker.yamlio import dotted
 
 API_VERSION = "1"
 DEFAULT_MAX_BODY = 5_000_000  # bytes: a few thousand incidents in one check; a batch belongs to `audit`
@@ -68,29 +68,8 @@ class Service:
 # ------------------------------------------------------------------------------------------------
 
 
-def document(
-    ruleset: RuleSet,
-    results: list[Result],
-    rejected: list[tuple[str, list[Problem]]],
-    as_of: datetime,
-    warnings: list[str],
-    excepted: list[Excepted],
-) -> bytes:
-    """The versioned document of `crimecheck check --format json`, with the excepted findings apart."""
-    raw = json_document(ruleset, results, rejected, as_of, warnings=warnings)
-    doc = orjson.loads(raw)
-    doc["counts"]["excepted"] = len(excepted)
-    doc["excepted"] = [e.to_dict() for e in excepted]
-    return orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n"
-
-
 def _errors(problems: list[Problem]) -> dict[str, Any]:
-    return {
-        "errors": [
-            {"file": p.file, "line": p.line, "incident_id": p.record, "field": p.field, "message": p.message}
-            for p in problems
-        ]
-    }
+    return {"errors": [problem_dict(p) for p in problems]}
 
 
 def _problem_response(status: int, problems: list[Problem]) -> Response:
@@ -115,7 +94,7 @@ def incident_row(
         received_at=stamp(now),
         checked_at=stamp(now),
         record=orjson.dumps(incident.model_dump(mode="json", exclude=None if keep_log else {"narrative"})),
-        document=document(service.ruleset, [kept], [], now, warnings, []),
+        document=json_document(service.ruleset, [kept], [], now, warnings=warnings),
         items=_queue_items(kept),
     )
 
@@ -369,7 +348,7 @@ def create_app(service: Service) -> FastAPI:
         when = as_of or utc_now()
         checked = await run_check(await request.body(), when, single=False)
         results, excepted = (await register_for(checked.results)).split(checked.results, when)
-        doc = document(ruleset, results, checked.rejected, when, checked.warnings, excepted)
+        doc = json_document(ruleset, results, checked.rejected, when, warnings=checked.warnings, excepted=excepted)
         return Response(doc, status_code=422 if checked.rejected else 200, media_type="application/json")
 
     @app.put(
@@ -385,7 +364,7 @@ def create_app(service: Service) -> FastAPI:
         now = utc_now()
         checked = await run_check(await request.body(), now, single=True)
         if checked.rejected:
-            doc = document(ruleset, [], checked.rejected, now, checked.warnings, [])
+            doc = json_document(ruleset, [], checked.rejected, now, warnings=checked.warnings)
             return Response(doc, status_code=422, media_type="application/json")
         incident = checked.incidents[0]
         result = checked.results[0]
@@ -406,7 +385,7 @@ def create_app(service: Service) -> FastAPI:
             row = incident_row(service, incident, result, checked.warnings, key, now)
             status = "stored" if await run_in_threadpool(store.put, row) else "older_ignored"
         results, excepted = (await register_for([result])).split([result], now)
-        doc = document(ruleset, results, [], now, checked.warnings, excepted)
+        doc = json_document(ruleset, results, [], now, warnings=checked.warnings, excepted=excepted)
         head = orjson.dumps(
             {"incident_id": incident_id, "status": status, "version": incident.version, "updated_at": key.updated_key}
         )
