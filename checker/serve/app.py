@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from checker.audit.rows import withhold
-from checker.check.checker import Finding, Result
+from checker.check.checker import Result
 from checker.check.docs import rule_text
 from checker.check.document import json_document, problem_dict
 from checker.check.exceptions import Entry, Policy, Register, check_entry
@@ -64,7 +64,7 @@ class Service:
 
 
 # ------------------------------------------------------------------------------------------------
-# Documents
+# Error bodies, and what the store keeps of a checked version
 # ------------------------------------------------------------------------------------------------
 
 
@@ -126,12 +126,9 @@ def _queue_items(result: Result) -> tuple[QueueItem, ...]:
             items.append(QueueItem("decision", None, None, None, d.disclosure_id, deadlines[d.disclosure_id], item))
     for f in result.findings:
         deadline = deadlines.get(f.disclosure_id) if f.disclosure_id else None
-        items.append(QueueItem("finding", f.rule_id, f.area, f.outcome, f.subject, deadline, _finding_bytes(f)))
+        item = orjson.dumps(f.to_dict())
+        items.append(QueueItem("finding", f.rule_id, f.area, f.outcome, f.subject, deadline, item))
     return tuple(items)
-
-
-def _finding_bytes(f: Finding) -> bytes:
-    return orjson.dumps(f.to_dict())
 
 
 def _parse(text: str) -> datetime:
