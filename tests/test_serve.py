@@ -8,6 +8,8 @@ import os
 import random
 import signal
 import sqlite3
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -16,8 +18,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
-from serve_support import MAX_BODY, ROOT, Server, postgres_database, running_server
+from serve_support import MAX_BODY, ROOT, Server, free_port, postgres_database, running_server
 
 from checker.check.docs import rule_text
 from checker.cli.main import main as cli_main
@@ -492,3 +495,59 @@ def test_the_service_reconnects_when_postgresql_drops_its_connections(server: Se
     for _ in range(10):
         assert server.call("GET", "/v1/queue?limit=1", "supervisor").status_code == 200
     assert put(server, fixture(CANCELLED, incident_id="INC-PG-GONE", version=1))["status"] == "stored"
+
+
+def test_the_demo_serves_the_sample_incidents_and_cleans_up() -> None:
+    port = free_port()
+    command = [sys.executable, "-m", "checker", "serve", "--demo", "--port", str(port), "--workers", "1"]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert process.stdout is not None
+        lines = [process.stdout.readline() for _ in range(5)]
+        assert lines[0].startswith("crimecheck demo: 13 sample incidents in ")
+        database = Path(lines[0].split(" in ", 1)[1].strip())
+        tokens = {line.split()[0]: line.split()[-1] for line in lines[1:4]}
+        assert set(tokens) == {"system", "supervisor", "FCR"}
+        assert lines[4].startswith(f"crimecheck serving on http://127.0.0.1:{port} ")
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                auth = {"Authorization": f"Bearer {tokens['supervisor']}"}
+                answer = httpx.get(url + "/v1/queue?limit=1000", headers=auth, timeout=10)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+        assert len({i["incident_id"] for i in answer.json()["items"]}) >= 10
+        assert database.exists()
+    finally:
+        process.terminate()
+        process.wait(30)
+    assert not database.parent.exists(), "the demo's database is removed when it stops"
+
+
+def _gone(pids: list[int], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not [p for p in pids if Path(f"/proc/{p}").exists() and b"spawn_main" in _cmdline(p)]:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["stopped", "killed"])
+def test_workers_do_not_outlive_the_service(tmp_path: Path, sig: signal.Signals) -> None:
+    with running_server(tmp_path, str(tmp_path / "serve.db")) as s:
+        workers = _worker_pids(s.process.pid)
+        assert workers
+        s.process.send_signal(sig)
+        s.process.wait(30)
+        assert _gone(workers, 10), "a worker process outlived the service"
