@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import os
 from pathlib import Path
 from typing import IO, Any
@@ -205,6 +206,22 @@ def _version() -> str:
         return "unknown"
 
 
+def inputs_digest(paths: list[str]) -> str | None:
+    """A SHA-256 over the input files' bytes, so that `compare` can tell two audits of one input.
+
+    None when any input is standard input, which cannot be read twice.
+    """
+    digest = hashlib.sha256()
+    for path in paths:
+        if path == "-":
+            return None
+        digest.update(b"\0file\0")
+        with open(path, "rb") as stream:
+            while block := stream.read(1 << 20):
+                digest.update(block)
+    return digest.hexdigest()
+
+
 def build_summary(
     args: argparse.Namespace, ruleset: RuleSet, tally: Tally, settings: Settings, read: int
 ) -> dict[str, Any]:
@@ -246,6 +263,14 @@ def build_summary(
             "mapping": str(args.mapping) if args.mapping else None,
             "records": str(args.records) if args.records else None,
             "disclosures": str(args.disclosures) if args.disclosures else None,
+            "digest": inputs_digest(
+                [str(f) for f in (*args.files, args.records, args.disclosures, args.mapping) if f is not None]
+            ),
+        },
+        "period": {
+            "first": periods[0] if periods else None,
+            "last": periods[-1] if periods else None,
+            "basis": "calendar month of reported_at, Europe/London",
         },
         "ruleset": ruleset_info(ruleset),
         "settings": {

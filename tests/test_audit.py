@@ -135,7 +135,7 @@ def test_figures_hand_checked_on_the_fixture_batch(fixture_report: Path) -> None
     """
     f = summary_of(fixture_report)["figures"]
     assert counts(f["recording.all_crime"]) == (5, 11)
-    assert f["recording.all_crime"]["text"] == "45.5 percent (+/-25.4 percentage points)"
+    assert f["recording.all_crime"]["text"] == "45.5 percent (between 21.3 and 72.0 percent; only 11 cases)"
     assert counts(f["recording.violence_against_the_person"]) == (4, 6)
     assert counts(f["recording.sexual_offences"]) == (1, 4)
     assert counts(f["recording.rape"]) == (1, 4)
@@ -214,7 +214,8 @@ def test_html_is_self_contained(fixture_report: Path) -> None:
     assert "<script" not in page.lower(), "no JavaScript"
     assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", page, re.I), "no external assets"
     assert "<link" not in page.lower() and "@import" not in page and "url(" not in page
-    assert "45.5 percent (+/-25.4 percentage points)" in page, "the headline rate as the inspectorate states it"
+    headline = "45.5 percent (between 21.3 and 72.0 percent; only 11 cases)"
+    assert headline in page, "the headline rate as the inspectorate states it"
     assert "Incidents to fix first" in page and "Rules most often broken" in page
     svgs = re.findall(r"<svg.*?</svg>", page, re.S)
     assert len(svgs) >= 3, "charts are inline SVG"
