@@ -33,9 +33,11 @@ from checker.audit import (
 from checker.check import human_duration
 from checker.errors import CheckerError, Problem
 from checker.output import ruleset_info
+from checker.report_html import ReportOptions, render
+from checker.report_xlsx import WorkbookWriter
 from checker.rules import RuleSet
 
-FILES = ("summary.json", "findings.csv", "decisions.csv", "rejected.csv", "report.html")
+FILES = ("summary.json", "findings.csv", "decisions.csv", "rejected.csv", "report.html", "report.xlsx")
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 FINDING_COLUMNS = [
@@ -93,7 +95,7 @@ def safe_cell(value: Any) -> Any:
 class ReportWriter:
     """Writes the report files into a directory; nothing is in place until `commit`."""
 
-    def __init__(self, directory: Path, include_narrative: bool = False) -> None:
+    def __init__(self, directory: Path, include_narrative: bool = False, options: ReportOptions | None = None) -> None:
         if directory.exists() and not directory.is_dir():
             raise CheckerError([Problem("--out must be a directory", file=str(directory))])
         try:
@@ -104,14 +106,17 @@ class ReportWriter:
             ) from None
         self.directory = directory
         self.include_narrative = include_narrative
+        self.options = options or ReportOptions()
         self._streams: dict[str, IO[str]] = {}
         self._writers: dict[str, Any] = {}
         finding_columns = FINDING_COLUMNS + (["narrative"] if include_narrative else [])
-        for name, columns in (
-            ("findings.csv", finding_columns),
-            ("decisions.csv", DECISION_COLUMNS),
-            ("rejected.csv", REJECTED_COLUMNS),
-        ):
+        sheets = {
+            "findings.csv": finding_columns,
+            "decisions.csv": DECISION_COLUMNS,
+            "rejected.csv": REJECTED_COLUMNS,
+        }
+        self.workbook = WorkbookWriter({name.removesuffix(".csv"): columns for name, columns in sheets.items()})
+        for name, columns in sheets.items():
             stream = open(self._partial(name), "w", encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed in commit/abort
             self._streams[name] = stream
             writer = csv.writer(stream)
@@ -123,6 +128,7 @@ class ReportWriter:
 
     def _row(self, name: str, values: list[Any]) -> None:
         self._writers[name].writerow([safe_cell(v) for v in values])
+        self.workbook.append(name.removesuffix(".csv"), values)
 
     def write(self, o: Outcome) -> None:
         """Append one outcome's rows."""
@@ -177,15 +183,15 @@ class ReportWriter:
             )
 
     def commit(self, summary: dict[str, Any], tally: Tally) -> None:
-        """Write summary.json and report.html, then move every file into place."""
-        from checker.report_html import render
+        """Write summary.json, report.html and report.xlsx, then move every file into place."""
 
         for stream in self._streams.values():
             stream.close()
         self._partial("summary.json").write_bytes(
             orjson.dumps(summary, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS) + b"\n"
         )
-        self._partial("report.html").write_text(render(summary, tally), encoding="utf-8")
+        self._partial("report.html").write_text(render(summary, tally, self.options), encoding="utf-8")
+        self.workbook.save(self._partial("report.xlsx"), summary)
         for name in FILES:
             os.replace(self._partial(name), self.directory / name)
 
@@ -209,11 +215,11 @@ def _version() -> str:
 def inputs_digest(paths: list[str]) -> str | None:
     """A SHA-256 over the input files' bytes, so that `compare` can tell two audits of one input.
 
-    None when any input is standard input, which cannot be read twice.
+    None when any input is standard input (which cannot be read twice) or not a plain file.
     """
     digest = hashlib.sha256()
     for path in paths:
-        if path == "-":
+        if path == "-" or not os.path.isfile(path):
             return None
         digest.update(b"\0file\0")
         with open(path, "rb") as stream:

@@ -79,7 +79,8 @@ class Interval:
         if self.n == 0:
             return "no cases"
         if self.n < SMALL_SAMPLE:
-            return f"{self.estimate * 100:.1f} percent ({self.range_text()}; only {self.n} cases)"
+            cases = "case" if self.n == 1 else "cases"
+            return f"{self.estimate * 100:.1f} percent ({self.range_text()}; only {self.n} {cases})"
         return f"{self.estimate * 100:.1f} percent (+/-{self.normal_half_width * 100:.1f} percentage points)"
 
     def range_text(self) -> str:
