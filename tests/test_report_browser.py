@@ -54,10 +54,10 @@ def audit(out: Path, *args: str) -> Path:
     return out / "report.html"
 
 
-def look(browser: Any, page_file: Path, name: str) -> dict[str, int]:
+def look(browser: Any, page_file: Path, name: str) -> dict[int, int]:
     """Screenshots at 1280 and 400 px; the widths the page needs at each."""
     SHOTS.mkdir(parents=True, exist_ok=True)
-    widths = {}
+    widths: dict[int, int] = {}
     for width in (1280, 400):
         page = browser.new_page(viewport={"width": width, "height": 900})
         page.goto(page_file.as_uri())
