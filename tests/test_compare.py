@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
-from checker.cli import EXIT_ERROR, EXIT_OK, main
-from checker.compare import compare, human
-from checker.stats import FISHER_METHOD, TWO_PROPORTION_METHOD
+from checker.audit.compare import compare, human
+from checker.audit.stats import FISHER_METHOD, TWO_PROPORTION_METHOD
+from checker.cli.exits import EXIT_ERROR, EXIT_OK
+from checker.cli.main import main
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from checker.cli import EXIT_OK, main
+from checker.cli.exits import EXIT_OK
+from checker.cli.main import main
 
 AS_OF = "2025-03-01T00:00:00+00:00"
 # figure: (offence code, (correct, cases) earlier, (correct, cases) latest, published text earlier, latest)

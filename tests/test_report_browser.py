@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from checker.cli import EXIT_OK, main
+from checker.cli.exits import EXIT_OK
+from checker.cli.main import main
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "test-output" / "screenshots"

@@ -13,8 +13,9 @@ import jsonschema
 import orjson
 import yaml
 
-from checker import contract, schemas
-from checker.cli import main
+from checker.audit import schemas
+from checker.check import contract
+from checker.cli.main import main
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
@@ -31,11 +32,11 @@ def errors(name: str, doc: Any) -> list[str]:
 
 
 def test_schemas_are_current() -> None:
-    assert schemas.stale(ROOT / "schemas") == [], "run python -m checker.schemas"
+    assert schemas.stale(ROOT / "schemas") == [], "run python -m checker.audit.schemas"
 
 
 def test_contract_doc_is_current() -> None:
-    assert contract.main(["--check"]) == 0, "run python -m checker.contract"
+    assert contract.main(["--check"]) == 0, "run python -m checker.check.contract"
 
 
 def test_contract_doc_covers_every_field_and_fact() -> None:
@@ -50,7 +51,7 @@ def test_contract_doc_covers_every_field_and_fact() -> None:
 
 
 def test_rules_reading_is_derived_from_the_rules() -> None:
-    from checker.rules import load_rules
+    from checker.rules.loader import load_rules
 
     reading = contract.rules_reading(load_rules())
     # RN003 tests the N100 reason; RC003 is the narrative screen; TL001 times the record
