@@ -417,7 +417,10 @@ can validate an export against [schemas/incident.schema.json](../schemas/inciden
 before running the checker, e.g. with Python's `jsonschema` package:
 
 ```python
-import json, jsonschema
+import json
+
+import jsonschema
+
 schema = json.load(open("schemas/incident.schema.json"))
 jsonschema.validate(json.load(open("incident.json")), schema)
 ```
