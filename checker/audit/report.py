@@ -13,7 +13,6 @@ import csv
 import hashlib
 import os
 from dataclasses import dataclass, fields
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import IO, Any, Literal
 
@@ -28,12 +27,13 @@ from checker.audit.tally import Tally
 from checker.check.checker import Finding
 from checker.check.document import ruleset_info
 from checker.core.errors import CheckerError, Problem
+from checker.core.version import package_version
 from checker.rules.loader import RuleSet
 
 FILES = ("summary.json", "findings.csv", "decisions.csv", "rejected.csv", "report.html", "report.xlsx")
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
-FINDING_COLUMNS = [*Finding.CSV_COLUMNS, "period", "where"]
+FINDING_COLUMNS = [*Finding.CSV_COLUMNS, "reported_at", "disclosed_at", "recorded_at", "period", "where"]
 DECISION_COLUMNS = [*(f.name for f in fields(DecisionRow)), "period", "where"]
 REJECTED_COLUMNS = ["where", "file", "line", "incident_id", "field", "reason"]
 
@@ -94,8 +94,8 @@ class ReportWriter:
             for p in o.problems:
                 self._row("rejected.csv", [o.where, p.file, p.line, o.incident_id or p.record, p.field, p.message])
             return
-        for f in o.findings:
-            row = [*f.csv_values(), o.period, o.where]
+        for f, times in zip(o.findings, o.finding_times, strict=True):
+            row = [*f.csv_values(), *times, o.period, o.where]
             if self.include_narrative:
                 row.append(o.narrative)
             self._row("findings.csv", row)
@@ -120,13 +120,6 @@ class ReportWriter:
             stream.close()
         for name in FILES:
             self._partial(name).unlink(missing_ok=True)
-
-
-def _version() -> str:
-    try:
-        return version("crimecheck")
-    except PackageNotFoundError:
-        return "unknown"
 
 
 def inputs_digest(paths: list[str]) -> str | None:
@@ -159,6 +152,40 @@ class SummaryOptions:
     recorded_per_year: int | None = None
     sample: int | None = None
     seed: int = 0
+    force: str | None = None  # --force; else the one force the incidents name
+    marking: str = "OFFICIAL-SENSITIVE"
+
+
+def _force(options: SummaryOptions, tally: Tally) -> str | None:
+    if options.force:
+        return options.force
+    if len(tally.forces) == 1:
+        return next(iter(tally.forces))
+    return None
+
+
+def breakdowns(tally: Tally) -> dict[str, list[dict[str, Any]]]:
+    """For each of team, area, officer and shift the incidents carry: per value, incidents, findings,
+    breaches and the all-crime recording rate, lowest rate first."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    values = sorted({(name, value) for name, value, _ in tally.breakdown})
+    for name, value in values:
+        b = tally.breakdown
+        x, n = b[(name, value, "x")], b[(name, value, "n")]
+        out.setdefault(name, []).append(
+            {
+                "value": value,
+                "incidents": b[(name, value, "incidents")],
+                "findings": b[(name, value, "findings")],
+                "breaches": b[(name, value, "breaches")],
+                "numerator": x,
+                "denominator": n,
+                "rate": x / n if n else None,
+            }
+        )
+    for rows in out.values():
+        rows.sort(key=lambda r: (r["rate"] if r["rate"] is not None else 2.0, r["value"]))
+    return out
 
 
 # Longer than 80 lines on purpose: one literal that reads top to bottom as summary.json does, in
@@ -196,7 +223,7 @@ def build_summary(
     summary: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "kind": "crimecheck audit summary",
-        "generated_by": f"crimecheck {_version()}",
+        "generated_by": f"crimecheck {package_version()}",
         "as_of": settings.as_of.isoformat(),
         "inputs": {
             "files": list(options.files),
@@ -261,6 +288,9 @@ def build_summary(
             if len(periods) > 1
             else []
         ),
+        "force": _force(options, tally),
+        "marking": options.marking,
+        "breakdowns": breakdowns(tally),
         "data_protection": {
             "narratives_included": settings.include_narrative,
             "pseudonymised": ps is not None,

@@ -381,8 +381,7 @@ def context(summary: dict[str, Any], tally: Tally, options: ReportOptions) -> di
     method_name = "Wilson" if st["ci_method"] == "wilson" else "normal-approximation"
     rules = s["ruleset"]
     counts = s["counts"]
-    report = s.get("report") or {}
-    force = options.force or report.get("force")
+    force = options.force or s.get("force")
     sample = s.get("sample")
     trend = _trend(s, options.previous, confidence)
     recording = [f for k, f in figs.items() if k.startswith("recording.")]

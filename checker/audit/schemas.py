@@ -222,6 +222,18 @@ class PeriodFigures(_Doc):
     figures: dict[str, Figure]
 
 
+class BreakdownRow(_Doc):
+    """One team, area, officer or shift: its incidents, findings and all-crime recording rate."""
+
+    value: str
+    incidents: int
+    findings: int
+    breaches: int
+    numerator: int
+    denominator: int
+    rate: float | None
+
+
 class DataProtection(_Doc):
     narratives_included: bool
     pseudonymised: bool
@@ -248,6 +260,9 @@ class Summary(_Doc):
     timeliness: Timeliness
     unrecorded_estimate: Unrecorded | None
     periods: list[PeriodFigures]
+    force: str | None = Field(description="--force, else the one force the incidents name")
+    marking: str = Field(description="the protective marking report.html carries")
+    breakdowns: dict[Literal["team", "area", "officer", "shift"], list[BreakdownRow]]
     data_protection: DataProtection
     warnings: list[str]
     files: list[str]
