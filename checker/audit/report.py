@@ -22,7 +22,7 @@ from checker.audit.figures import FigureOptions, figures_for, unrecorded
 from checker.audit.measures import BUCKETS, EXAMPLES, LONGER, SCHEMA_VERSION
 from checker.audit.report_html import ReportOptions, render
 from checker.audit.report_xlsx import WorkbookWriter
-from checker.audit.rows import DecisionRow, ItemResult, Settings
+from checker.audit.rows import BREAKDOWNS, DecisionRow, ItemResult, Settings
 from checker.audit.tally import Tally
 from checker.check.checker import Finding
 from checker.check.document import ruleset_info
@@ -168,7 +168,8 @@ def breakdowns(tally: Tally) -> dict[str, list[dict[str, Any]]]:
     """For each of team, area, officer and shift the incidents carry: per value, incidents, findings,
     breaches and the all-crime recording rate, lowest rate first."""
     out: dict[str, list[dict[str, Any]]] = {}
-    values = sorted({(name, value) for name, value, _ in tally.breakdown})
+    order = {name: i for i, name in enumerate(BREAKDOWNS)}
+    values = sorted({(name, value) for name, value, _ in tally.breakdown}, key=lambda nv: (order.get(nv[0], 9), nv))
     for name, value in values:
         b = tally.breakdown
         x, n = b[(name, value, "x")], b[(name, value, "n")]

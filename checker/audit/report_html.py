@@ -200,7 +200,8 @@ def line_chart(points: list[tuple[str, dict[str, Any]]], title: str, confidence:
                 "x": x,
                 "y": y(f["rate"]),
                 "label": label,
-                "show": i % every == 0 or i == len(shown) - 1,
+                "show": (i % every == 0 and len(shown) - 1 - i >= every) or i == len(shown) - 1,
+                "anchor": "start" if i == 0 else "end" if i == len(shown) - 1 else "middle",
                 "tip": f"{label}: {f['text']} ({f['numerator']:,} of {f['denominator']:,})",
             }
             for i, (x, (label, f)) in enumerate(zip(xs, shown, strict=True))
