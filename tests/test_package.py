@@ -182,3 +182,14 @@ def test_csv_times_carry_offsets_and_the_deadline_agrees_with_the_message(tmp_pa
             if key.endswith("_at") or key == "deadline":
                 assert not value or re.search(r"[+-]\d\d:\d\d$", value), (key, value)
     assert {"recorded_ids", "recorded_codes", "recorded_status"} <= set(decisions[0])
+
+
+def test_officers_are_pseudonymised_with_the_ids(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CRIMECHECK_PSEUDONYM_KEY", "a-key-of-at-least-16-bytes")
+    batch = _batch(tmp_path, teams=True)
+    out = tmp_path / "r"
+    assert run("audit", str(batch), "--as-of", AS_OF, "--out", str(out), "--quiet", "--pseudonymise")[0] == EXIT_OK
+    officers = json.loads((out / "summary.json").read_text())["breakdowns"]["officer"]
+    assert len(officers) == 4 and all(re.fullmatch(r"P-[0-9a-f]{16}", r["value"]) for r in officers)
+    for name in ("summary.json", "report.html"):
+        assert "PC 1" not in (out / name).read_text()
