@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import openpyxl
 import pytest
 
@@ -137,6 +138,8 @@ def test_breakdowns_by_team_shift_and_officer(tmp_path: Path) -> None:
     assert rates == sorted(rates), "lowest rate first"
     page = (tmp_path / "r" / "report.html").read_text()
     assert "Where the failures are" in page and "By team" in page and "Team A" in page
+    schema = json.loads((ROOT / "schemas" / "summary.schema.json").read_text())
+    assert list(jsonschema.Draft202012Validator(schema).iter_errors(s)) == []
 
 
 def test_workbook_has_real_dates_frozen_filtered_headers(tmp_path: Path) -> None:
