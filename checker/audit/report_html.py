@@ -515,7 +515,7 @@ def context(summary: dict[str, Any], tally: Tally, options: ReportOptions) -> di
         ),
         "footer": (
             f"Narratives {'are' if dp['narratives_included'] else 'are not'} included; ids "
-            + (f"are pseudonymised (key {dp['pseudonym_key_id']})" if dp["pseudonymised"] else "are shown as recorded")
+            + ("are pseudonymised with a secret key" if dp["pseudonymised"] else "are shown as recorded")
             + f". {options.marking}: handle and store this report accordingly."
         ),
     }

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
@@ -180,7 +180,7 @@ class WorkbookWriter:
         for name, sheet in self.sheets.items():
             ws.append([text(f"rows in {name}"), sheet.count])
 
-    def save(self, path: Path, summary: dict[str, Any]) -> None:
+    def save(self, path: Path | IO[bytes], summary: dict[str, Any]) -> None:
         """Write the summary sheet, close the others and save the workbook."""
         self._summary(summary)
         for sheet in self.sheets.values():

@@ -68,6 +68,7 @@ class Finding(_Doc):
     victim_id: str | None
     message: str = Field(description="what is wrong, why, what to do and by when")
     source: Source
+    quote: str | None = Field(default=None, description="the words of the incident log the finding is about")
     facts: dict[str, dict[str, Any]] | None = Field(default=None, description="with --explain only")
 
 
@@ -237,7 +238,6 @@ class BreakdownRow(_Doc):
 class DataProtection(_Doc):
     narratives_included: bool
     pseudonymised: bool
-    pseudonym_key_id: str | None
 
 
 class Summary(_Doc):
