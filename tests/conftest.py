@@ -12,6 +12,12 @@ from checker.rules.loader import RuleSet, load_rules
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(autouse=True)
+def _reproducible_reports(monkeypatch: pytest.MonkeyPatch) -> None:
+    """report.html's "produced" date is fixed, so two runs of a test give identical reports."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1764547200")
+
+
 @pytest.fixture(scope="session")
 def ruleset() -> RuleSet:
     return load_rules()

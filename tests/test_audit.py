@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 
 from checker.audit.report import safe_cell
@@ -93,6 +94,22 @@ def fixture_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp / "report"
 
 
+def report_texts(folder: Path) -> dict[str, str]:
+    """Each report file as text; the workbook as its cells, sheet by sheet, row by row."""
+    out = {}
+    for p in sorted(folder.iterdir()):
+        if p.suffix == ".xlsx":
+            book = openpyxl.load_workbook(p, read_only=True)
+            out[p.name] = "\n".join(
+                f"{ws.title}: " + "\t".join("" if v is None else str(v) for v in row)
+                for ws in book.worksheets
+                for row in ws.iter_rows(values_only=True)
+            )
+        else:
+            out[p.name] = p.read_text(encoding="utf-8-sig")
+    return out
+
+
 def test_report_files_and_counts_add_up(fixture_report: Path) -> None:
     assert sorted(p.name for p in fixture_report.iterdir()) == [
         "decisions.csv",
@@ -100,6 +117,7 @@ def test_report_files_and_counts_add_up(fixture_report: Path) -> None:
         "findings.csv",
         "rejected.csv",
         "report.html",
+        "report.xlsx",
         "summary.json",
     ], "no partial files left behind"
     s = summary_of(fixture_report)
@@ -133,7 +151,7 @@ def test_figures_hand_checked_on_the_fixture_batch(fixture_report: Path) -> None
     """
     f = summary_of(fixture_report)["figures"]
     assert counts(f["recording.all_crime"]) == (5, 11)
-    assert f["recording.all_crime"]["text"] == "45.5 percent (+/-25.4 percentage points)"
+    assert f["recording.all_crime"]["text"] == "45.5 percent (between 21.3 and 72.0 percent; only 11 cases)"
     assert counts(f["recording.violence_against_the_person"]) == (4, 6)
     assert counts(f["recording.sexual_offences"]) == (1, 4)
     assert counts(f["recording.rape"]) == (1, 4)
@@ -212,11 +230,13 @@ def test_html_is_self_contained(fixture_report: Path) -> None:
     assert "<script" not in page.lower(), "no JavaScript"
     assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", page, re.I), "no external assets"
     assert "<link" not in page.lower() and "@import" not in page and "url(" not in page
-    assert "45.5 percent (+/-25.4 percentage points)" in page, "the headline rate as the inspectorate states it"
+    headline = "45.5 percent (between 21.3 and 72.0 percent; only 11 cases)"
+    assert headline in page, "the headline rate as the inspectorate states it"
     assert "Incidents to fix first" in page and "Rules most often broken" in page
-    svgs = re.findall(r"<svg.*?</svg>", page, re.S)
-    assert len(svgs) >= 3, "charts are inline SVG"
-    for svg in svgs:
+    assert page.count('<div class="chart"') >= 3, "charts are drawn in HTML and CSS"
+    assert not re.search(r"(?<![-\w])width:\s*\d{3,}px", page), "no fixed widths: the page reflows"
+    assert not re.search(r"<svg[^>]*\swidth=", page), "SVG charts scale to the page"
+    for svg in re.findall(r"<svg.*?</svg>", page, re.S):
         ET.fromstring(svg)  # each chart is well-formed XML
     # breaches first: the first incident listed has the most breaches (108: three)
     first = page.index("<h2>Incidents to fix first</h2>")
@@ -228,8 +248,8 @@ def test_narratives_left_out_by_default(tmp_path: Path) -> None:
     incident["narrative"] = "Caller Jane Secretname says she was attacked"
     batch = write_jsonl(tmp_path / "b.jsonl", [incident])
     assert audit(batch, "--as-of", AS_OF, "--out", tmp_path / "r")[0] == EXIT_OK
-    for p in (tmp_path / "r").iterdir():
-        assert "Secretname" not in p.read_text(encoding="utf-8-sig"), p.name
+    for name, text in report_texts(tmp_path / "r").items():
+        assert "Secretname" not in text, name
     assert summary_of(tmp_path / "r")["data_protection"]["narratives_included"] is False
     assert audit(batch, "--as-of", AS_OF, "--out", tmp_path / "n", "--include-narrative")[0] == EXIT_OK
     assert "Secretname" in (tmp_path / "n" / "findings.csv").read_text(encoding="utf-8-sig")
@@ -251,13 +271,13 @@ def test_pseudonymise(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         batch, tmp_path / "c", monkeypatch, key="0f9e8d7c6b5a49382716f5e4d3c2b1a0ffeeddccbbaa99887766554433221100"
     )
     ids = {i["incident_id"] for i in incidents} | {r["record_id"] for i in incidents for r in i["records"]}
-    for p in (tmp_path / "a").iterdir():
-        text = p.read_text(encoding="utf-8-sig")
-        assert KEY not in text, f"{p.name}: the key is never written"
+    again = report_texts(tmp_path / "b")
+    for name, text in report_texts(tmp_path / "a").items():
+        assert KEY not in text, f"{name}: the key is never written"
         leaked = [i for i in ids if i in text]
-        assert not leaked, f"{p.name} still names {leaked[:3]}"
+        assert not leaked, f"{name} still names {leaked[:3]}"
         # same key, same pseudonyms: the whole report is identical
-        assert text == (tmp_path / "b" / p.name).read_text(encoding="utf-8-sig"), p.name
+        assert text == again[name], name
     a = read_csv(tmp_path / "a" / "findings.csv")
     c = read_csv(tmp_path / "c" / "findings.csv")
     assert all(re.fullmatch(r"P-[0-9a-f]{16}", r["incident_id"]) for r in a)
@@ -279,7 +299,7 @@ def test_pseudonymise_refuses_without_a_key(tmp_path: Path, monkeypatch: pytest.
     key_file.write_text(KEY + "\n")
     code, _ = audit(batch, "--as-of", AS_OF, "--out", tmp_path / "r", "--pseudonymise", "--key-file", key_file)
     assert code == EXIT_OK
-    assert all(KEY not in p.read_text(encoding="utf-8-sig") for p in (tmp_path / "r").iterdir())
+    assert all(KEY not in text for text in report_texts(tmp_path / "r").values())
     code, _ = audit(batch, "--out", tmp_path / "x", "--pseudonymise", "--key-file", key_file, "--include-narrative")
     assert code == EXIT_ERROR, "narratives would name people in a pseudonymised report"
 
@@ -598,6 +618,6 @@ def test_worker_processes_give_the_same_bytes(tmp_path: Path) -> None:
             stdout=io.StringIO(),
         )
         assert code == 0
-        outs.append({p.name: p.read_bytes() for p in sorted(out.iterdir())})
+        outs.append(report_texts(out))
     assert outs[0] == outs[1]
     assert json.loads(outs[0]["summary.json"])["counts"]["checked"] == len(lines) * 3

@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 
 from checker.audit.report import FILES
@@ -155,7 +156,12 @@ KEY = "c3a1f09e5b7d2c4816e0a9f3b5d7c1e2846a0f9b3d5c7e1a2b4d6f8091a3c5e7"
 
 
 def _all_text(report: Path) -> str:
-    return "\n".join(p.read_text(encoding="utf-8-sig") for p in sorted(report.iterdir()))
+    """Every text a report holds: its text files, and every cell of its workbook."""
+    texts = [p.read_text(encoding="utf-8-sig") for p in sorted(report.iterdir()) if p.suffix != ".xlsx"]
+    for book in report.glob("*.xlsx"):
+        workbook = openpyxl.load_workbook(book, read_only=True)
+        texts.extend(str(cell) for sheet in workbook for row in sheet.iter_rows(values_only=True) for cell in row)
+    return "\n".join(texts)
 
 
 @pytest.mark.parametrize("space", ["  ", "\t", "\r", "\u00a0"], ids=["double-space", "tab", "cr", "nbsp"])

@@ -10,10 +10,13 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from checker.audit.stats import (
+    FISHER_METHOD,
     TWO_PROPORTION_METHOD,
     Comparison,
     Interval,
     compare_proportions,
+    fisher_exact_p,
+    holm_adjust,
     proportion_interval,
     required_sample_size,
     unrecorded_estimate,
@@ -350,6 +353,10 @@ def test_ztest_matches_statsmodels(a: tuple[int, int], b: tuple[int, int], confi
         return
     # statsmodels computes first minus second, so list sample 2 first to get
     # the same sign as our p2 - p1.
+    if ours.method == FISHER_METHOD:
+        # small expected counts: the exact test, checked against scipy below
+        assert ours.p_value == pytest.approx(_scipy_fisher(x1, n1, x2, n2), rel=1e-6, abs=1e-12)
+        return
     z, p_value = sm_prop.proportions_ztest([x2, x1], [n2, n1])
     assert ours.z == pytest.approx(float(z), rel=TOL, abs=TOL)
     assert ours.p_value == pytest.approx(float(p_value), abs=TOL)
@@ -357,6 +364,49 @@ def test_ztest_matches_statsmodels(a: tuple[int, int], b: tuple[int, int], confi
 
 
 # --- Peer checks: independent scipy computations ------------------------------
+
+
+def _scipy_fisher(x1: int, n1: int, x2: int, n2: int) -> float:
+    fisher_exact = pytest.importorskip("scipy.stats").fisher_exact
+    return float(fisher_exact([[x1, n1 - x1], [x2, n2 - x2]]).pvalue)
+
+
+@settings(max_examples=300, deadline=None)
+@given(a=counts(), b=counts())
+def test_fisher_exact_matches_scipy(a: tuple[int, int], b: tuple[int, int]) -> None:
+    (x1, n1), (x2, n2) = a, b
+    assert fisher_exact_p(x1, n1, x2, n2) == pytest.approx(_scipy_fisher(x1, n1, x2, n2), rel=1e-6, abs=1e-12)
+
+
+def test_small_counts_use_the_exact_test() -> None:
+    # 2 of 2 against 10 of 100: the z-test says p = 0.0006-ish; the exact test is far less sure
+    result = compare_proportions(2, 2, 10, 100)
+    assert result.method == FISHER_METHOD
+    assert result.p_value == pytest.approx(_scipy_fisher(2, 2, 10, 100), rel=1e-9)
+    assert result.p_value > 0.005
+    assert compare_proportions(338, 365, 390, 472).method == TWO_PROPORTION_METHOD
+
+
+def test_holm_adjustment() -> None:
+    # sorted 0.01, 0.03, 0.04, 0.5 -> 4*0.01, max(0.04, 3*0.03), max(0.09, 2*0.04), max(0.09, 0.5)
+    assert holm_adjust([0.01, 0.04, 0.03, 0.5]) == pytest.approx([0.04, 0.09, 0.09, 0.5])
+    assert holm_adjust([]) == []
+    assert holm_adjust([0.9, 0.8]) == [1.0, 1.0]  # 2 x 0.8 caps at 1
+
+
+def test_small_samples_give_a_range_not_plus_minus() -> None:
+    small = proportion_interval(6, 11)
+    assert small.inspectorate_text() == "54.5 percent (between 28.0 and 78.7 percent; only 11 cases)"
+    assert "+/-" not in small.inspectorate_text()
+    assert proportion_interval(27, 30).inspectorate_text().endswith("percentage points)")
+
+
+def test_inspectorate_text_is_the_normal_approximation_beside_wilson() -> None:
+    # 123/136: the Wilson interval's half width is 5.0 points, the published (normal) one 4.9
+    wilson = proportion_interval(123, 136)
+    assert f"{wilson.half_width * 100:.1f}" == "5.0"
+    assert wilson.inspectorate_text() == "90.4 percent (+/-4.9 percentage points)"
+    assert wilson.interval_text() == "84.3 to 94.3 percent (95% Wilson interval)"
 
 
 def _scipy_wilson(x: int, n: int, confidence: float, population: int | None) -> tuple[float, float]:
@@ -430,6 +480,9 @@ def test_ztest_p_value_matches_scipy(a: tuple[int, int], b: tuple[int, int]) -> 
     ours = compare_proportions(x1, n1, x2, n2)
     if x1 + x2 in (0, n1 + n2):
         assert ours.note is not None
+        return
+    if ours.method == FISHER_METHOD:
+        assert ours.p_value == pytest.approx(_scipy_fisher(x1, n1, x2, n2), rel=1e-6, abs=1e-12)
         return
     pooled = (x1 + x2) / (n1 + n2)
     z = (x2 / n2 - x1 / n1) / math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))

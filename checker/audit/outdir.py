@@ -57,6 +57,12 @@ class ReportDir:
         fd = os.open(self.staging / name, flags, 0o600)
         return open(fd, "w", encoding=encoding, newline=newline)
 
+    def create_binary(self, name: str) -> IO[bytes]:
+        """As `create`, for a binary file (report.xlsx)."""
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        fd = os.open(self.staging / name, flags, 0o600)
+        return open(fd, "wb")
+
     def commit(self) -> None:
         """Put the report in place in one step; an older one there is swapped out and deleted."""
         try:

@@ -55,6 +55,10 @@ class Pseudonymiser:
         """The pseudonym of an incident id."""
         return self._digest("incident", incident_id)
 
+    def shared(self, kind: str, value: str) -> str:
+        """The pseudonym of a value that means the same in every incident, such as an officer."""
+        return self._digest(kind, value)
+
     def local(self, incident_id: str, kind: str, value: str) -> str:
         """The pseudonym of a record, disclosure or victim id within its incident."""
         return self._digest(kind, incident_id, value)

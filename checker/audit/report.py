@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import hashlib
+import os
 from dataclasses import dataclass, fields
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import IO, Any, Literal
 
@@ -21,18 +22,28 @@ import orjson
 from checker.audit.figures import FigureOptions, figures_for, unrecorded
 from checker.audit.measures import BUCKETS, EXAMPLES, LONGER, SCHEMA_VERSION
 from checker.audit.outdir import ReportDir
-from checker.audit.report_html import render
-from checker.audit.rows import DecisionRow, ItemResult, Settings
+from checker.audit.report_html import ReportOptions, render
+from checker.audit.report_xlsx import WorkbookWriter
+from checker.audit.rows import BREAKDOWNS, DecisionRow, ItemResult, Settings
 from checker.audit.tally import Tally
 from checker.check.checker import Finding
 from checker.check.document import ruleset_info
 from checker.core.errors import CheckerError, Problem
+from checker.core.version import package_version
 from checker.rules.loader import RuleSet
 
-FILES = ("summary.json", "findings.csv", "excepted.csv", "decisions.csv", "rejected.csv", "report.html")
+FILES = (
+    "summary.json",
+    "findings.csv",
+    "excepted.csv",
+    "decisions.csv",
+    "rejected.csv",
+    "report.html",
+    "report.xlsx",
+)
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
-FINDING_COLUMNS = [*Finding.CSV_COLUMNS, "period", "where"]
+FINDING_COLUMNS = [*Finding.CSV_COLUMNS, "reported_at", "disclosed_at", "recorded_at", "period", "where"]
 # the finding, then the exception that holds it back (its role and reason; the person is in the register)
 EXCEPTED_COLUMNS = [*FINDING_COLUMNS, "exception_id", "accepted_by_role", "expires_at", "reason"]
 DECISION_COLUMNS = [*(f.name for f in fields(DecisionRow)), "period", "where"]
@@ -55,20 +66,23 @@ class ReportWriter:
     """Writes the report files into a private directory; nothing is in place until `commit`
     (see checker/audit/outdir.py for how a shared disk is kept out)."""
 
-    def __init__(self, directory: Path, include_narrative: bool = False) -> None:
+    def __init__(self, directory: Path, include_narrative: bool = False, options: ReportOptions | None = None) -> None:
         self.directory = directory
         self.include_narrative = include_narrative
+        self.options = options or ReportOptions()
         self._dir = ReportDir(directory, FILES)
         self._streams: dict[str, IO[str]] = {}
         self._writers: dict[str, Any] = {}
         finding_columns = FINDING_COLUMNS + (["narrative"] if include_narrative else [])
+        sheets = {
+            "findings.csv": finding_columns,
+            "excepted.csv": EXCEPTED_COLUMNS,
+            "decisions.csv": DECISION_COLUMNS,
+            "rejected.csv": REJECTED_COLUMNS,
+        }
+        self.workbook = WorkbookWriter({name.removesuffix(".csv"): columns for name, columns in sheets.items()})
         try:
-            for name, columns in (
-                ("findings.csv", finding_columns),
-                ("excepted.csv", EXCEPTED_COLUMNS),
-                ("decisions.csv", DECISION_COLUMNS),
-                ("rejected.csv", REJECTED_COLUMNS),
-            ):
+            for name, columns in sheets.items():
                 stream = self._dir.create(name, "utf-8-sig", newline="")
                 self._streams[name] = stream
                 writer = csv.writer(stream)
@@ -80,6 +94,7 @@ class ReportWriter:
 
     def _row(self, name: str, values: list[Any]) -> None:
         self._writers[name].writerow([safe_cell(v) for v in values])
+        self.workbook.append(name.removesuffix(".csv"), values)
 
     def write(self, o: ItemResult) -> None:
         """Append one outcome's rows."""
@@ -87,26 +102,28 @@ class ReportWriter:
             for p in o.problems:
                 self._row("rejected.csv", [o.where, p.file, p.line, o.incident_id or p.record, p.field, p.message])
             return
-        for f in o.findings:
-            row = [*f.csv_values(), o.period, o.where]
+        for f, times in zip(o.findings, o.finding_times, strict=True):
+            row = [*f.csv_values(), *times, o.period, o.where]
             if self.include_narrative:
                 row.append(o.narrative)
             self._row("findings.csv", row)
-        for e in o.excepted:
+        for e, times in zip(o.excepted, o.excepted_times, strict=True):
             entry = e.entry
-            row = [*e.finding.csv_values(), o.period, o.where, e.entry_id, entry.accepted_by_role]
+            row = [*e.finding.csv_values(), *times, o.period, o.where, e.entry_id, entry.accepted_by_role]
             self._row("excepted.csv", [*row, entry.expires_at.isoformat(), entry.reason])
         for d in o.decisions:
             self._row("decisions.csv", [*d.csv_values(), o.period, o.where])
 
     def commit(self, summary: dict[str, Any], tally: Tally) -> None:
-        """Write summary.json and report.html, then put the whole report in place in one rename."""
+        """Write summary.json, report.html and report.xlsx, then put the whole report in place in one rename."""
         for stream in self._streams.values():
             stream.close()
         with self._dir.create("summary.json", "utf-8") as f:
             f.write(orjson.dumps(summary, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode() + "\n")
         with self._dir.create("report.html", "utf-8") as f:
-            f.write(render(summary, tally))
+            f.write(render(summary, tally, self.options))
+        with self._dir.create_binary("report.xlsx") as b:
+            self.workbook.save(b, summary)
         self._dir.commit()
 
     def abort(self) -> None:
@@ -117,11 +134,20 @@ class ReportWriter:
         self._dir.abort()
 
 
-def _version() -> str:
-    try:
-        return version("crimecheck")
-    except PackageNotFoundError:
-        return "unknown"
+def inputs_digest(paths: list[str]) -> str | None:
+    """A SHA-256 over the input files' bytes, so that `compare` can tell two audits of one input.
+
+    None when any input is standard input (which cannot be read twice) or not a plain file.
+    """
+    digest = hashlib.sha256()
+    for path in paths:
+        if path == "-" or not os.path.isfile(path):
+            return None
+        digest.update(b"\0file\0")
+        with open(path, "rb") as stream:
+            while block := stream.read(1 << 20):
+                digest.update(block)
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -138,6 +164,41 @@ class SummaryOptions:
     recorded_per_year: int | None = None
     sample: int | None = None
     seed: int = 0
+    force: str | None = None  # --force; else the one force the incidents name
+    marking: str = "OFFICIAL-SENSITIVE"
+
+
+def _force(options: SummaryOptions, tally: Tally) -> str | None:
+    if options.force:
+        return options.force
+    if len(tally.forces) == 1:
+        return next(iter(tally.forces))
+    return None
+
+
+def breakdowns(tally: Tally) -> dict[str, list[dict[str, Any]]]:
+    """For each of team, area, officer and shift the incidents carry: per value, incidents, findings,
+    breaches and the all-crime recording rate, lowest rate first."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    order = {name: i for i, name in enumerate(BREAKDOWNS)}
+    values = sorted({(name, value) for name, value, _ in tally.breakdown}, key=lambda nv: (order.get(nv[0], 9), nv))
+    for name, value in values:
+        b = tally.breakdown
+        x, n = b[(name, value, "x")], b[(name, value, "n")]
+        out.setdefault(name, []).append(
+            {
+                "value": value,
+                "incidents": b[(name, value, "incidents")],
+                "findings": b[(name, value, "findings")],
+                "breaches": b[(name, value, "breaches")],
+                "numerator": x,
+                "denominator": n,
+                "rate": x / n if n else None,
+            }
+        )
+    for rows in out.values():
+        rows.sort(key=lambda r: (r["rate"] if r["rate"] is not None else 2.0, r["value"]))
+    return out
 
 
 # Longer than 80 lines on purpose: one literal that reads top to bottom as summary.json does, in
@@ -177,7 +238,7 @@ def build_summary(
     summary: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "kind": "crimecheck audit summary",
-        "generated_by": f"crimecheck {_version()}",
+        "generated_by": f"crimecheck {package_version()}",
         "as_of": settings.as_of.isoformat(),
         "inputs": {
             "files": list(options.files),
@@ -185,6 +246,14 @@ def build_summary(
             "mapping": options.mapping,
             "records": options.records,
             "disclosures": options.disclosures,
+            "digest": inputs_digest(
+                [f for f in (*options.files, options.records, options.disclosures, options.mapping) if f is not None]
+            ),
+        },
+        "period": {
+            "first": periods[0] if periods else None,
+            "last": periods[-1] if periods else None,
+            "basis": "calendar month of reported_at, Europe/London",
         },
         "ruleset": ruleset_info(ruleset),
         "settings": {
@@ -236,6 +305,9 @@ def build_summary(
             if len(periods) > 1
             else []
         ),
+        "force": _force(options, tally),
+        "marking": options.marking,
+        "breakdowns": breakdowns(tally),
         "data_protection": {
             "narratives_included": settings.include_narrative,
             "pseudonymised": ps is not None,

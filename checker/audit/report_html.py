@@ -1,290 +1,528 @@
-"""report.html: one self-contained page for a chief officer (inline CSS and SVG, no script, no links).
+"""report.html: one self-contained page for a chief officer, rendered from Jinja2 templates.
 
-It is rendered from summary.json and the tally's bounded list of incidents to fix, so every number
-on the page is one that summary.json also holds. Every piece of data is HTML-escaped: ids, codes
-and messages come from the force's own export.
+The page is built from summary.json, the tally's bounded list of incidents to fix, and any earlier
+audits' summary.json files (`--previous`), so every number on it is one that a summary also holds.
+The templates are in checker/audit/templates; `--templates DIR` puts a force's own files in front of them
+(any of report.html.j2, base.html.j2, style.css.j2, brand.css.j2, macros.html.j2). Autoescaping is
+on: ids, codes and messages come from the force's own export. The page has inline CSS and SVG, no
+script and no links to anything outside it; it prints on A4 with the protective marking at the head
+and foot of every page, and reflows to a phone's width.
 """
 
 from __future__ import annotations
 
-from html import escape
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 from checker.audit.tally import Tally, Worst
+from checker.core.errors import CheckerError, Problem
 
-_CSS = """
-body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;color:#1b1b1b;margin:0;background:#fff}
-main{max-width:1000px;margin:0 auto;padding:24px}
-h1{font-size:26px;margin:0 0 4px}h2{font-size:20px;margin:36px 0 8px;border-bottom:2px solid #1d4f91;padding-bottom:4px}
-.meta{color:#555;font-size:13px}
-.headline{display:flex;gap:28px;align-items:center;background:#f3f6fa;border-left:6px solid #1d4f91;
-padding:16px 20px;margin:20px 0}
-.big{font-size:54px;font-weight:700;color:#1d4f91;line-height:1}
-.counts{display:flex;gap:12px;flex-wrap:wrap;margin:12px 0}
-.count{background:#f5f5f5;padding:8px 12px;border-radius:4px}.count b{display:block;font-size:20px}
-table{border-collapse:collapse;width:100%;margin:8px 0;font-size:14px}
-th,td{border-bottom:1px solid #ddd;padding:5px 8px;text-align:left;vertical-align:top}
-th{background:#f3f6fa}td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-.breach{color:#a4000f;font-weight:600}.risk{color:#8a5a00;font-weight:600}.needs_review{color:#00607a;font-weight:600}
-.small{font-size:12px;color:#555}.note{background:#fff8e1;border-left:4px solid #e0a800;padding:8px 12px}
-svg text{font:12px system-ui,Arial,sans-serif;fill:#1b1b1b}
-@media print{h2{break-after:avoid}tr{break-inside:avoid}.headline{border:1px solid #1d4f91}}
-"""
+DEFAULT_MARKING = "OFFICIAL-SENSITIVE"
+INCIDENTS_SHOWN = 25  # incidents listed on the page; findings.csv has every one
+RULES_CHARTED = 10
+LONDON = ZoneInfo("Europe/London")
+# Internal vocabulary that rule messages quote in brackets, e.g. "(victim_report)": not for the page
+_CODE = re.compile(r"\s*\((?:[a-z0-9]+_)+[a-z0-9]+\)")
+_OUTCOME = {"breach": "Breach", "risk": "Risk", "needs_review": "Needs review"}
+_AREA = {
+    "timeliness": "Timeliness",
+    "recording": "Recording",
+    "rape_n100": "Rape and N100",
+    "cancellation": "Cancellation",
+    "classification": "Classification",
+    "counting": "Counting",
+    "flags": "Crime flags",
+}
+TREND_MEASURES = (
+    "recording.all_crime",
+    "recording.violence_against_the_person",
+    "recording.sexual_offences",
+    "timeliness.within_window",
+)
 
-_LABEL_W = 300
-_PLOT_W = 380
-_ROW_H = 26
+
+@dataclass(frozen=True)
+class ReportOptions:
+    """What the command line says about the page beyond the audit itself."""
+
+    templates: Path | None = None
+    marking: str = DEFAULT_MARKING
+    force: str | None = None
+    previous: tuple[dict[str, Any], ...] = field(default_factory=tuple)
 
 
-def _e(value: Any) -> str:
-    return escape("" if value is None else str(value), quote=True)
+def _css_string(value: Any) -> Markup:
+    """Text for inside a CSS double-quoted string in a <style> element."""
+    text = str(value)
+    out = []
+    for ch in text:
+        if ch in '"\\<>' or ord(ch) < 32:
+            out.append(f"\\{ord(ch):x} ")
+        else:
+            out.append(ch)
+    return Markup("".join(out))
+
+
+def environment(templates: Path | None) -> Environment:
+    """The Jinja2 environment: the force's folder first, then the bundled templates."""
+    loaders = []
+    if templates is not None:
+        if not templates.is_dir():
+            raise CheckerError([Problem("--templates must be a folder of Jinja2 templates", file=str(templates))])
+        loaders.append(FileSystemLoader(templates))
+    loaders.append(FileSystemLoader(Path(__file__).resolve().parent / "templates"))
+    env = Environment(
+        loader=ChoiceLoader(loaders),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["css_string"] = _css_string
+    return env
 
 
 def _pct(rate: float | None) -> str:
-    return "-" if rate is None else f"{rate * 100:.1f}%"
+    return "–" if rate is None else f"{rate * 100:.1f}%"
 
 
-def interval_chart(rows: list[tuple[str, dict[str, Any]]], title: str) -> str:
-    """An SVG of each rate as a dot with its confidence interval as a whisker, on a 0-100% axis."""
-    shown = [(label, f) for label, f in rows if f["denominator"]]
-    if not shown:
-        return '<p class="small">No cases to chart.</p>'
-    height = 30 + _ROW_H * len(shown)
-    width = _LABEL_W + _PLOT_W + 190
-    parts = [
-        f'<svg role="img" width="{width}" height="{height}" viewBox="0 0 {width} {height}"><title>{_e(title)}</title>'
-    ]
-    for tick in range(0, 101, 25):
-        x = _LABEL_W + _PLOT_W * tick / 100
-        parts.append(f'<line x1="{x:.1f}" y1="4" x2="{x:.1f}" y2="{height - 22}" stroke="#ddd"/>')
-        parts.append(f'<text x="{x:.1f}" y="{height - 6}" text-anchor="middle">{tick}%</text>')
-    for i, (label, f) in enumerate(shown):
-        y = 16 + i * _ROW_H
-        lo = _LABEL_W + _PLOT_W * f["low"]
-        hi = _LABEL_W + _PLOT_W * f["high"]
-        mid = _LABEL_W + _PLOT_W * f["rate"]
-        colour = "#1d4f91" if f.get("better", "higher") == "higher" else "#b35c00"
-        tip = f"{label}: {f['text']} ({f['numerator']} of {f['denominator']})"
-        parts.append(f"<g><title>{_e(tip)}</title>")
-        parts.append(f'<text x="{_LABEL_W - 8}" y="{y + 4}" text-anchor="end">{_e(label)}</text>')
-        parts.append(f'<line x1="{lo:.1f}" y1="{y}" x2="{hi:.1f}" y2="{y}" stroke="{colour}" stroke-width="2"/>')
-        for x in (lo, hi):
-            parts.append(
-                f'<line x1="{x:.1f}" y1="{y - 5}" x2="{x:.1f}" y2="{y + 5}" stroke="{colour}" stroke-width="2"/>'
-            )
-        parts.append(f'<circle cx="{mid:.1f}" cy="{y}" r="5" fill="{colour}"/>')
-        parts.append(
-            f'<text x="{_LABEL_W + _PLOT_W + 10}" y="{y + 4}">{_pct(f["rate"])} '
-            f"(±{f['half_width_points']:.1f} pts, n={f['denominator']:,})</text></g>"
-        )
-    parts.append("</svg>")
-    return "".join(parts)
+def _round(value: float) -> float:
+    return round(value * 100, 2)
 
 
-def _short(text: str, size: int = 40) -> str:
-    return text if len(text) <= size else text[: size - 1].rstrip() + "…"
-
-
-def bar_chart(rows: list[tuple[str, int]], title: str, colour: str = "#a4000f") -> str:
-    """An SVG of horizontal bars, longest first."""
-    if not rows:
-        return '<p class="small">Nothing to chart.</p>'
-    top = max(v for _, v in rows) or 1
-    height = 10 + _ROW_H * len(rows)
-    width = _LABEL_W + _PLOT_W + 90
-    parts = [
-        f'<svg role="img" width="{width}" height="{height}" viewBox="0 0 {width} {height}"><title>{_e(title)}</title>'
-    ]
-    for i, (label, value) in enumerate(rows):
-        y = 6 + i * _ROW_H
-        w = max(_PLOT_W * value / top, 1)
-        parts.append(f'<text x="{_LABEL_W - 8}" y="{y + 14}" text-anchor="end">{_e(_short(label))}</text>')
-        parts.append(f'<rect x="{_LABEL_W}" y="{y + 2}" width="{w:.1f}" height="16" fill="{colour}" opacity="0.8"/>')
-        parts.append(f'<text x="{_LABEL_W + w + 6:.1f}" y="{y + 14}">{value:,}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def _figure_table(figures: dict[str, dict[str, Any]], keys: list[str] | None = None) -> str:
+def _chart_rows(figures: list[dict[str, Any]]) -> list[dict[str, Any]]:
     rows = []
-    for key, f in figures.items():
-        if keys is not None and key not in keys:
+    for f in figures:
+        if not f["denominator"]:
             continue
         rows.append(
-            f"<tr><td>{_e(f['label'])}</td><td class=n>{f['numerator']:,}</td><td class=n>{f['denominator']:,}</td>"
-            f"<td>{_e(f['text'])}</td><td class=n>{_pct(f['low'])} – {_pct(f['high'])}</td></tr>"
+            {
+                "label": f["label"],
+                "better": f.get("better", "higher"),
+                "low_pct": _round(f["low"]),
+                "band_pct": max(_round(f["high"] - f["low"]), 0.4),
+                "rate_pct": _round(f["rate"]),
+                "rate_text": _pct(f["rate"]),
+                "n": f"{f['denominator']:,}",
+            }
         )
-    return (
-        "<table><tr><th>Measure</th><th>Cases meeting it</th><th>Cases</th><th>As the inspectorate states it</th>"
-        "<th>95% interval</th></tr>" + "".join(rows) + "</table>"
-    ).replace("95% interval", f"{_confidence(figures)} interval")
+    return rows
 
 
-def _confidence(figures: dict[str, dict[str, Any]]) -> str:
-    first = next(iter(figures.values()), None)
-    return f"{first['confidence'] * 100:g}%" if first else "95%"
+def _interval(f: dict[str, Any]) -> str:
+    if not f["denominator"]:
+        return "–"
+    return f"{f['low'] * 100:.1f} to {f['high'] * 100:.1f}%"
 
 
-def _incident_rows(worst: list[Worst]) -> str:
+def _table_rows(figures: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{**f, "interval": _interval(f)} for f in figures]
+
+
+def _when(iso: str | None) -> str:
+    """A time as a person reads it, in UK time: '1 February 2025, 00:00 (UK time)'."""
+    if not iso:
+        return "–"
+    moment = datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(LONDON)
+    return f"{moment.day} {moment:%B %Y, %H:%M} (UK time)"
+
+
+def produced_on() -> str:
+    """Today's date in the UK, or the date SOURCE_DATE_EPOCH names (for reproducible reports)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
+    moment = datetime.fromtimestamp(int(epoch), UTC) if epoch.isdigit() else datetime.now(UTC)
+    local = moment.astimezone(LONDON)
+    return f"{local.day} {local:%B %Y}"
+
+
+def _month(period: str) -> str:
+    year, month = period.split("-")
+    return datetime(int(year), int(month), 1, tzinfo=UTC).strftime("%B %Y")
+
+
+def _period_text(s: dict[str, Any]) -> str:
+    period = s.get("period") or {}
+    first, last = period.get("first"), period.get("last")
+    if not first or not last:
+        return "no incident was checked"
+    if first == last:
+        return f"incidents reported in {_month(first)}"
+    return f"incidents reported from {_month(first)} to {_month(last)}"
+
+
+def line_chart(points: list[tuple[str, dict[str, Any]]], title: str, confidence: str) -> dict[str, Any] | None:
+    """An SVG line of rates with their interval as a band, scaled to the page by its viewBox."""
+    shown = [(label, f) for label, f in points if f["denominator"]]
+    if len(shown) < 2:
+        return None
+    width, height, left, top, bottom = 640, 230, 44, 12, 30
+    plot_h = height - top - bottom
+    lows = [float(f["low"]) for _, f in shown]
+    highs = [float(f["high"]) for _, f in shown]
+    lo = max(0.0, (min(lows) * 10 // 1) / 10)
+    hi = min(1.0, -(-max(highs) * 10 // 1) / 10)
+    if hi - lo < 0.2:
+        lo, hi = max(0.0, hi - 0.2), max(hi, 0.2)
+    step = (width - left - 20) / (len(shown) - 1)
+
+    def y(rate: float) -> float:
+        return round(top + plot_h * (1 - (rate - lo) / (hi - lo)), 1)
+
+    xs = [round(left + 10 + i * step, 1) for i in range(len(shown))]
+    every = max(1, -(-len(shown) // 8))
+    ticks = []
+    tick = lo
+    while tick <= hi + 1e-9:
+        ticks.append({"y": y(tick), "label": f"{tick * 100:.0f}%"})
+        tick += 0.1 if hi - lo <= 0.5 else 0.2
+    return {
+        "title": title,
+        "width": width,
+        "height": height,
+        "left": left,
+        "ticks": ticks,
+        "confidence": confidence,
+        "line": " ".join(f"{x},{y(f['rate'])}" for x, (_, f) in zip(xs, shown, strict=True)),
+        "band": " ".join(
+            [f"{x},{y(f['high'])}" for x, (_, f) in zip(xs, shown, strict=True)]
+            + [f"{x},{y(f['low'])}" for x, (_, f) in reversed(list(zip(xs, shown, strict=True)))]
+        ),
+        "points": [
+            {
+                "x": x,
+                "y": y(f["rate"]),
+                "label": label,
+                "show": (i % every == 0 and len(shown) - 1 - i >= every) or i == len(shown) - 1,
+                "anchor": "start" if i == 0 else "end" if i == len(shown) - 1 else "middle",
+                "tip": f"{label}: {f['text']} ({f['numerator']:,} of {f['denominator']:,})",
+            }
+            for i, (x, (label, f)) in enumerate(zip(xs, shown, strict=True))
+        ],
+    }
+
+
+def _trend(s: dict[str, Any], previous: tuple[dict[str, Any], ...], confidence: str) -> dict[str, Any] | None:
+    if not previous:
+        return None
+    from checker.audit.compare import compare
+
+    audits = [*previous, s]
+    head = ["Audit", "Period", "Judged as of"] + [s["figures"][k]["label"] for k in TREND_MEASURES if k in s["figures"]]
     rows = []
-    for w in worst:
-        items = "".join(
-            f'<li><span class="{_e(f.outcome)}">{_e(f.rule_id)} {_e(f.outcome.replace("_", " "))}</span> '
-            f"{_e(f.title)} <span class=small>({_e(f.subject)})</span>"
-            f"<div class=small>{_e(f.message)}</div></li>"
-            for f in w.findings
-        )
-        narrative = f"<div class=small><b>Log:</b> {_e(w.narrative)}</div>" if w.narrative else ""
+    for i, doc in enumerate(audits):
+        name = "This audit" if i == len(audits) - 1 else f"Earlier audit {i + 1}"
+        figs = doc.get("figures", {})
         rows.append(
-            f"<tr><td>{_e(w.incident_id)}<div class=small>{_e(w.where)}</div></td><td>{_e(w.period)}</td>"
-            f"<td class=n>{w.breaches}</td><td class=n>{w.risks}</td><td class=n>{w.reviews}</td>"
-            f"<td><ul style='margin:0;padding-left:18px'>{items}</ul>{narrative}</td></tr>"
+            [name, _period_text(doc), _when(doc.get("as_of"))]
+            + [_pct(figs[k]["rate"]) if k in figs else "–" for k in TREND_MEASURES if k in s["figures"]]
         )
-    return (
-        "<table><tr><th>Incident</th><th>Month</th><th>Breaches</th><th>Risks</th><th>Reviews</th><th>Findings</th></tr>"
-        + "".join(rows)
-        + "</table>"
+    chart = line_chart(
+        [
+            (f"audit {i + 1}" if i < len(audits) - 1 else "this audit", doc["figures"]["recording.all_crime"])
+            for i, doc in enumerate(audits)
+            if "recording.all_crime" in doc.get("figures", {})
+        ],
+        "All-crime recording rate, audit by audit",
+        confidence,
     )
+    doc = compare(previous[-1], s)
+    changes = []
+    for r in doc["measures"]:
+        if r["note"]:
+            continue
+        if r["significant_adjusted"]:
+            change = r["change_points"]
+            better = change > 0 if r["better"] == "higher" else change < 0
+            verdict = "better, beyond chance" if better else "worse, beyond chance"
+        elif r["significant"]:
+            verdict = "possibly changed (not once the figures tested together are allowed for)"
+        else:
+            verdict = "no real change"
+        changes.append(
+            {
+                "label": r["label"],
+                "a": _pct(r["a"]["rate"]),
+                "b": _pct(r["b"]["rate"]),
+                "change": f"{r['change_points']:+.1f} pts",
+                "verdict": verdict,
+                "significant": r["significant_adjusted"],
+            }
+        )
+    summary = f"This audit beside {len(previous)} earlier audit{'s' if len(previous) > 1 else ''}."
+    return {
+        "summary": summary
+        + (" " + " ".join(f"Note: {n}." for n in doc["notes"][:-1]) if len(doc["notes"]) > 1 else ""),
+        "head": head,
+        "rows": rows,
+        "chart": chart,
+        "changes": changes,
+        "method": "Changes are tested with " + doc["method"] + ".",
+    }
 
 
-# Longer than 80 lines on purpose: the page's sections in the order a reader meets them, each a few
-# lines of markup around a helper (interval_chart, bar_chart, _figure_table, _incident_rows).
-def render(summary: dict[str, Any], tally: Tally) -> str:
-    """The whole page."""
+def _key_messages(s: dict[str, Any], trend: dict[str, Any] | None) -> list[str]:
+    figs = s["figures"]
+    head = figs["recording.all_crime"]
+    out = []
+    if head["denominator"]:
+        out.append(
+            f"{_pct(head['rate'])} of the crimes that should have been recorded were recorded correctly "
+            f"({head['numerator']:,} of {head['denominator']:,}); as the inspectorate would state it, {head['text']}."
+        )
+    else:
+        out.append("No disclosure in this batch required a crime to be recorded, so there is no recording rate.")
+    recording = [
+        f for k, f in figs.items() if k.startswith("recording.") and k != "recording.all_crime" and f["denominator"]
+    ]
+    if recording:
+        worst = min(recording, key=lambda f: f["rate"])
+        out.append(f"The lowest recording rate is for {worst['label'].lower()}: {worst['text']}.")
+    timely = figs.get("timeliness.within_window")
+    if timely and timely["denominator"]:
+        out.append(f"{timely['label']}: {timely['text']} of the disclosures that were recorded.")
+    by_rule = s["findings"]["by_rule"]
+    if by_rule:
+        top = by_rule[0]
+        out.append(f"The most common failing: {top['title'].rstrip('.')} ({top['findings']:,} findings).")
+    with_ = s["findings"]["incidents_with"]
+    out.append(
+        f"{with_['breach']:,} of {s['counts']['checked']:,} incidents checked have at least one breach of the "
+        "counting rules to put right."
+    )
+    if trend:
+        better = [c["label"].lower() for c in trend["changes"] if c["significant"] and "better" in c["verdict"]]
+        worse = [c["label"].lower() for c in trend["changes"] if c["significant"] and "worse" in c["verdict"]]
+        if better or worse:
+            parts = []
+            if better:
+                parts.append("better for " + ", ".join(better))
+            if worse:
+                parts.append("worse for " + ", ".join(worse))
+            out.append("Since the previous audit, recording is " + " and ".join(parts) + ", beyond chance.")
+        else:
+            out.append("No figure has changed beyond chance since the previous audit.")
+    if s["counts"]["rejected"]:
+        out.append(f"{s['counts']['rejected']:,} records could not be checked and are in no figure: see rejected.csv.")
+    return out
+
+
+def _incidents(worst: list[Worst], total: int, narratives: bool) -> dict[str, Any]:
+    shown = worst[:INCIDENTS_SHOWN]
+    rows = []
+    for w in shown:
+        ranked = sorted(w.findings, key=lambda f: ("breach", "risk", "needs_review").index(f.outcome))
+        first = ranked[0]
+        others = len(ranked) - 1
+        rows.append(
+            {
+                "incident_id": w.incident_id,
+                "period": _month(w.period) if w.period else "–",
+                "outcome": _OUTCOME.get(first.outcome, first.outcome),
+                "outcome_class": first.outcome,
+                "title": first.title,
+                "message": _CODE.sub("", first.message),
+                "more": f"{others} more finding{'s' if others > 1 else ''}" if others else "–",
+                "narrative": w.narrative if narratives else None,
+            }
+        )
+    if not total:
+        intro = "No incident has a finding."
+    elif len(shown) < total:
+        intro = (
+            f"{total:,} incidents have findings. The {len(shown):,} with the most serious are listed here, "
+            "breaches first, each with its most serious finding; findings.csv and report.xlsx list every finding."
+        )
+    else:
+        intro = f"{total:,} incidents have findings, listed here breaches first; findings.csv lists every finding."
+    return {"rows": rows, "intro": intro}
+
+
+def _breakdowns(s: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for name, rows in (s.get("breakdowns") or {}).items():
+        ordered = sorted(rows, key=lambda r: (r["rate"] if r["rate"] is not None else 2.0, r["value"]))
+        shown = ordered[:15]
+        out.append(
+            {
+                "name": name,
+                "rows": [
+                    {
+                        **r,
+                        "recording": f"{_pct(r['rate'])} ({r['numerator']:,} of {r['denominator']:,})"
+                        if r["denominator"]
+                        else "no crimes to record",
+                    }
+                    for r in shown
+                ],
+                "more": f"{len(ordered) - len(shown):,} more in summary.json and report.xlsx"
+                if len(ordered) > len(shown)
+                else "",
+            }
+        )
+    return out
+
+
+# Longer than 80 lines on purpose: one literal holding everything the page shows, in the order the
+# page shows it; split up, the templates' variables would be nowhere in one place.
+def context(summary: dict[str, Any], tally: Tally, options: ReportOptions) -> dict[str, Any]:
+    """Everything the templates show, worked out here so that the templates only lay it out."""
     s = summary
     figs: dict[str, dict[str, Any]] = s["figures"]
     head = figs["recording.all_crime"]
-    counts = s["counts"]
-    rules = s["ruleset"]
-    out: list[str] = [
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        "<title>Crime recording self-check</title>",
-        f"<style>{_CSS}</style></head><body><main>",
-        "<h1>Crime recording self-check</h1>",
-        f"<p class=meta>Judged as of {_e(s['as_of'])} against rule set {_e(rules['hash'])} "
-        f"({_e(', '.join(rules['editions']))}; {rules['rules']} rules). Input: {_e(', '.join(s['inputs']['files']))}."
-        f" Made by {_e(s['generated_by'])}.</p>",
-    ]
-    sample = s.get("sample")
-    if sample:
-        out.append(
-            f"<p class=note>A simple random sample of {sample['size']:,} of the {sample['of_read']:,} incidents read "
-            f"(seed {sample['seed']}): the figures estimate the whole batch, within the intervals shown.</p>"
-        )
-    out.append('<section class="headline">')
-    out.append(
-        f"<div class=big>{_pct(head['rate'])}</div><div><b>of crimes were recorded correctly</b> "
-        f"(all crime, excluding fraud): {_e(head['text'])}; {head['numerator']:,} of "
-        f"{head['denominator']:,} crimes that should have been recorded."
-    )
-    estimate = s.get("unrecorded_estimate")
-    if estimate and estimate.get("unrecorded_per_year") is not None:
-        out.append(f"<br>Applied to {estimate['recorded_per_year']:,} crimes recorded a year: {_e(estimate['text'])}.")
-    out.append("</div></section>")
-    out.append('<div class="counts">')
-    for label, key in (
-        ("incidents read", "read"),
-        ("audited", "audited"),
-        ("checked", "checked"),
-        ("could not be checked", "rejected"),
-        ("findings", "findings"),
-    ):
-        out.append(f"<div class=count><b>{counts[key]:,}</b>{label}</div>")
-    with_ = s["findings"]["incidents_with"]
-    out.append(f"<div class=count><b>{with_['breach']:,}</b>incidents with a breach</div></div>")
-
-    recording = [(f["label"], f) for k, f in figs.items() if k.startswith("recording.")]
-    out.append("<h2>Recording rates</h2>")
-    out.append(interval_chart(recording, "Recording rates with confidence intervals"))
-    out.append(_figure_table(figs, [k for k in figs if k.startswith("recording.")]))
-
-    out.append("<h2>Timeliness</h2>")
-    timely = figs["timeliness.within_window"]
-    out.append(
-        f"<p>{_e(timely['label'])}: <b>{_e(timely['text'])}</b> ({timely['numerator']:,} of "
-        f"{timely['denominator']:,} disclosures with a record).</p>"
-    )
-    buckets = s["timeliness"]["first_record_within"]
-    out.append(bar_chart(list(buckets.items()), "Time from disclosure to first record", colour="#1d4f91"))
-
-    other = [(f["label"], f) for k, f in figs.items() if k.startswith(("n100.", "cancellation.", "timeliness."))]
-    out.append("<h2>N100 use and cancellations</h2>")
-    out.append(
-        "<p class=small>Blue: higher is better. Orange: lower is better. Small samples (such as 20 N100s) give "
-        "wide intervals.</p>"
-    )
-    out.append(interval_chart(other, "N100 use, cancellations and timeliness with confidence intervals"))
-    out.append(_figure_table(figs, [k for k in figs if k.startswith(("n100.", "cancellation."))]))
-
-    if s["periods"]:
-        out.append("<h2>By month</h2>")
-        monthly = [(p["period"], p["figures"]["recording.all_crime"]) for p in s["periods"]]
-        out.append(interval_chart(monthly, "All-crime recording rate by month"))
-        rows = "".join(
-            f"<tr><td>{_e(p['period'])}</td><td class=n>{p['checked']:,}</td>"
-            f"<td>{_e(p['figures']['recording.all_crime']['text'])}</td>"
-            f"<td>{_e(p['figures']['timeliness.within_window']['text'])}</td></tr>"
-            for p in s["periods"]
-        )
-        out.append(
-            "<table><tr><th>Month reported</th><th>Incidents checked</th><th>Recording rate (all crime)</th>"
-            f"<th>{_e(timely['label'])}</th></tr>{rows}</table>"
-        )
-
-    by_rule = s["findings"]["by_rule"]
-    out.append("<h2>Rules most often broken</h2>")
-    out.append(bar_chart([(f"{r['rule_id']} {r['title']}", r["findings"]) for r in by_rule[:10]], "Findings by rule"))
-    rows = "".join(
-        f"<tr><td>{_e(r['rule_id'])}</td><td>{_e(r['title'])}</td><td>{_e(r['area'])}</td>"
-        f"<td class='{_e(r['outcome'])}'>{_e(r['outcome'])}</td><td class=n>{r['findings']:,}</td>"
-        f"<td class=n>{r['excepted']:,}</td></tr>"
-        for r in by_rule
-    )
-    out.append(
-        "<table><tr><th>Rule</th><th>What</th><th>Area</th><th>Outcome</th><th>Findings</th>"
-        f"<th>Excepted</th></tr>{rows}</table>"
-    )
-
-    worst = tally.incidents_to_fix()
-    out.append("<h2>Incidents to fix first</h2>")
-    shown = f"the {len(worst):,} with the most serious findings are" if len(worst) < with_["any"] else "all are"
-    out.append(
-        f"<p>{with_['any']:,} incidents have findings; {shown} listed here, breaches first. findings.csv lists "
-        "every finding, decisions.csv every disclosure.</p>"
-    )
-    out.append(_incident_rows(worst))
-
-    out.append("<h2>Records that could not be checked</h2>")
-    if counts["rejected"]:
-        rows = "".join(
-            f"<tr><td>{_e(where)}</td><td>{_e(rid)}</td><td>{_e(text)}</td></tr>"
-            for _, where, rid, text in tally.rejected_examples
-        )
-        out.append(
-            f"<p>{counts['rejected']:,} items could not be checked and are not in any figure; rejected.csv "
-            f"lists each with where it is and why. The first:</p><table><tr><th>Where</th><th>Incident</th>"
-            f"<th>Why</th></tr>{rows}</table>"
-        )
-    else:
-        out.append("<p>Every item read was checked.</p>")
-
-    out.append("<h2>How the figures are worked out</h2><table><tr><th>Measure</th><th>Definition</th></tr>")
-    for f in figs.values():
-        out.append(f"<tr><td>{_e(f['label'])}</td><td>{_e(f['definition'])}</td></tr>")
     st = s["settings"]
-    method = "Wilson score" if st["ci_method"] == "wilson" else "normal approximation"
+    confidence = f"{st['confidence'] * 100:g}%"
+    method_name = "Wilson" if st["ci_method"] == "wilson" else "normal-approximation"
+    rules = s["ruleset"]
+    counts = s["counts"]
+    force = options.force or s.get("force")
+    sample = s.get("sample")
+    trend = _trend(s, options.previous, confidence)
+    recording = [f for k, f in figs.items() if k.startswith("recording.")]
+    other = [f for k, f in figs.items() if k.startswith(("n100.", "cancellation.", "timeliness."))]
+    buckets = s["timeliness"]["first_record_within"]
+    top_bucket = max(buckets.values(), default=0) or 1
+    timely = figs["timeliness.within_window"]
+    by_rule = s["findings"]["by_rule"]
+    top_rule = max((r["findings"] for r in by_rule), default=0) or 1
+    estimate = s.get("unrecorded_estimate")
+    dp = s["data_protection"]
     fpc = (
         f" with a finite-population correction for a population of {st['population']:,} incidents"
         if st["population"]
         else ""
     )
-    dp = s["data_protection"]
-    ids = "are pseudonymised with a secret key" if dp["pseudonymised"] else "are shown as recorded"
-    out.append(
-        f"</table><p class=small>Intervals: {method}, {st['confidence'] * 100:g}% confidence{fpc}. Each figure's "
-        f"counts are in summary.json. Narratives {'are' if dp['narratives_included'] else 'are not'} included; "
-        f"ids {ids}."
-        "</p></main></body></html>"
-    )
-    return "\n".join(out)
+    periods = s["periods"]
+    return {
+        "title": "Crime recording self-audit",
+        "marking": options.marking,
+        "force": force,
+        "period": _period_text(s),
+        "as_of": _when(s["as_of"]),
+        "ruleset": f"{', '.join(rules['editions'])}; {rules['rules']} rules (identifier {rules['hash']})",
+        "produced": produced_on(),
+        "generated_by": s["generated_by"],
+        "key_messages": _key_messages(s, trend),
+        "sample": (
+            f"A simple random sample of {sample['size']:,} of the {sample['of_read']:,} incidents read "
+            f"(seed {sample['seed']}): the figures estimate the whole batch, within the intervals shown."
+            if sample
+            else None
+        ),
+        "headline": {
+            "rate": _pct(head["rate"]),
+            "count_text": f"{head['numerator']:,} of {head['denominator']:,} crimes that should have been recorded",
+            "text": head["text"],
+            "interval": f"{confidence} {method_name} interval {_interval(head)}" if head["denominator"] else "",
+        },
+        "unrecorded": (
+            f"Applied to {estimate['recorded_per_year']:,} crimes recorded a year: {estimate['text']}."
+            if estimate and estimate.get("unrecorded_per_year") is not None
+            else None
+        ),
+        "counts": [
+            {"label": label, "value": counts[key]}
+            for label, key in (
+                ("incidents read", "read"),
+                ("checked", "checked"),
+                ("could not be checked", "rejected"),
+                ("findings", "findings"),
+            )
+        ]
+        + [{"label": "incidents with a breach", "value": s["findings"]["incidents_with"]["breach"]}],
+        "confidence": confidence,
+        "method_name": method_name,
+        "any_lower": any(f.get("better") == "lower" for f in other),
+        "interval_head": f"{confidence} interval",
+        "interval_sub": f"{method_name}, better for small samples",
+        "recording": {"chart": _chart_rows(recording), "rows": _table_rows(recording)},
+        "other": {
+            "chart": _chart_rows(other),
+            "rows": _table_rows([f for k, f in figs.items() if k.startswith(("n100.", "cancellation."))]),
+        },
+        "timeliness": {
+            "text": (
+                f"{timely['label']}: {timely['text']} ({timely['numerator']:,} of {timely['denominator']:,} "
+                "disclosures with a record)."
+            ),
+            "buckets": [
+                {"label": name, "value": value, "pct": _round(value / top_bucket)} for name, value in buckets.items()
+            ],
+        },
+        "trend": trend,
+        "months": (
+            {
+                "chart": line_chart(
+                    [(p["period"], p["figures"]["recording.all_crime"]) for p in periods],
+                    "All-crime recording rate by month",
+                    confidence,
+                ),
+                "timely_label": timely["label"],
+                "rows": [
+                    {
+                        "period": _month(p["period"]),
+                        "checked": p["checked"],
+                        "recording": p["figures"]["recording.all_crime"]["text"],
+                        "timely": p["figures"]["timeliness.within_window"]["text"],
+                    }
+                    for p in periods
+                ],
+            }
+            if periods
+            else None
+        ),
+        "breakdowns": _breakdowns(s),
+        "breakdown_names": ", ".join(s.get("breakdowns") or {}),
+        "rules": {
+            "chart": [
+                {"label": r["title"], "value": r["findings"], "pct": _round(r["findings"] / top_rule)}
+                for r in by_rule[:RULES_CHARTED]
+            ],
+            "rows": [
+                {
+                    **r,
+                    "area": _AREA.get(r["area"] or "", r["area"] or "–"),
+                    "outcome": _OUTCOME.get(r["outcome"] or "", r["outcome"] or "–"),
+                    "outcome_class": r["outcome"] or "",
+                }
+                for r in by_rule
+            ],
+        },
+        "incidents": _incidents(
+            tally.incidents_to_fix(), s["findings"]["incidents_with"]["any"], dp["narratives_included"]
+        ),
+        "rejected": {
+            "intro": (
+                f"{counts['rejected']:,} items could not be checked and are in no figure; rejected.csv lists each "
+                "with the file, line and field. The first:"
+            ),
+            "rows": [
+                {"incident": rid or "(no id)", "why": text} for _, _where, rid, text in tally.rejected_examples[:10]
+            ],
+        },
+        "definitions": [{"label": f["label"], "definition": f["definition"]} for f in figs.values()],
+        "method_note": (
+            f"The inspectorate column uses the normal approximation, as published inspection figures do; with fewer "
+            f"than 30 cases it gives the interval as a range. The interval column is the {method_name} interval at "
+            f"{confidence} confidence{fpc}. Each figure's counts are in summary.json."
+        ),
+        "footer": (
+            f"Narratives {'are' if dp['narratives_included'] else 'are not'} included; ids "
+            + ("are pseudonymised with a secret key" if dp["pseudonymised"] else "are shown as recorded")
+            + f". {options.marking}: handle and store this report accordingly."
+        ),
+    }
+
+
+def render(summary: dict[str, Any], tally: Tally, options: ReportOptions | None = None) -> str:
+    """The whole page."""
+    options = options or ReportOptions()
+    env = environment(options.templates)
+    return env.get_template("report.html.j2").render(context(summary, tally, options))

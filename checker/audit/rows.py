@@ -33,14 +33,19 @@ class DecisionRow:
     decision_required: str
     expected_code: str
     reason: str
-    recorded: str
+    reported_at: str  # every time in UK local time with its offset, as the messages give it
+    disclosed_at: str
+    deadline: str
+    recorded_at: str | None  # the first record answering the disclosure
+    recorded_ids: str  # the records answering it, "; " between them
+    recorded_codes: str  # their classifications, in the same order
+    recorded_status: str  # recorded, cancelled or transferred, in the same order
     crime_record_made: bool
     n100_recorded: bool
     first_elapsed_s: int | None
     first_elapsed: str | None  # first_elapsed_s for a person
     timely: str  # yes | no | not recorded | "" (nothing was due)
     correctly_recorded: str  # yes | no | "" (not a crime to record)
-    deadline: str
 
     def csv_values(self) -> list[Any]:
         """The row's values, in column order."""
@@ -87,6 +92,12 @@ class ItemResult:
     safeguarding: bool = False
     warnings: tuple[str, ...] = ()
     narrative: str | None = None
+    # per finding, in order: (reported_at, disclosed_at, recorded_at) of what it is about
+    finding_times: tuple[tuple[str, str | None, str | None], ...] = ()
+    excepted_times: tuple[tuple[str, str | None, str | None], ...] = ()  # the same, per excepted finding
+    force: str | None = None
+    # (breakdown, value) pairs such as ("team", "Response 3"), for the fields the incident carries
+    groups: tuple[tuple[str, str], ...] = ()
 
     @property
     def rejected(self) -> bool:
@@ -244,10 +255,31 @@ class _Ids:
     def text(self, value: str) -> str:
         return scrub(value, self.table) if self.table else value
 
-    def recorded(self, text: str) -> str:
-        """`CRN-1 8N cancelled` with the record id pseudonymised when asked."""
-        head, _, rest = text.partition(" ")
-        return f"{self.id(head)} {rest}".strip() if self.table else text
+
+BREAKDOWNS = ("team", "area", "officer", "shift")  # optional incident fields the report breaks down by
+
+
+def local_time(moment: datetime) -> str:
+    """A time in UK local time with its offset: 2025-06-01T14:22:00+01:00."""
+    return moment.astimezone(LONDON).isoformat(timespec="seconds")
+
+
+def _iso_local(text: str) -> str:
+    return local_time(datetime.fromisoformat(text.replace("Z", "+00:00")))
+
+
+def _groups(incident: Incident, ps: Pseudonymiser | None) -> tuple[tuple[str, str], ...]:
+    """The incident's team, area, officer and shift, whether the contract defines them or not (kept extras)."""
+    out = []
+    extra = incident.model_extra or {}
+    for name in BREAKDOWNS:
+        value = getattr(incident, name, None) if name in type(incident).model_fields else extra.get(name)
+        if isinstance(value, str | int) and not isinstance(value, bool) and str(value).strip():
+            text = str(value).strip()
+            if name == "officer" and ps is not None:
+                text = ps.shared("officer", text)
+            out.append((name, text))
+    return tuple(out)
 
 
 def _checked(
@@ -295,7 +327,7 @@ def _checked(
         period=incident.reported_at.astimezone(LONDON).strftime("%Y-%m"),
         findings=findings,
         excepted=excepted,
-        decisions=tuple(_decision_row(d, ids, wrong, settings.window_s) for d in result.decisions),
+        decisions=tuple(_decision_row(d, incident, ids, wrong, settings.window_s) for d in result.decisions),
         units=tuple(
             Unit(
                 d.group,
@@ -313,11 +345,31 @@ def _checked(
         safeguarding=bool(qualifiers & SAFEGUARDING_QUALIFIERS) or result.reporter == "professional",
         warnings=tuple(ids.text(w) for w in warnings),
         narrative=incident.narrative if settings.include_narrative else None,
+        finding_times=tuple(_finding_times(incident, f) for f in kept[0].findings),
+        excepted_times=tuple(_finding_times(incident, e.finding) for e in held),
+        force=incident.force,
+        groups=_groups(incident, settings.pseudonymiser),
     )
 
 
-def _decision_row(d: DisclosureDecision, ids: _Ids, wrong: set[str], window_s: int) -> DecisionRow:
+def _finding_times(incident: Incident, f: Finding) -> tuple[str, str | None, str | None]:
+    disclosure = next((d for d in incident.disclosures if d.disclosure_id == f.disclosure_id), None)
+    record = next((r for r in incident.records if r.record_id == f.record_id), None)
+    return (
+        local_time(incident.reported_at),
+        local_time(disclosure.disclosed_at or incident.reported_at) if disclosure else None,
+        local_time(record.recorded_at) if record else None,
+    )
+
+
+def _decision_row(d: DisclosureDecision, incident: Incident, ids: _Ids, wrong: set[str], window_s: int) -> DecisionRow:
     """The audit's judgement of one disclosure's decision: timely, correctly recorded."""
+    disclosure = next(x for x in incident.disclosures if x.disclosure_id == d.disclosure_id)
+    # the records answering it, in the order DisclosureDecision.recorded gives them ("id code [status]")
+    by_length = sorted(incident.records, key=lambda r: -len(r.record_id))
+    answering = [
+        next(r for r in by_length if text == r.record_id or text.startswith(r.record_id + " ")) for text in d.recorded
+    ]
     due = d.decision in ("crime", "n100")
     elapsed = d.first_elapsed_s
     timely = "" if elapsed is None and not due else "not recorded" if elapsed is None else _yes(elapsed <= window_s)
@@ -332,14 +384,19 @@ def _decision_row(d: DisclosureDecision, ids: _Ids, wrong: set[str], window_s: i
         decision_required=d.decision,
         expected_code=d.expected_code,
         reason=d.reason,
-        recorded="; ".join(ids.recorded(r) for r in d.recorded),
+        reported_at=local_time(incident.reported_at),
+        disclosed_at=local_time(disclosure.disclosed_at or incident.reported_at),
+        deadline=_iso_local(d.deadline),
+        recorded_at=local_time(min(r.recorded_at for r in answering)) if answering else None,
+        recorded_ids="; ".join(ids.id(r.record_id) for r in answering),
+        recorded_codes="; ".join(r.classification for r in answering),
+        recorded_status="; ".join(r.status for r in answering),
         crime_record_made=d.crime_record_made,
         n100_recorded=d.n100_recorded,
         first_elapsed_s=elapsed,
         first_elapsed=human_duration(elapsed) if elapsed is not None else None,
         timely=timely,
         correctly_recorded=_yes(correct) if crime else "",
-        deadline=d.deadline,
     )
 
 

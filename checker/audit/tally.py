@@ -46,6 +46,9 @@ class Tally:
     warning_examples: list[tuple[int, str]] = field(default_factory=list)
     rejected_examples: list[tuple[int, str, str | None, str]] = field(default_factory=list)
     top: int = TOP_INCIDENTS
+    forces: Counter[str] = field(default_factory=Counter)
+    # (breakdown, value, count): incidents, findings, breaches, and x/n of the all-crime recording rate
+    breakdown: Counter[tuple[str, str, str]] = field(default_factory=Counter)
 
     def _hit(self, period: str, key: str, ok: bool) -> None:
         for p in ("", period):
@@ -67,6 +70,17 @@ class Tally:
         for w in o.warnings[: max(EXAMPLES - len(self.warning_examples), 0)]:
             self.warning_examples.append((o.index, w))
         c = self.counts
+        if o.force:
+            self.forces[o.force] += 1
+        for name, value in o.groups:
+            b = self.breakdown
+            b[(name, value, "incidents")] += 1
+            b[(name, value, "findings")] += len(o.findings)
+            b[(name, value, "breaches")] += sum(f.outcome == "breach" for f in o.findings)
+            for u in o.units:
+                if u.decision == "crime" and u.group != "fraud":
+                    b[(name, value, "n")] += 1
+                    b[(name, value, "x")] += u.crime_record_made and not u.wrong
         c[f"period.{o.period}"] += 1
         c["findings"] += len(o.findings)
         c["decisions"] += len(o.decisions)
@@ -141,6 +155,8 @@ class Tally:
         self.warnings += other.warnings
         self.measures.update(other.measures)
         self.counts.update(other.counts)
+        self.forces.update(other.forces)
+        self.breakdown.update(other.breakdown)
         self.worst = heapq.nsmallest(self.top, self.worst + other.worst, key=Worst.rank)
         self.warning_examples = sorted(self.warning_examples + other.warning_examples)[:EXAMPLES]
         self.rejected_examples = sorted(self.rejected_examples + other.rejected_examples, key=lambda r: r[0])[:EXAMPLES]

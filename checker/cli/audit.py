@@ -17,6 +17,7 @@ import orjson
 from checker.audit.compare import compare, human, load_summary
 from checker.audit.pseudonym import Pseudonymiser, load_key, new_key
 from checker.audit.report import ReportWriter, SummaryOptions, build_summary
+from checker.audit.report_html import ReportOptions
 from checker.audit.rows import Queued, Settings
 from checker.audit.stream import checked_chunks, chunks, queue, reservoir
 from checker.audit.tally import Tally
@@ -28,7 +29,7 @@ from checker.core.errors import CheckerError, Problem
 from checker.core.models import Limits
 from checker.core.times import parse_time, utc_now
 from checker.read.csvitems import read_csv_items
-from checker.read.incidents import Item, read_items
+from checker.read.incidents import Item, incident_files, read_items
 from checker.read.mapping import load_mapping
 
 
@@ -69,7 +70,7 @@ def _check_args(args: argparse.Namespace) -> None:
 def _items(args: argparse.Namespace) -> Iterable[Item]:
     """The items to audit: JSON files, or the CSV files joined through the mapping."""
     if args.mapping is None:
-        return chain.from_iterable(read_items(f) for f in args.files)
+        return chain.from_iterable(read_items(f) for f in incident_files(args.files))
     mapping = load_mapping(Path(args.mapping))
     # opened here, before the report directory is touched: a missing column stops the run
     csv_items = read_csv_items(
@@ -132,7 +133,7 @@ def run_audit(args: argparse.Namespace, out: TextIO) -> int:
     terminal = getattr(sys.stderr, "raw", sys.stderr)  # the bar's own \r, past the escaping of controls
     progress = Progress(terminal, show, "reading" if args.sample else "auditing", total or None)
     tally = Tally(window_s=window_s)
-    writer = ReportWriter(Path(args.out), include_narrative=args.include_narrative)
+    writer = ReportWriter(Path(args.out), include_narrative=args.include_narrative, options=_report_options(args))
     read = 0
     # so that SIGTERM removes the partial report too (a handler can only be set in the main thread)
     main_thread = threading.current_thread() is threading.main_thread()
@@ -198,6 +199,20 @@ def run_compare(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def _report_options(args: argparse.Namespace) -> ReportOptions:
+    """What report.html needs beyond the audit: templates, marking, force, earlier audits."""
+    if args.templates is not None and not args.templates.is_dir():
+        raise CheckerError([Problem("--templates: not a folder of Jinja2 templates", file=str(args.templates))])
+    if not args.marking.strip():
+        raise _usage("--marking: give the protective marking, e.g. OFFICIAL-SENSITIVE")
+    return ReportOptions(
+        templates=args.templates,
+        marking=args.marking.strip(),
+        force=args.force,
+        previous=tuple(load_summary(Path(p)) for p in args.previous),
+    )
+
+
 def _summary_options(args: argparse.Namespace) -> SummaryOptions:
     return SummaryOptions(
         files=tuple(str(f) for f in args.files),
@@ -210,4 +225,6 @@ def _summary_options(args: argparse.Namespace) -> SummaryOptions:
         recorded_per_year=args.recorded_per_year,
         sample=args.sample,
         seed=args.seed,
+        force=args.force,
+        marking=args.marking.strip(),
     )

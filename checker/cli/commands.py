@@ -10,6 +10,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+import orjson
+
 from checker.check.checker import Checker, Evaluator, Result
 from checker.check.docs import rule_text
 from checker.check.document import json_document
@@ -23,9 +25,9 @@ from checker.core.errors import CheckerError, Problem
 from checker.core.models import Limits
 from checker.core.times import LONDON, human_time, parse_time, utc_now
 from checker.narrative.loader import load_lexicon
-from checker.read.incidents import read_items, validate
+from checker.read.incidents import incident_files, read_items, validate
 from checker.rules.explain import fired_conditions, why_not
-from checker.rules.loader import RuleSet, load_rules
+from checker.rules.loader import Rule, RuleSet, load_rules
 
 
 def load_ruleset(args: argparse.Namespace) -> RuleSet:
@@ -57,7 +59,7 @@ def run_check(args: argparse.Namespace, out: TextIO) -> int:
     seen: set[str] = set()
     paint = _paint(args, out)
     human = args.format == "human"
-    for path in args.files:
+    for path in incident_files(args.files):
         for item in read_items(path):
             try:
                 incident, warns = validate(item, args.timezone, Limits(narrative=args.max_narrative))
@@ -145,6 +147,34 @@ def _print_why_not(checker: Checker, rule_id: str, incident: Any, as_of: datetim
         print(f"      {line}", file=out)
 
 
+def rules_document(ruleset: RuleSet, shown: list[Rule], day: date | None) -> dict[str, Any]:
+    """`rules list --format json`: the rules, with what identifies the rule set."""
+    return {
+        "schema_version": "1.0",
+        "ruleset": {"hash": ruleset.digest, "editions": ruleset.editions, "rules": len(ruleset.active)},
+        "in_force_on": day.isoformat() if day else None,
+        "rules": [
+            {
+                "id": r.model.id,
+                "name": r.model.name,
+                "title": r.model.title,
+                "area": r.model.area,
+                "outcome": r.model.outcome,
+                "status": r.model.status,
+                "effective_from": r.model.effective.from_.isoformat(),
+                "effective_to": r.model.effective.to.isoformat() if r.model.effective.to else None,
+                "source": {
+                    "document": r.model.source.document,
+                    "edition": r.model.source.edition,
+                    "section": r.model.source.section,
+                    "tag": r.model.source.tag,
+                },
+            }
+            for r in shown
+        ],
+    }
+
+
 def run_rules(args: argparse.Namespace, out: TextIO) -> int:
     """`crimecheck rules list|explain|test`."""
     ruleset = load_ruleset(args)
@@ -154,8 +184,13 @@ def run_rules(args: argparse.Namespace, out: TextIO) -> int:
             try:
                 day = date.fromisoformat(args.as_of[:10])
             except ValueError:
-                raise CheckerError([Problem(f"--as-of: {args.as_of!r} is not a date (YYYY-MM-DD)")]) from None
+                raise CheckerError(
+                    [Problem(f"--as-of: {args.as_of!r} is not a date: write YYYY-MM-DD, e.g. 2025-01-03")]
+                ) from None
         shown = [r for r in ruleset.rules if day is None or r.applies_on(day)]
+        if args.format == "json":
+            out.write(orjson.dumps(rules_document(ruleset, shown, day), option=orjson.OPT_INDENT_2).decode() + "\n")
+            return EXIT_OK
         for r in shown:
             m = r.model
             print(f"{m.id}  {m.outcome:<12} {m.area:<14} {m.title}  [{m.source.edition}; {m.status}]", file=out)

@@ -15,6 +15,7 @@ from checker.cli.exits import EXIT_ERROR, FAIL_ON
 from checker.cli.terminal import Terminal
 from checker.core.errors import CheckerError
 from checker.core.models import DEFAULT_LIMITS
+from checker.core.version import package_version
 
 
 class _Parser(argparse.ArgumentParser):
@@ -92,6 +93,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     parser = _Parser(
         prog="crimecheck", description="Check police incident records against the Home Office Crime Recording Rules."
     )
+    parser.add_argument("--version", action="version", version=f"crimecheck {package_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     check = sub.add_parser(
         "check",
@@ -99,7 +101,9 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
         description="Check incidents and print, per incident, the recording decision each disclosure needs "
         "and every finding.",
     )
-    check.add_argument("files", nargs="+", metavar="FILE", help="incident file(s); - reads standard input")
+    check.add_argument(
+        "files", nargs="+", metavar="FILE", help="incident file(s) or folder(s) of them; - reads standard input"
+    )
     check.add_argument("--format", choices=("human", "json"), default="human", help="output format (default: human)")
     _clock_args(check)
     _limit_args(check)
@@ -121,6 +125,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     rules = sub.add_parser("rules", help="list, explain and test the rules")
     rsub = rules.add_subparsers(dest="rules_command", metavar="ACTION", parser_class=_Parser)
     lst = rsub.add_parser("list", help="list the rules (in force on a date with --as-of)")
+    lst.add_argument("--format", choices=("human", "json"), default="human", help="output format (default: human)")
     lst.add_argument(
         "--as-of", metavar="DATE", help="only rules in force for incidents reported on this date (YYYY-MM-DD)"
     )
@@ -143,8 +148,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
 
     _serve_parser(sub)
     compare = sub.add_parser("compare", help="compare two audit summaries: change and statistical significance")
-    compare.add_argument("a", metavar="A", help="the earlier summary.json")
-    compare.add_argument("b", metavar="B", help="the later summary.json")
+    compare.add_argument("a", metavar="A", help="the earlier audit: its report folder or summary.json")
+    compare.add_argument("b", metavar="B", help="the later audit: its report folder or summary.json")
     compare.add_argument("--format", choices=("human", "json"), default="human", help="output format (default: human)")
     return parser, rules
 
@@ -158,7 +163,10 @@ def _audit_parser(sub: Any) -> None:
         "intervals, and the findings, decisions and rejected items, to a report directory (docs/audit.md).",
     )
     audit.add_argument(
-        "files", nargs="+", metavar="FILE", help="incidents: JSON or JSON Lines, or one CSV with --mapping"
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help="incidents: JSON or JSON Lines files or folders of them, or one CSV with --mapping",
     )
     audit.add_argument("--out", required=True, type=Path, metavar="DIR", help="report directory (created if missing)")
     audit.add_argument("--mapping", type=Path, metavar="FILE", help="YAML column mapping for CSV exports")
@@ -180,6 +188,23 @@ def _audit_parser(sub: Any) -> None:
     )
     audit.add_argument("--quiet", action="store_true", help="no progress bar")
     _exceptions_arg(audit)
+    audit.add_argument("--force", metavar="NAME", help="the force named on the report (default: the incidents' force)")
+    audit.add_argument(
+        "--marking",
+        default="OFFICIAL-SENSITIVE",
+        metavar="TEXT",
+        help="protective marking at the head and foot of every page (default: OFFICIAL-SENSITIVE)",
+    )
+    audit.add_argument(
+        "--previous",
+        nargs="+",
+        default=[],
+        metavar="SUMMARY",
+        help="earlier audits (report folders or summary.json), oldest first: a trend section in report.html",
+    )
+    audit.add_argument(
+        "--templates", type=Path, metavar="DIR", help="a folder of Jinja2 templates that override report.html's"
+    )
     audit.add_argument(
         "--workers",
         type=int,

@@ -1,4 +1,4 @@
-"""The incident record contract (shared/design/record-contract.md) as pydantic models."""
+"""The incident record contract (docs/contract.md, generated from these models) as pydantic models."""
 
 from __future__ import annotations
 

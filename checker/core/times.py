@@ -59,7 +59,14 @@ def human_time(iso: str, as_of: datetime, zone: tzinfo) -> str:
 
 def parse_time(text: str, zone: tzinfo | None = None) -> datetime:
     """An ISO 8601 time for --as-of; a naive one is read in `zone`, or refused without one."""
-    value = in_range(datetime.fromisoformat(text.strip().replace("Z", "+00:00")))
+    try:
+        parsed = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(
+            f"{text!r} is not a time: write ISO 8601 with a UTC offset, e.g. 2025-01-03T15:00:00+00:00 "
+            "(or 2025-01-03T15:00:00Z)"
+        ) from None
+    value = in_range(parsed)
     if value.tzinfo is None:
         if zone is None:
             raise ValueError(f"{text!r} has no UTC offset; write e.g. 2025-01-03T15:00:00+00:00")

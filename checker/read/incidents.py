@@ -6,6 +6,7 @@ read = checked + rejected and never lose a record silently.
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from collections.abc import Iterable, Iterator
@@ -17,7 +18,7 @@ from typing import Any, BinaryIO
 import orjson
 from pydantic import ValidationError
 
-from checker.core.errors import InputError, Problem, dotted
+from checker.core.errors import CheckerError, InputError, Problem, dotted
 from checker.core.models import (
     DEFAULT_LIMITS,
     Incident,
@@ -110,6 +111,27 @@ def _encoding_problem(text: bytes, first_column: int = 1) -> tuple[str, int] | N
         hint = " (Latin-1 or Windows-1252 text?)" if byte >= 0x80 else ""
         return f"not UTF-8: byte 0x{byte:02X} at column {column}{hint}; save the export as UTF-8", line
     return None
+
+
+INCIDENT_SUFFIXES = (".json", ".jsonl", ".ndjson")
+
+
+def incident_files(paths: Iterable[Path | str]) -> list[str]:
+    """The files to read: each path as given, and a folder's incident files (*.json, *.jsonl, *.ndjson)
+    in name order. A folder with none of them is an error naming it."""
+    out: list[str] = []
+    for path in paths:
+        name = str(path)
+        if name != "-" and os.path.isdir(name):
+            found = sorted(
+                str(p) for p in Path(name).iterdir() if p.suffix.lower() in INCIDENT_SUFFIXES and p.is_file()
+            )
+            if not found:
+                raise CheckerError([Problem("a folder with no incident files (*.json, *.jsonl, *.ndjson)", file=name)])
+            out.extend(found)
+        else:
+            out.append(name)
+    return out
 
 
 def read_items(path: Path | str, stream: BinaryIO | None = None) -> Iterator[Item]:

@@ -222,8 +222,17 @@ def _check_rule(doc: YamlDoc, model: RuleModel, ref: Reference) -> tuple[Rule | 
 
 
 def default_rules_dir() -> Path:
-    """The rules shipped beside the package."""
-    return Path(__file__).resolve().parents[2] / "rules"
+    """The rule set used when no --rules is given.
+
+    In a checkout (the package sits beside pyproject.toml) that is the repository's own rules/, so
+    an edit there takes effect at once; in an installed package it is the copy the wheel ships
+    inside the package as checker/_rules (pyproject.toml maps rules/ there).
+    """
+    package = Path(__file__).resolve().parents[1]  # checker/
+    checkout = package.parent
+    if (checkout / "pyproject.toml").is_file() and (checkout / "rules").is_dir():
+        return checkout / "rules"
+    return package / "_rules"
 
 
 def load_rules(directory: Path | None = None, reference_dir: Path | None = None) -> RuleSet:
