@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 
+from checker.audit.report import FILES
 from checker.cli.exits import EXIT_ERROR, EXIT_OK
 from checker.cli.main import main
 
@@ -267,9 +268,7 @@ def test_a_report_is_private_and_put_in_place_whole(tmp_path: Path) -> None:
     code, _, err = run("audit", path, "--as-of", AS_OF, "--out", report, "--quiet")
     assert code == EXIT_OK, err
     assert stat.S_IMODE(report.stat().st_mode) == 0o700
-    assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in report.iterdir()} == {
-        name: 0o600 for name in ("summary.json", "findings.csv", "decisions.csv", "rejected.csv", "report.html")
-    }
+    assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in report.iterdir()} == {name: 0o600 for name in FILES}
     first = (report / "summary.json").read_text()
     (report / ".findings.csv.partial").symlink_to(victim)
     code, _, err = run("audit", path, "--as-of", AS_OF, "--out", report, "--quiet")

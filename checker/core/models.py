@@ -243,6 +243,15 @@ class Incident(_Model):
     qualifiers: list[Qualifier] = Field(default_factory=list)
     occurred_in_force_area: bool = True
     narrative: str | None = None
+    # Optional additions for the service (issue 11): who holds the incident on which shift, so that
+    # a queue can be filtered for one team; and which version of the incident this is, so that an
+    # older version arriving late never overwrites a newer one.
+    officer: Id | None = None
+    team: Id | None = None
+    area: Id | None = None
+    shift: Id | None = None
+    version: int | None = Field(default=None, ge=0, le=2**63 - 1)  # a 64-bit database integer
+    updated_at: Time | None = None
     victims: list[Victim] = Field(default_factory=list)
     suspects: list[Suspect] = Field(default_factory=list)
     disclosures: list[Disclosure] = Field(default_factory=list)
