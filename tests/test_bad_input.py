@@ -94,6 +94,10 @@ def _many(field: str, count: int, key: str) -> Callable[[], bytes]:
     return build
 
 
+def _long_field_name() -> bytes:
+    return _good_line("LONG-FIELD-NAME", **{"k" * 1_000_000: 1}) + b"\n"
+
+
 def _huge_narrative() -> bytes:
     return _good_line("BAD-HUGE-NARRATIVE", narrative="x" * 1_048_577) + b"\n"
 
@@ -366,6 +370,16 @@ CASES = [
         ((1, "BAD-MANY-RECORDS", "records", "51 records in one incident; the limit is 50"),),
         batch=True,
         build=_many("records", 51, "record_id"),
+    ),
+    # an unknown field is kept and warned of; its name, the input's own text, is cut short in the warning
+    Case(
+        "long-field-name.jsonl",
+        1,
+        1,
+        exit=EXIT_OK,
+        warnings=("k" * 200 + "... (1,000,000 characters)",),
+        batch=True,
+        build=_long_field_name,
     ),
     Case(
         "huge-narrative.jsonl",

@@ -282,12 +282,17 @@ def bound_problems(data: dict[str, Any], limits: Limits = DEFAULT_LIMITS) -> lis
     return problems
 
 
+def _short(name: str, limit: int = MAX_ID_LENGTH) -> str:
+    return name if len(name) <= limit else f"{name[:limit]}... ({len(name):,} characters)"
+
+
 def unknown_fields(incident: Incident) -> list[str]:
     """Field paths the contract does not define; kept, and reported as warnings."""
     found: list[str] = []
 
     def visit(model: BaseModel, loc: tuple[str | int, ...]) -> None:
-        found.extend(dotted((*loc, k)) for k in sorted(model.model_extra or {}))
+        # a field name is the input's own text: quoted in a warning, it is cut to a readable length
+        found.extend(dotted((*loc, _short(k))) for k in sorted(model.model_extra or {}))
         for name in type(model).model_fields:
             value = getattr(model, name)
             if isinstance(value, BaseModel):
