@@ -181,6 +181,30 @@ def _phrase_source(phrase: str) -> str | None:
     return r"(?<!\w)" + r"\s+".join(parts) + r"(?!\w)"
 
 
+_WORD_START = r"(?<!\w)"
+
+
+def _grouped(sources: Sequence[str]) -> str:
+    """``"|".join(sources)``, the same regex, written so the engine skips ahead.
+
+    Alternatives starting with different letters can never match at the same place, so grouping
+    them by their first letter (keeping their order within a group) changes no match; the word
+    start is checked after that letter, so every alternative starts with a literal and the
+    engine skips to places where a cue can start instead of trying each one everywhere."""
+    groups: dict[str, list[str]] = {}
+    for source in sources:
+        body = source.removeprefix(_WORD_START)
+        first = body[:1]
+        if body == source or not WORD_CHAR.match(first) or re.escape(first) != first:
+            return "|".join(sources)
+        groups.setdefault(first, []).append(body[1:])
+    parts = []
+    for first, rests in groups.items():
+        inner = rests[0] if len(rests) == 1 else "(?:" + "|".join(rests) + ")"
+        parts.append(f"{first}(?<!\\w{first}){inner}")
+    return "|".join(parts)
+
+
 def _phrase_regex(phrases: Sequence[str], col: _Collector, loc: LinePath) -> re.Pattern[str] | None:
     sources: list[str] = []
     ok = True
@@ -195,7 +219,7 @@ def _phrase_regex(phrases: Sequence[str], col: _Collector, loc: LinePath) -> re.
         return None
     # Longest first so a combined search prefers the most specific cue.
     sources.sort(key=len, reverse=True)
-    compiled, problem = _try_compile("|".join(sources))
+    compiled, problem = _try_compile(_grouped(sources))
     if compiled is None:
         col.add(loc, problem)
     return compiled
