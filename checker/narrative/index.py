@@ -213,7 +213,7 @@ class TextIndex:
             lo = ctx.sentence_lo if rule.sentence_scope else ctx.clause_lo
             hi = ctx.sentence_hi if rule.sentence_scope else ctx.clause_hi
             window = rule.window
-            pseudo: list[tuple[int, int]] | None = None
+            covered = _Pseudo(self, rule.pseudo, lo, hi)
             if rule.before and lo < start:
                 cues = self.cue_spans(rule.regex, lo, start)
                 for cs, ce in reversed(cues):
@@ -223,23 +223,32 @@ class TextIndex:
                         if self.token_starts_between(ce, start) > window:
                             break
                         continue
-                    if rule.pseudo is not None:
-                        if pseudo is None:
-                            pseudo = self.cue_spans(rule.pseudo, lo, hi)
-                        if _covers(pseudo, cs, ce):
-                            continue
-                    return rule.name
+                    if not covered(cs, ce):
+                        return rule.name
             if rule.after and end < hi:
                 for cs, ce in self.cue_spans(rule.regex, end, hi):
                     if window is not None and self.tokens(end, cs) > window:
                         break
-                    if rule.pseudo is not None:
-                        if pseudo is None:
-                            pseudo = self.cue_spans(rule.pseudo, lo, hi)
-                        if _covers(pseudo, cs, ce):
-                            continue
-                    return rule.name
+                    if not covered(cs, ce):
+                        return rule.name
         return None
+
+
+class _Pseudo:
+    """Whether a pseudo-cue within ``[lo, hi)`` contains a cue (its matches found on first use)."""
+
+    __slots__ = ("hi", "index", "lo", "regex", "spans")
+
+    def __init__(self, index: TextIndex, regex: re.Pattern[str] | None, lo: int, hi: int) -> None:
+        self.index, self.regex, self.lo, self.hi = index, regex, lo, hi
+        self.spans: list[tuple[int, int]] | None = None
+
+    def __call__(self, cs: int, ce: int) -> bool:
+        if self.regex is None:
+            return False
+        if self.spans is None:
+            self.spans = self.index.cue_spans(self.regex, self.lo, self.hi)
+        return _covers(self.spans, cs, ce)
 
 
 def _last_end(chain: _Chain, lo: int, start: int) -> int:

@@ -4,8 +4,9 @@ first phrase no negation, hypothetical or context cue governs."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from checker.narrative.index import Context, TextIndex
 from checker.narrative.schema import BOUNDARY_LOOKAHEAD, MAX_SENTENCE_CHARS, TOKEN
@@ -137,6 +138,27 @@ class Scope:
         return None
 
 
+class Judge(Protocol):
+    """Says, for one text, what surrounds a match and which cue governs it."""
+
+    def context(self, start: int, end: int) -> Context: ...
+
+    def governed(self, family: str, start: int, end: int, ctx: Context) -> str | None: ...
+
+
+class _Windowed:
+    """The windowed screen's judgement: the window around each match searched again."""
+
+    def __init__(self, text: str, scope: Scope) -> None:
+        self.text, self.scope = text, scope
+
+    def context(self, start: int, end: int) -> Context:
+        return self.scope.context(self.text, start, end)
+
+    def governed(self, family: str, start: int, end: int, ctx: Context) -> str | None:
+        return self.scope.governed(family, self.text, start, end, ctx)
+
+
 # Every whitespace character but the newline becomes a plain space when folding, so
 # the prefix guard need only consider " " and "\n" where a regex says \s. (All
 # Unicode whitespace lies below U+3001.)
@@ -238,39 +260,27 @@ class Lexicon:
 
         Cues, boundaries and tokens are scanned once per text, and only when a family matched
         (see :mod:`checker.narrative.index`)."""
-        folded = fold(text)
-        scope = self._scope
-        index: TextIndex | None = None
-        hits: list[NarrativeHit] = []
-        for name, regex in self._regexes:
-            for m in regex.finditer(folded):
-                start, end = m.span()
-                if start == end:
-                    continue
-                if index is None:
-                    index = TextIndex(folded, scope)
-                ctx = index.context(start, end)
-                if index.governed(name, start, end, ctx) is not None:
-                    continue
-                sentence = _trim_sentence(text, ctx.sentence_lo, ctx.sentence_text_hi, start, end)
-                hits.append(NarrativeHit(name, text[start:end], start, end, sentence))
-                break
-        hits.sort(key=lambda h: (h.start, h.end, h.family))
-        return hits
+        return self._screen(text, TextIndex)
 
     def reference_screen(self, text: str) -> list[NarrativeHit]:
-        """The screen as first written: each family regex over the whole text, and the 400
-        characters around every match searched again for boundaries and cues. Slow on long
-        logs; kept as the reference the one-pass :meth:`screen` is tested against."""
+        """The screen as first written: the 400 characters around every match searched again for
+        boundaries and cues. Slow on logs dense with matches; kept as the reference the
+        one-pass :meth:`screen` is tested against."""
+        return self._screen(text, _Windowed)
+
+    def _screen(self, text: str, judge: Callable[[str, Scope], Judge]) -> list[NarrativeHit]:
         hits: list[NarrativeHit] = []
         folded = fold(text)
+        judging: Judge | None = None
         for name, regex in self._regexes:
             for m in regex.finditer(folded):
                 start, end = m.span()
                 if start == end:
                     continue
-                ctx = self._scope.context(folded, start, end)
-                if self._scope.governed(name, folded, start, end, ctx) is not None:
+                if judging is None:
+                    judging = judge(folded, self._scope)
+                ctx = judging.context(start, end)
+                if judging.governed(name, start, end, ctx) is not None:
                     continue
                 sentence = _trim_sentence(text, ctx.sentence_lo, ctx.sentence_text_hi, start, end)
                 hits.append(NarrativeHit(name, text[start:end], start, end, sentence))
