@@ -4,6 +4,7 @@ replaced (Lexicon.reference_screen): the same hits, linear cost, Unicode text.""
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench import generate as gen
-from checker.narrative.loader import load_lexicon
+from checker.narrative.loader import LexiconError, load_lexicon
 from checker.narrative.screen import Lexicon
 
 LEXICON_DIR = Path(__file__).resolve().parent.parent / "rules" / "lexicon"
@@ -121,3 +122,21 @@ def test_cost_is_linear_in_the_text(lexicon: Lexicon, chunk: str) -> None:
     # and a small constant: under 30 µs per character even on a loaded machine (the windowed
     # screen took over 200 µs per character on the fifth log)
     assert _seconds(lexicon, large) < 160_000 * 30e-6
+
+
+def test_catastrophic_pattern_refused_on_the_fast_load_too(tmp_path: Path) -> None:
+    """`check --rules DIR` loads the lexicon without the per-pattern lint: the combined family
+    regex is still refused, and the error still names the pattern."""
+    shutil.copy(LEXICON_DIR / "_cues.yaml", tmp_path / "_cues.yaml")
+    (tmp_path / "evil.yaml").write_text(
+        "family: evil\ntitle: Evil\noffence_codes: [105A]\npatterns:\n"
+        "  - pattern: '(?:\\w+\\s?)+!'\n    example: 'a b !'\n",
+        encoding="utf-8",
+    )
+    started = time.perf_counter()
+    with pytest.raises(LexiconError) as caught:
+        load_lexicon(tmp_path, lint=False)
+    assert time.perf_counter() - started < 10
+    [problem] = [p for p in caught.value.problems if (p.file or "").endswith("evil.yaml")]
+    assert (problem.line, problem.field) == (5, "patterns[0].pattern")
+    assert "exponential" in problem.message

@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from checker.core.errors import Problem, RuleError, dotted
-from checker.narrative.guard import bounded, prefix_guard
+from checker.narrative.guard import bounded, catastrophic, prefix_guard
 from checker.narrative.schema import (
     CUES_FILENAME,
     FLAGS,
@@ -121,9 +121,16 @@ def _try_compile(source: str) -> tuple[re.Pattern[str] | None, str]:
         # Almost always a folded YAML line break (">-") inside an alternation.
         return None, "literal space next to '|' (use \\s, or give a fragment as a list of alternatives)"
     try:
-        return re.compile(source, FLAGS), ""
+        compiled = re.compile(source, FLAGS)
     except (re.error, OverflowError, RecursionError) as exc:
         return None, f"invalid regex ({exc})"
+    why = catastrophic(source)
+    if why is not None:
+        return None, (
+            f"the pattern holds {why}, which can take exponential time on a narrative that does not "
+            "match; write the inner repeat once (e.g. '(?:\\w+\\s+)*' as '[\\w\\s]*') or bound the outer one"
+        )
+    return compiled, ""
 
 
 def _fragment_text(value: str | list[str]) -> str:
