@@ -140,3 +140,35 @@ def test_catastrophic_pattern_refused_on_the_fast_load_too(tmp_path: Path) -> No
     [problem] = [p for p in caught.value.problems if (p.file or "").endswith("evil.yaml")]
     assert (problem.line, problem.field) == (5, "patterns[0].pattern")
     assert "exponential" in problem.message
+
+
+def test_compiled_lexicon_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lexicon: Lexicon) -> None:
+    from checker.narrative import cache
+
+    monkeypatch.setenv("CRIMECHECK_CACHE_DIR", str(tmp_path / "cache"))
+    lexdir = tmp_path / "lexicon"
+    shutil.copytree(LEXICON_DIR, lexdir)
+    first = cache.load_lexicon_cached(lexdir)  # a miss: loaded, then written
+    [stored] = (tmp_path / "cache").iterdir()
+    assert stored.stat().st_mode & 0o077 == 0 and (tmp_path / "cache").stat().st_mode & 0o077 == 0
+    second = cache.load_lexicon_cached(lexdir)  # a hit
+    texts = [t for f in lexicon.families for t in lexicon.family(f).examples + lexicon.family(f).not_examples]
+    texts += [incident["narrative"] for incident in gen.generate(300, seed=3) if incident.get("narrative")]
+    for text in texts:
+        assert second.screen(text) == first.screen(text) == lexicon.screen(text)
+    got, want = second.family("assault"), lexicon.family("assault")
+    assert (got.title, got.offence_codes, got.examples, got.not_examples) == (
+        want.title,
+        want.offence_codes,
+        want.examples,
+        want.not_examples,
+    )
+    # a damaged file is a miss, not an error
+    stored.write_bytes(stored.read_bytes()[:1000])
+    assert cache.load_lexicon_cached(lexdir).screen("he punched her") == lexicon.screen("he punched her")
+    # the key follows the lexicon's content
+    key = cache.lexicon_key(lexdir, optimise=True)
+    (lexdir / "assault.yaml").write_text((lexdir / "assault.yaml").read_text() + "\n# changed\n")
+    assert cache.lexicon_key(lexdir, optimise=True) != key
+    monkeypatch.setenv("CRIMECHECK_CACHE_DIR", "off")
+    assert cache.cache_dir() is None

@@ -113,7 +113,9 @@ def _expand(pattern: str, fragments: Mapping[str, str]) -> tuple[str, list[str]]
     return FRAGMENT_REF.sub(sub, pattern), missing
 
 
-def _try_compile(source: str) -> tuple[re.Pattern[str] | None, str]:
+def _try_compile(source: str, vet: bool = True) -> tuple[re.Pattern[str] | None, str]:
+    """Compile a lexicon regex; ``vet`` refuses one that can backtrack for ever (skipped where the
+    parts were vetted already)."""
     upper = uppercase_literal(source)
     if upper is not None:
         return None, f"write regexes in lower case (text is case-folded before matching); found {upper!r}"
@@ -124,7 +126,7 @@ def _try_compile(source: str) -> tuple[re.Pattern[str] | None, str]:
         compiled = re.compile(source, FLAGS)
     except (re.error, OverflowError, RecursionError) as exc:
         return None, f"invalid regex ({exc})"
-    why = catastrophic(source)
+    why = catastrophic(source) if vet else None
     if why is not None:
         return None, (
             f"the pattern holds {why}, which can take exponential time on a narrative that does not "
@@ -226,7 +228,7 @@ def _phrase_regex(phrases: Sequence[str], col: _Collector, loc: LinePath) -> re.
         return None
     # Longest first so a combined search prefers the most specific cue.
     sources.sort(key=len, reverse=True)
-    compiled, problem = _try_compile(_grouped(sources))
+    compiled, problem = _try_compile(_grouped(sources), vet=False)  # phrases: no repeats to nest
     if compiled is None:
         col.add(loc, problem)
     return compiled
@@ -381,11 +383,11 @@ def _load_family(
     combined: re.Pattern[str] | None = None
     if col.count == before and not unchecked:
         body = "|".join(f"(?:{b})" for b in bodies)
-        combined, problem = _try_compile(bounded(body))
+        combined, problem = _try_compile(bounded(body), vet=not lint)  # linted patterns were vetted
         if combined is None:
             col.add(("patterns",), f"patterns do not combine: {problem}")
         elif optimise and (guard := prefix_guard(body)) is not None:
-            guarded, _ = _try_compile(bounded(body, guard))
+            guarded, _ = _try_compile(bounded(body, guard), vet=False)
             combined = guarded or combined
     if combined is None:
         return None

@@ -226,6 +226,15 @@ class Lexicon:
         self._scope = scope
 
     @property
+    def scope(self) -> Scope:
+        """The compiled cue machinery."""
+        return self._scope
+
+    def compiled_families(self) -> list[tuple[FamilyInfo, re.Pattern[str]]]:
+        """Each family's details and compiled regex, in file-name order."""
+        return [(self._info[name], regex) for name, regex in self._regexes]
+
+    @property
     def families(self) -> tuple[str, ...]:
         """Family names, in file-name order."""
         return tuple(name for name, _ in self._regexes)
