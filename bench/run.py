@@ -157,17 +157,21 @@ def split(batch: Path, limit: int) -> tuple[dict[str, float], dict[str, float], 
         narratives.append(text)
         return timed_screen(text)
 
-    build = clock.wrap("facts", checker_module.build_facts)
     hits = clock.wrap("engine", checker.hits)
 
     def hits_and_keep(facts: list[dict[str, Any]]) -> Any:
         facts_seen.append(facts)
         return hits(facts)
 
-    saved = (rows.validate, checker_module.build_facts, rows._checked)
-    rows.validate = clock.wrap("validate", rows.validate)
-    checker_module.build_facts = build
-    rows._checked = clock.wrap("outcome rows", rows._checked)
+    # the functions the audit calls, by the names it calls them through
+    patched = [
+        (rows, "validate", "validate"),
+        (checker_module, "build_facts", "facts"),
+        (rows, "_checked", "outcome rows"),
+    ]
+    saved = [vars(module)[name] for module, name, _ in patched]
+    for (module, name, stage), fn in zip(patched, saved, strict=True):
+        setattr(module, name, clock.wrap(stage, fn))
     ruleset.__dict__["screen"] = screen_and_keep
     checker.hits = hits_and_keep  # type: ignore[method-assign]
     item_time = 0.0
@@ -179,11 +183,11 @@ def split(batch: Path, limit: int) -> tuple[dict[str, float], dict[str, float], 
             perf = time.perf_counter
             for _ in range(limit):
                 t0 = perf()
-                q = next(items, None)
+                nxt = next(items, None)
                 t1 = perf()
-                if q is None:
+                if nxt is None:
                     break
-                o = check_item(checker, q, settings)
+                o = check_item(checker, nxt, settings)
                 t2 = perf()
                 write(o)
                 add(o)
@@ -191,7 +195,8 @@ def split(batch: Path, limit: int) -> tuple[dict[str, float], dict[str, float], 
                 item_time += t2 - t1
             writer.abort()
     finally:
-        rows.validate, checker_module.build_facts, rows._checked = saved
+        for (module, name, _), fn in zip(patched, saved, strict=True):
+            setattr(module, name, fn)
         ruleset.__dict__["screen"] = screen
         del checker.hits
     spent = clock.spent
