@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, tzinfo
-from typing import Annotated, Any, Literal
+from functools import cache
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo
 
@@ -157,8 +158,11 @@ def unknown_fields(incident: Incident) -> list[str]:
     found: list[str] = []
 
     def visit(model: BaseModel, loc: tuple[str | int, ...]) -> None:
-        found.extend(dotted((*loc, k)) for k in sorted(model.model_extra or {}))
-        for name in type(model).model_fields:
+        extra = model.model_extra
+        if extra:
+            found.extend(dotted((*loc, k)) for k in sorted(extra))
+        # only the fields that can hold a model are looked into (the rest cannot hold extras)
+        for name in _nested_fields(type(model)):
             value = getattr(model, name)
             if isinstance(value, BaseModel):
                 visit(value, (*loc, name))
@@ -169,6 +173,18 @@ def unknown_fields(incident: Incident) -> list[str]:
 
     visit(incident, ())
     return found
+
+
+@cache
+def _nested_fields(model: type[BaseModel]) -> tuple[str, ...]:
+    """The fields of ``model`` whose type names another model, in declared order."""
+
+    def holds_model(annotation: Any) -> bool:
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            return True
+        return any(holds_model(arg) for arg in get_args(annotation))
+
+    return tuple(name for name, field in model.model_fields.items() if holds_model(field.annotation))
 
 
 def consistency_problems(incident: Incident) -> list[Problem]:
