@@ -145,6 +145,7 @@ class Checker:
             for branch in rule.branches:
                 self._branches.append(branch)
                 self._owner.append(rule)
+        self._params: dict[str, dict[str, Any]] = {}
         self._engine: Any = None
         if evaluator == "engine":
             from checker.engine.durable import DurableEngine  # deferred: durable-rules is only loaded to check
@@ -187,7 +188,9 @@ class Checker:
         subject = bindings[rule.subject]
         kind = subject["kind"]
         clean = {a: {k: v for k, v in f.items() if k not in ("sid", "id")} for a, f in bindings.items()}
-        params = {k: v for k, v in rule.params.items() if not isinstance(v, list | dict)}
+        params = self._params.get(rule.id)
+        if params is None:  # the same for every incident: made once per rule
+            params = self._params[rule.id] = {k: v for k, v in rule.params.items() if not isinstance(v, list | dict)}
         message = " ".join(fmt.format(m.message, **clean, params=params).split())
 
         def pick(name: str) -> str | None:
