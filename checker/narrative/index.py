@@ -25,13 +25,45 @@ from __future__ import annotations
 import re
 import sys
 from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from checker.narrative.schema import TOKEN, WORD_CHAR
 
-if TYPE_CHECKING:
-    from checker.narrative.screen import Scope
+
+class CueLike(Protocol):
+    """What the index reads of a compiled cue group (checker.narrative.screen.CueRule)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def before(self) -> bool: ...
+    @property
+    def after(self) -> bool: ...
+    @property
+    def sentence_scope(self) -> bool: ...
+    @property
+    def window(self) -> int | None: ...
+    @property
+    def regex(self) -> re.Pattern[str]: ...
+    @property
+    def pseudo(self) -> re.Pattern[str] | None: ...
+    def applies_to(self, family: str) -> bool: ...
+
+
+class ScopeLike(Protocol):
+    """What the index reads of the cue machinery (checker.narrative.screen.Scope)."""
+
+    sentence_re: re.Pattern[str]
+    clause_re: re.Pattern[str]
+    max_chars: int
+    skip_questions: bool
+
+    @property
+    def rules(self) -> Sequence[CueLike]: ...
+    def context(self, text: str, start: int, end: int) -> Context: ...
+
 
 _APOSTROPHES = "'\u2019"
 # Ranges up to this many characters are searched directly (as the windowed screen does);
@@ -119,7 +151,7 @@ class _Chain:
 class TextIndex:
     """What the screen needs to know about one folded text, computed on first use."""
 
-    def __init__(self, text: str, scope: Scope) -> None:
+    def __init__(self, text: str, scope: ScopeLike) -> None:
         self.text = text
         self._scope = scope
         self._sentence_re = scope.sentence_re
