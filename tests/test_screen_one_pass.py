@@ -163,6 +163,11 @@ def test_compiled_lexicon_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         want.examples,
         want.not_examples,
     )
+    # a folder others can write to is not trusted
+    (tmp_path / "cache").chmod(0o777)
+    assert cache.read(cache.lexicon_key(lexdir, optimise=True)) is None
+    (tmp_path / "cache").chmod(0o700)
+    assert cache.read(cache.lexicon_key(lexdir, optimise=True)) is not None
     # a damaged file is a miss, not an error
     stored.write_bytes(stored.read_bytes()[:1000])
     assert cache.load_lexicon_cached(lexdir).screen("he punched her") == lexicon.screen("he punched her")

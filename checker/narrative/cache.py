@@ -131,9 +131,16 @@ def read(key: str) -> Lexicon | None:
     folder = cache_dir()
     if folder is None:
         return None
+    path = folder / f"lexicon-{key}.bin"
     try:
-        return _load((folder / f"lexicon-{key}.bin").read_bytes())
-    except Exception:
+        # only a file this user made, in a folder no one else can write to: another local user
+        # must not be able to plant patterns that screen differently
+        for part in (folder, path):
+            st = part.lstat()
+            if st.st_uid != os.getuid() or st.st_mode & 0o022:
+                return None
+        return _load(path.read_bytes())
+    except Exception:  # a missing, stale or damaged cache is a miss
         return None
 
 
