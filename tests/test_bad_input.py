@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from checker.cli.exits import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK
+from checker.cli.exits import EXIT_ERROR, EXIT_OK
 from checker.cli.main import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,6 +30,11 @@ NAIVE = (
     "to read naive times in that zone) (got '2025-01-02T14:22:00')"
 )
 LATIN1 = "(Latin-1 or Windows-1252 text?); save the export as UTF-8"
+EPOCH = "a number is not a time: write ISO 8601 with an offset, e.g. 2025-01-02T14:22:00+00:00"
+GAP = (
+    "2025-03-30T01:30:00 did not happen in Europe/London: the clocks went forward over it; "
+    "write the time with its UTC offset"
+)
 DEEP = "invalid JSON: nested too deeply (more than 1024 levels of arrays or objects)"
 
 Error = tuple[int | None, str | None, str | None, str]  # line, incident, field, message
@@ -73,6 +78,29 @@ def _deep_line() -> bytes:
 def _deep_field() -> bytes:
     deep = b"[" * 1000 + b"]" * 1000
     return _good_line("BAD-DEEP-FIELD", victims=None).replace(b'"victims": null', b'"victims": ' + deep) + b"\n"
+
+
+def _long_id() -> bytes:
+    # an id of 8 MB crashed the durable-rules engine, which copies ids onto its stack
+    victim = {**GOOD["victims"][0], "victim_id": "V" * 8_388_608}
+    return _good_line("BAD-LONG-ID", victims=[victim]) + b"\n"
+
+
+def _many(field: str, count: int, key: str) -> Callable[[], bytes]:
+    def build() -> bytes:
+        items = [{**GOOD[field][0], key: f"X{i}"} for i in range(count)]
+        return _good_line(f"BAD-MANY-{field.upper()}", **{field: items}) + b"\n"
+
+    return build
+
+
+def _huge_narrative() -> bytes:
+    return _good_line("BAD-HUGE-NARRATIVE", narrative="x" * 1_048_577) + b"\n"
+
+
+def _long_text() -> bytes:
+    record = {**GOOD["records"][0], "status": "cancelled", "cancellation": {"category": "C1", "avi": "y" * 20_001}}
+    return _good_line("BAD-LONG-AVI", records=[record]) + b"\n"
 
 
 CASES = [
@@ -217,18 +245,11 @@ CASES = [
         ((1, "BAD-CONVERTED", "records[0].converted_to", "no record 'CRN-404' in this incident"),),
         batch=True,
     ),
-    # A C3 naming a record that is not there is a finding of the rules (CX008), not an input error.
-    Case("duplicate-of-missing-record.jsonl", 1, 1, exit=EXIT_FINDINGS, findings=("CX008",), batch=True),
-    Case(
-        "unknown-offence.jsonl",
-        1,
-        0,
-        (
-            (AFTER_READ, "BAD-OFFENCE", "disclosures[0].offence", "unknown Home Office offence code 'ZZ9'"),
-            (AFTER_READ, "BAD-OFFENCE", "records[0].classification", "unknown Home Office offence code '99Z'"),
-        ),
-        batch=True,
-    ),
+    # A C3 naming a record that is not on the incident is a question for a person (CX011: the
+    # surviving record may be on another incident), not an input error.
+    Case("duplicate-of-missing-record.jsonl", 1, 1, exit=EXIT_OK, findings=("CX011",), batch=True),
+    # Codes outside the offence list are review findings on the incident (issue 10), never a rejection.
+    Case("unknown-offence.jsonl", 1, 1, exit=EXIT_OK, findings=("RC003", "CL008", "CL009"), batch=True),
     Case(
         "bad-ages.jsonl",
         2,
@@ -314,7 +335,133 @@ CASES = [
         batch=True,
     ),
     Case("long-narrative.jsonl", 1, 1, exit=EXIT_OK, batch=True, build=_long_narrative),
-    Case("deep-nesting.json", 1, 0, ((1, None, None, f"{DEEP} (column 1026)"),), build=_deep_file),
+    Case(
+        "long-id.jsonl",
+        1,
+        0,
+        ((1, "BAD-LONG-ID", "victims[0].victim_id", "an id or code of 8,388,608 characters; the limit is 200"),),
+        batch=True,
+        build=_long_id,
+    ),
+    Case(
+        "many-victims.jsonl",
+        1,
+        0,
+        ((1, "BAD-MANY-VICTIMS", "victims", "51 victims in one incident; the limit is 50"),),
+        batch=True,
+        build=_many("victims", 51, "victim_id"),
+    ),
+    Case(
+        "many-disclosures.jsonl",
+        1,
+        0,
+        ((1, "BAD-MANY-DISCLOSURES", "disclosures", "51 disclosures in one incident; the limit is 50"),),
+        batch=True,
+        build=_many("disclosures", 51, "disclosure_id"),
+    ),
+    Case(
+        "many-records.jsonl",
+        1,
+        0,
+        ((1, "BAD-MANY-RECORDS", "records", "51 records in one incident; the limit is 50"),),
+        batch=True,
+        build=_many("records", 51, "record_id"),
+    ),
+    Case(
+        "huge-narrative.jsonl",
+        1,
+        0,
+        (
+            (
+                1,
+                "BAD-HUGE-NARRATIVE",
+                "narrative",
+                "1,048,577 characters of narrative; the limit is 1,048,576 (raise it with --max-narrative)",
+            ),
+        ),
+        batch=True,
+        build=_huge_narrative,
+    ),
+    Case(
+        "long-text.jsonl",
+        1,
+        0,
+        ((1, "BAD-LONG-AVI", "records[0].cancellation.avi", "text of 20,001 characters; the limit is 20,000"),),
+        batch=True,
+        build=_long_text,
+    ),
+    Case(
+        "bidi-ids.jsonl",
+        3,
+        0,
+        (
+            (
+                1,
+                None,
+                "incident_id",
+                "unprintable character U+202E (RIGHT-TO-LEFT OVERRIDE) in an id or code (got 'INC-2025-\\u202e321000')",
+            ),
+            *(
+                (
+                    2,
+                    "BAD-BIDI-VICTIM",
+                    field,
+                    "unprintable character U+2066 (LEFT-TO-RIGHT ISOLATE) in an id or code (got 'V\\u20661')",
+                )
+                for field in ("victims[0].victim_id", "disclosures[0].victim_id", "records[0].victim_id")
+            ),
+            (
+                3,
+                "BAD-ZWSP",
+                "records[0].record_id",
+                "unprintable character U+200B (ZERO WIDTH SPACE) in an id or code (got 'CRN-25\\u200b-0101')",
+            ),
+        ),
+        batch=True,
+    ),
+    Case(
+        "epoch-time.jsonl",
+        2,
+        0,
+        (
+            (1, "BAD-EPOCH", "reported_at", f"{EPOCH} (got 1735827720)"),
+            (2, "BAD-EPOCH-TEXT", "reported_at", f"{EPOCH} (got '1735827720')"),
+        ),
+        batch=True,
+    ),
+    Case(
+        "spring-gap.jsonl",
+        1,
+        0,
+        (
+            (1, "BAD-GAP", "reported_at", f"{GAP} (got '2025-03-30T01:30:00')"),
+            (1, "BAD-GAP", "disclosures[0].disclosed_at", f"{GAP} (got '2025-03-30T01:30:00')"),
+        ),
+        args=("--timezone", "Europe/London"),
+        batch=True,
+    ),
+    Case(
+        # ids are compared as normalised: surrounding and repeated spaces (a non-breaking one too) do not count
+        "spaced-duplicate-ids.jsonl",
+        3,
+        1,
+        (
+            (2, "INC-SPACED", "incident_id", "duplicate incident_id 'INC-SPACED' in this batch; the first was checked"),
+            (3, "INC-SPACED-2", "victims[1].victim_id", "duplicate victim_id 'V 1' in this incident"),
+        ),
+        batch=True,
+    ),
+    # several pretty-printed incidents one after another are read as a sequence of documents
+    Case("pretty-objects.json", 3, 2, ((50, "PRETTY-2", "reported_at", "required field is missing"),)),
+    # an array is read element by element: a broken element is rejected, the others are checked
+    Case(
+        "broken-array-element.json",
+        3,
+        2,
+        ((3, "ARR-BROKEN", None, "invalid JSON: unexpected character, expected a JSON value (column 46)"),),
+    ),
+    # an element is parsed on its own, so the file may nest one level deeper than orjson allows a document
+    Case("deep-nesting.json", 1, 0, ((1, None, None, f"{DEEP} (column 1027)"),), build=_deep_file),
     Case("deep-nesting-line.jsonl", 2, 1, ((2, "BAD-DEEP", None, f"{DEEP} (column 1061)"),), build=_deep_line),
     Case(
         "deep-field.jsonl",
@@ -407,10 +554,27 @@ def test_human_output_names_the_rejection(case: Case, tmp_path: Path) -> None:
             assert f"{path}:{line}: " in text
 
 
-def test_errors_raised_by_checking_are_located() -> None:
+def test_errors_raised_by_checking_are_located(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An error raised after reading (an engine failure, say) is rejected with its file and line."""
+    from checker.check import checker as checking
+    from checker.core.errors import EngineError, Problem
+
+    def fail(incident: Any, *args: Any) -> Any:
+        raise EngineError([Problem("the rule engine failed: boom", record=incident.incident_id)])
+
+    monkeypatch.setattr(checking, "build_facts", fail)
     path = BAD / "unknown-offence.jsonl"
     _, doc = check(path)
     assert {(file, line) for file, line, *_ in _errors(doc)} == {(str(path), 1)}
+
+
+def test_unknown_codes_are_findings_not_errors() -> None:
+    path = BAD / "unknown-offence.jsonl"
+    _, doc = check(path)
+    assert _errors(doc) == [] and doc["counts"]["rejected"] == 0
+    unknown = {f["subject"]: f["message"] for f in doc["findings"] if f["rule_id"] in ("CL008", "CL009")}
+    assert "code ZZ9, which is not in the offence list of edition 2026.1" in unknown["D1"]
+    assert "classified 99Z" in unknown["CRN-BAD-OFFENCE"]
 
 
 def test_demo_copies_match_the_corpus() -> None:

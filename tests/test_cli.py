@@ -38,7 +38,8 @@ def test_json_document_fields() -> None:
     doc = json.loads(text)
     assert code == EXIT_FINDINGS
     assert doc["schema_version"] == "1.0" and len(doc["ruleset"]["hash"]) == 16 and doc["ruleset"]["editions"]
-    assert doc["counts"] == {"read": 1, "checked": 1, "rejected": 0, "findings": 1}
+    assert doc["counts"] == {"read": 1, "checked": 1, "rejected": 0, "findings": 1, "excepted": 0}
+    assert doc["excepted"] == []
     [f] = doc["findings"]
     assert {k: f[k] for k in ("rule_id", "area", "outcome", "incident_id", "subject")} == {
         "rule_id": "RN002",
@@ -56,7 +57,7 @@ def test_as_of_decides_overdue_or_due(tmp_path: Path) -> None:
     path = tmp_path / "i.json"
     path.write_text(json.dumps(incident))
     code, text = run("check", str(path), "--as-of", "2025-01-08T10:05:00+00:00")  # 26 hours after
-    assert code == EXIT_FINDINGS and "TL002 breach" in text
+    assert code == EXIT_FINDINGS and "RC001 breach" in text
     code, text = run("check", str(path), "--as-of", "2025-01-07T10:05:00+00:00")  # 2 hours after
     assert code == EXIT_OK and "TL003 risk" in text and "due in 22 h" in text
     code, _ = run("check", str(path), "--as-of", "2025-01-07T10:05:00+00:00", "--fail-on", "risk")

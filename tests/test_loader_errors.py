@@ -88,7 +88,7 @@ def test_retired_id_cannot_come_back(rules_dir: Path) -> None:
 
 def test_broken_reference_table(rules_dir: Path) -> None:
     path = rules_dir / "reference" / "cancellation-authorisation.yaml"
-    path.write_text(path.read_text().replace("roles: [FCR, DFCR]\n", "roles: [FCR, Chief]\n", 1))
+    path.write_text(path.read_text().replace("roles: [FCR, DFCR, DDM]\n", "roles: [FCR, Chief]\n", 1))
     [msg] = _errors(rules_dir)
     assert "cancellation-authorisation.yaml:" in msg and "rows[0].roles[1]" in msg
 
@@ -97,9 +97,13 @@ def test_force_points_at_its_own_reference(rules_dir: Path, tmp_path: Path) -> N
     own = tmp_path / "force-ref"
     shutil.copytree(rules_dir / "reference", own)
     text = (own / "cancellation-authorisation.yaml").read_text()
+    rape_row = '  - categories: [C2]\n    offences: ["subgroup:rape"]\n    roles: [FCR, DFCR]\n'
     (own / "cancellation-authorisation.yaml").write_text(
-        text.replace("roles: [FCR, DFCR, DDM]", "roles: [FCR, DFCR, DDM, supervisor]")
+        text.replace("rows:\n", "rows:\n" + rape_row).replace(
+            "roles: [FCR, DFCR, DDM]", "roles: [FCR, DFCR, DDM, supervisor]"
+        )
     )
+    assert load_rules(rules_dir).reference.allowed_roles("C2", "19C") == ("FCR", "DFCR", "DDM")  # the default
     ruleset = load_rules(rules_dir, own)
     assert ruleset.reference.allowed_roles("C2", "105A") == ("FCR", "DFCR", "DDM", "supervisor")
     assert ruleset.reference.allowed_roles("C2", "19C") == ("FCR", "DFCR")
@@ -120,3 +124,11 @@ def test_yaml_alias_bomb_is_refused_quickly(rules_dir: Path) -> None:
     (rules_dir / "timeliness" / "TL002.yaml").write_text("\n".join(lines) + "\n")
     [msg] = _errors(rules_dir)
     assert "TL002.yaml:" in msg and "expands to more than 100,000 values" in msg
+
+
+@pytest.mark.parametrize("digit", ["\u0661", "\u0967", "\uff12"], ids=["arabic-indic", "devanagari", "fullwidth"])
+def test_a_rule_id_is_ascii(rules_dir: Path, digit: str) -> None:
+    """`TL00١` would load the same rule again under a look-alike id."""
+    (rules_dir / "timeliness" / f"TL00{digit}.yaml").write_text(GOOD.replace("id: TL002", f"id: TL00{digit}"))
+    errors = _errors(rules_dir)
+    assert any(f"TL00{digit}.yaml" in e and "id: String should match pattern" in e for e in errors), errors

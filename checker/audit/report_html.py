@@ -237,11 +237,13 @@ def render(summary: dict[str, Any], tally: Tally) -> str:
     out.append(bar_chart([(f"{r['rule_id']} {r['title']}", r["findings"]) for r in by_rule[:10]], "Findings by rule"))
     rows = "".join(
         f"<tr><td>{_e(r['rule_id'])}</td><td>{_e(r['title'])}</td><td>{_e(r['area'])}</td>"
-        f"<td class='{_e(r['outcome'])}'>{_e(r['outcome'])}</td><td class=n>{r['findings']:,}</td></tr>"
+        f"<td class='{_e(r['outcome'])}'>{_e(r['outcome'])}</td><td class=n>{r['findings']:,}</td>"
+        f"<td class=n>{r['excepted']:,}</td></tr>"
         for r in by_rule
     )
     out.append(
-        f"<table><tr><th>Rule</th><th>What</th><th>Area</th><th>Outcome</th><th>Findings</th></tr>{rows}</table>"
+        "<table><tr><th>Rule</th><th>What</th><th>Area</th><th>Outcome</th><th>Findings</th>"
+        f"<th>Excepted</th></tr>{rows}</table>"
     )
 
     worst = tally.incidents_to_fix()
@@ -278,7 +280,7 @@ def render(summary: dict[str, Any], tally: Tally) -> str:
         else ""
     )
     dp = s["data_protection"]
-    ids = f"are pseudonymised (key {_e(dp['pseudonym_key_id'])})" if dp["pseudonymised"] else "are shown as recorded"
+    ids = "are pseudonymised with a secret key" if dp["pseudonymised"] else "are shown as recorded"
     out.append(
         f"</table><p class=small>Intervals: {method}, {st['confidence'] * 100:g}% confidence{fpc}. Each figure's "
         f"counts are in summary.json. Narratives {'are' if dp['narratives_included'] else 'are not'} included; "

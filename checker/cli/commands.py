@@ -14,11 +14,14 @@ from checker.check.checker import Checker, Evaluator, Result
 from checker.check.docs import rule_text
 from checker.check.document import json_document
 from checker.check.examples import run_all
+from checker.check.exceptions import Excepted, Register, load_register
 from checker.check.facts import build_facts
 from checker.cli.exits import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, FAIL_ON
 from checker.cli.output import Paint, human_result
+from checker.cli.terminal import wants_colour
 from checker.core.errors import CheckerError, Problem
-from checker.core.times import LONDON, parse_time, utc_now
+from checker.core.models import Limits
+from checker.core.times import LONDON, human_time, parse_time, utc_now
 from checker.read.incidents import read_items, validate
 from checker.rules.explain import fired_conditions, why_not
 from checker.rules.loader import RuleSet, load_rules
@@ -31,10 +34,7 @@ def load_ruleset(args: argparse.Namespace) -> RuleSet:
 
 
 def _paint(args: argparse.Namespace, out: TextIO) -> Paint:
-    colour = getattr(args, "color", "auto")
-    if colour == "auto":
-        return Paint(out.isatty() and not os.environ.get("NO_COLOR"))
-    return Paint(colour == "always")
+    return Paint(wants_colour(getattr(args, "color", "auto"), out))
 
 
 def run_check(args: argparse.Namespace, out: TextIO) -> int:
@@ -46,9 +46,11 @@ def run_check(args: argparse.Namespace, out: TextIO) -> int:
     ruleset = load_ruleset(args)
     if args.why_not and ruleset.get(args.why_not) is None:
         raise CheckerError([Problem(f"--why-not: no rule {args.why_not!r} (see `crimecheck rules list`)")])
+    register = load_register(args.exceptions, ruleset) if args.exceptions else Register()
     zone = args.timezone or LONDON
     checker = Checker(ruleset, evaluator=args.evaluator, zone=zone)
     results: list[Result] = []
+    excepted: list[Excepted] = []
     rejected: list[tuple[str, list[Problem]]] = []
     warnings: list[str] = []
     seen: set[str] = set()
@@ -57,7 +59,7 @@ def run_check(args: argparse.Namespace, out: TextIO) -> int:
     for path in args.files:
         for item in read_items(path):
             try:
-                incident, warns = validate(item, args.timezone)
+                incident, warns = validate(item, args.timezone, Limits(narrative=args.max_narrative))
                 if incident.incident_id in seen:
                     raise CheckerError(
                         [
@@ -71,7 +73,7 @@ def run_check(args: argparse.Namespace, out: TextIO) -> int:
                         ]
                     )
                 seen.add(incident.incident_id)
-                result = checker.check(incident, as_of)
+                (result,), held = register.split([checker.check(incident, as_of)], as_of)
             except CheckerError as exc:
                 # problems raised after reading (unknown codes, engine failures) do not know the file
                 problems = [p if p.file else replace(p, file=item.source, line=item.line) for p in exc.problems]
@@ -83,15 +85,25 @@ def run_check(args: argparse.Namespace, out: TextIO) -> int:
                 continue
             warnings.extend(warns)
             results.append(result)
+            excepted.extend(held)
             if human:
                 print("\n".join(human_result(result, paint, as_of, zone, args.explain)), file=out)
+                for e in held:
+                    until = human_time(e.entry.expires_at.isoformat(), as_of, zone)
+                    line = f"  {e.finding.rule_id} excepted     {e.finding.subject}  {e.finding.title}"
+                    print(
+                        paint(f"{line}\n      accepted by the {e.entry.accepted_by_role} until {until}: ", "dim")
+                        + paint(e.entry.reason, "dim"),
+                        file=out,
+                    )
                 if args.explain:
                     _print_explain(checker, result, out, paint)
                 if args.why_not:
                     _print_why_not(checker, args.why_not, incident, as_of, out, paint)
     if human:
+        on_stderr = _paint(args, sys.stderr)
         for w in warnings:
-            print(paint(f"warning: {w}", "dim"), file=sys.stderr)
+            print(on_stderr(f"warning: {w}", "dim"), file=sys.stderr)
         counts = f"{len(results) + len(rejected)} read, {len(results)} checked, {len(rejected)} rejected"
         total = {
             o: sum(1 for r in results for f in r.findings if f.outcome == o) for o in ("breach", "risk", "needs_review")
@@ -99,13 +111,13 @@ def run_check(args: argparse.Namespace, out: TextIO) -> int:
         print(
             paint(
                 f"\n{counts}; findings: {total['breach']} breach, {total['risk']} risk, "
-                f"{total['needs_review']} needs review",
+                f"{total['needs_review']} needs review" + (f"; {len(excepted)} excepted" if excepted else ""),
                 "bold",
             ),
             file=out,
         )
     else:
-        out.write(json_document(ruleset, results, rejected, as_of, args.explain, warnings).decode())
+        out.write(json_document(ruleset, results, rejected, as_of, args.explain, warnings, excepted).decode())
     if rejected:
         return EXIT_ERROR
     failing = FAIL_ON[args.fail_on]

@@ -8,11 +8,13 @@ import sys
 from collections.abc import Sequence
 from datetime import tzinfo
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import Any, NoReturn, TextIO, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from checker.cli.exits import EXIT_ERROR, EXIT_OK, FAIL_ON
+from checker.cli.exits import EXIT_ERROR, FAIL_ON
+from checker.cli.terminal import Terminal
 from checker.core.errors import CheckerError
+from checker.core.models import DEFAULT_LIMITS
 
 
 class _Parser(argparse.ArgumentParser):
@@ -36,6 +38,35 @@ def _clock_args(p: argparse.ArgumentParser) -> None:
         default=None,
         metavar="ZONE",
         help="read times without an offset in this zone (e.g. Europe/London); default: refuse them",
+    )
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more, got {text!r}")
+    return value
+
+
+def _limit_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--max-narrative",
+        type=_positive,
+        default=DEFAULT_LIMITS.narrative,
+        metavar="CHARS",
+        help=f"reject an incident whose narrative is longer (default {DEFAULT_LIMITS.narrative:,})",
+    )
+
+
+def _exceptions_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--exceptions",
+        type=Path,
+        metavar="FILE",
+        help="YAML register of accepted exceptions: those findings are reported apart until they expire",
     )
 
 
@@ -71,6 +102,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     check.add_argument("files", nargs="+", metavar="FILE", help="incident file(s); - reads standard input")
     check.add_argument("--format", choices=("human", "json"), default="human", help="output format (default: human)")
     _clock_args(check)
+    _limit_args(check)
     check.add_argument(
         "--fail-on",
         choices=tuple(FAIL_ON),
@@ -79,6 +111,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     )
     check.add_argument("--explain", action="store_true", help="show the facts and conditions behind each finding")
     check.add_argument("--why-not", metavar="RULE", help="show which condition of RULE failed on each incident")
+    _exceptions_arg(check)
     check.add_argument(
         "--color", choices=("auto", "always", "never"), default="auto", help="colour output (default: auto)"
     )
@@ -100,6 +133,15 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     _rules_args(tst)
 
     _audit_parser(sub)
+    keygen = sub.add_parser(
+        "keygen",
+        help="write a new pseudonym key (for audit --pseudonymise --key-file)",
+        description="Write 32 random bytes, in hex, to a new file only you can read (mode 0600). "
+        "An existing file is never overwritten.",
+    )
+    keygen.add_argument("key_file", type=Path, metavar="FILE", help="the key file to create")
+
+    _serve_parser(sub)
     compare = sub.add_parser("compare", help="compare two audit summaries: change and statistical significance")
     compare.add_argument("a", metavar="A", help="the earlier summary.json")
     compare.add_argument("b", metavar="B", help="the later summary.json")
@@ -123,6 +165,7 @@ def _audit_parser(sub: Any) -> None:
     audit.add_argument("--records", metavar="FILE", help="CSV of crime and N100 records (with --mapping)")
     audit.add_argument("--disclosures", metavar="FILE", help="CSV of further disclosures (with --mapping)")
     _clock_args(audit)
+    _limit_args(audit)
     audit.add_argument("--sample", type=int, metavar="N", help="audit a simple random sample of N incidents")
     audit.add_argument("--seed", type=int, default=0, metavar="S", help="seed for --sample (default 0)")
     audit.add_argument("--ci-method", choices=("wilson", "normal"), default="wilson", help="interval (default wilson)")
@@ -136,6 +179,7 @@ def _audit_parser(sub: Any) -> None:
         "--key-file", type=Path, metavar="FILE", help="pseudonym key (default $CRIMECHECK_PSEUDONYM_KEY)"
     )
     audit.add_argument("--quiet", action="store_true", help="no progress bar")
+    _exceptions_arg(audit)
     audit.add_argument(
         "--workers",
         type=int,
@@ -148,11 +192,62 @@ def _audit_parser(sub: Any) -> None:
     _rules_args(audit)
 
 
+def _serve_parser(sub: Any) -> None:
+    """`crimecheck serve` and its options (docs/serve.md)."""
+    from checker.serve.auth import ROLES
+
+    serve = sub.add_parser(
+        "serve",
+        help="the checker as an HTTP service the records system calls (docs/serve.md)",
+        description="Serve the checker over HTTP: check incidents, keep their latest versions, a queue by "
+        "deadline and the exceptions register. Listens on 127.0.0.1 unless --host says otherwise.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine)")
+    serve.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    serve.add_argument(
+        "--database",
+        default=None,
+        metavar="PATH|URL",
+        help="SQLite file (default ./crimecheck-serve.db) or postgresql://user@host/db for several instances",
+    )
+    serve.add_argument("--workers", type=int, default=2, metavar="N", help="checking processes, one engine each (2)")
+    serve.add_argument(
+        "--max-body", type=int, default=5_000_000, metavar="BYTES", help="larger request bodies get 413 (5,000,000)"
+    )
+    serve.add_argument(
+        "--timezone", type=_zone, default=None, metavar="ZONE", help="read times without an offset in this zone"
+    )
+    serve.add_argument("--store-narrative", action="store_true", help="keep incident narratives in the database")
+    serve.add_argument(
+        "--tokens", type=Path, metavar="FILE", help="YAML of hashed tokens: tokens: [{name, role, sha256}]"
+    )
+    serve.add_argument("--policy", type=Path, metavar="FILE", help="YAML allowed_roles: who may accept exceptions")
+    serve.add_argument("--demo", action="store_true", help="a throwaway database with the sample incidents, and tokens")
+    serve.add_argument("--add-token", metavar="NAME", help="create a token in the database, print it once, and exit")
+    serve.add_argument("--role", choices=ROLES, help="the role of --add-token")
+    serve.add_argument("--remove-token", metavar="NAME", help="delete a token from the database, and exit")
+    serve.add_argument("--write-openapi", type=Path, metavar="FILE", help="write the OpenAPI document, and exit")
+    _rules_args(serve)
+
+
 def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int:
     """Run the command line; returns the exit code."""
-    out = stdout or sys.stdout
     parser, rules = build_parser()
     args = parser.parse_args(argv)
+    # Everything for people goes through a Terminal: controls escaped, a closed pipe survived.
+    # JSON output is left as it is: orjson escapes every control character in a string.
+    human = getattr(args, "format", "human") != "json"
+    colour = getattr(args, "color", "auto")
+    out = cast(TextIO, Terminal(stdout or sys.stdout, escape=human, colour=colour))
+    saved, sys.stderr = sys.stderr, cast(TextIO, Terminal(sys.stderr, colour=colour))
+    try:
+        return _run(args, parser, rules, out)
+    finally:
+        sys.stderr.flush()
+        sys.stderr = saved
+
+
+def _run(args: argparse.Namespace, parser: argparse.ArgumentParser, rules: argparse.ArgumentParser, out: TextIO) -> int:
     # Each command's module is imported only when it runs, so `check` does not load the audit's.
     try:
         if args.command == "check":
@@ -163,10 +258,18 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
             from checker.cli.audit import run_audit
 
             return run_audit(args, out)
+        if args.command == "keygen":
+            from checker.cli.audit import run_keygen
+
+            return run_keygen(args, out)
         if args.command == "compare":
             from checker.cli.audit import run_compare
 
             return run_compare(args, out)
+        if args.command == "serve":
+            from checker.serve.main import run_serve
+
+            return run_serve(args, out)
         if args.command == "rules" and args.rules_command:
             from checker.cli.commands import run_rules
 
@@ -179,7 +282,12 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
             print(f"  {p}", file=sys.stderr)
         return EXIT_ERROR
     except BrokenPipeError:
-        return EXIT_OK
+        return EXIT_ERROR  # output was lost: never a success (Terminal normally absorbs this)
+    except OSError as exc:
+        # a read-only or full disk, a closed standard input: the operating system's reason, not a crash
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"crimecheck: cannot continue: {where}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_ERROR
     except Exception as exc:
         if os.environ.get("CRIMECHECK_DEBUG"):
             raise

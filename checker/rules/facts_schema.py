@@ -83,6 +83,18 @@ FACT_SCHEMA: dict[str, dict[str, FieldSpec]] = {
         "window_expired": _f("bool", "the recording window has run out as of the as-of time"),
         "decision": _f("str", "what the rules require: crime, n100, no_crime or review"),
         "decision_reason": _f("str", "why that decision"),
+        "decision_text": _f("str", "why that decision, in words"),
+        "known": _f("bool", "the code is in the offence list"),
+        "recorded_by": _f("str", "who records the offence: force or action_fraud"),
+        "state_based": _f("bool", "a state-based offence (other crimes against society)"),
+        "disclosed_text": _f("str", "when disclosed, as a date and time in the force's zone"),
+        "deadline_text": _f("str", "when the decision falls due, as a date and time in the force's zone"),
+        "domestic": _f("bool", "victim and suspect are partners, ex-partners or family, both 16 or over"),
+        "hate": _f("bool", "the disclosure names a hate strand"),
+        "hate_strands": _f("str", "the hate strands named, comma separated", always=False),
+        "hate_incident": _f("bool", "the incident carries the hate qualifier"),
+        "victim_child": _f("bool", "the victim is a child"),
+        "victim_vulnerable": _f("bool", "the victim is a child or a vulnerable adult"),
     },
     "record": {
         **_COMMON,
@@ -103,6 +115,7 @@ FACT_SCHEMA: dict[str, dict[str, FieldSpec]] = {
         "converted": _f("bool", "the N100 names the crime it became"),
         "has_cancellation": _f("bool", "the record carries cancellation details"),
         "cancel_category": _f("str", "C1..C5", always=False),
+        "cancel_category_text": _f("str", "the category in words, for messages", always=False),
         "authorised_by": _f("str", "role that authorised the cancellation", always=False),
         "has_avi": _f("bool", "additional verifiable information is given"),
         "grounds_withdrawal_only": _f("bool", "the only grounds given are the victim's withdrawal"),
@@ -112,6 +125,17 @@ FACT_SCHEMA: dict[str, dict[str, FieldSpec]] = {
         "duplicate_exists": _f("bool", "C3: the record it names as duplicated exists in the incident"),
         "authoriser_check": _f("str", "allowed, not_allowed, no_rule or missing_role"),
         "allowed_roles": _f("str", "roles the authorisation table allows, comma separated"),
+        "known": _f("bool", "the classification is in the offence list"),
+        "unknown_shared": _f("bool", "an unknown code the disclosure it answers carries as well"),
+        "recorded_by": _f("str", "who records the offence: force or action_fraud"),
+        "avi_judgement": _f("str", "C2 grounds: evidence, not_avi, none or unclear", always=False),
+        "duplicate_state": _f("str", "C3 target: missing, self, elsewhere, cancelled, separate, live", always=False),
+        "separate_report": _f("bool", "C3 or C4 used on what the facts show is a report of its own"),
+        "victim_loses_crime": _f("bool", "cancelling it leaves the victim without a live crime"),
+        "in_force_area": _f("bool", "what it records happened in this force's area"),
+        "domestic": _f("bool", "a disclosure it answers is between partners, ex-partners or family, both 16+"),
+        "hate": _f("bool", "a disclosure it answers names a hate strand"),
+        "hate_incident": _f("bool", "the incident carries the hate qualifier"),
     },
     "link": {
         **_COMMON,
@@ -133,6 +157,12 @@ FACT_SCHEMA: dict[str, dict[str, FieldSpec]] = {
         "first_decision": _f("bool", "the earliest record answering this disclosure"),
         "converted": _f("bool", "the record is an N100 that names the crime it became"),
         "explicit": _f("bool", "linked by the record's disclosure_ids, not inferred"),
+        "classification_fault": _f(
+            "str", "none, band, rape_as_other, aggravated_as_basic, conduct_as_oneoff, table or other"
+        ),
+        "fault_certain": _f("bool", "the right code is certain from the facts given"),
+        "right_code": _f("str", "the code the facts require of this record"),
+        "known": _f("bool", "the record's classification is in the offence list"),
     },
 }
 
@@ -170,3 +200,16 @@ class Hit(Protocol):
 
 
 Screen = Callable[[str], Sequence[Hit]]
+
+# What reports may not show of a fact field as it is (checker/audit/rows.py masks them):
+# the words of the incident log, which name people ...
+NARRATIVE_FIELDS = frozenset({"phrase", "sentence"})
+# ... a victim's particulars, which with the date and place point to one person under --pseudonymise ...
+PERSONAL_FIELDS = frozenset({"age", "sex", "relationship", "partner_or_family", "victim_age", "victim_sex"})
+# ... and ids: every `*_id` field (but mention_id, which names an offence family) and these.
+ID_FIELDS = frozenset({"duplicate_of"})
+
+
+def is_id_field(name: str) -> bool:
+    """Whether a fact field holds an id of the incident, a record, a disclosure, a victim or a suspect."""
+    return name in ID_FIELDS or (name.endswith("_id") and name != "mention_id")

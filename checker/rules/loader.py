@@ -76,7 +76,7 @@ class Example(Strict):
 class RuleModel(Strict):
     """The schema of one rule file."""
 
-    id: str = Field(pattern=r"^[A-Z]{2}\d{3}$")
+    id: str = Field(pattern=r"^[A-Z]{2}[0-9]{3}$")  # ASCII: \d would take any Unicode digit
     name: str = Field(pattern=r"^[a-z_]+\.[a-z0-9_]+$")
     title: str
     area: Area
@@ -200,7 +200,7 @@ def _check_rule(doc: YamlDoc, model: RuleModel, ref: Reference) -> tuple[Rule | 
         problems.append(doc.problem(("id",), f"ids of area {model.area} start with {PREFIX[model.area]}"))
     if model.effective.to is not None and model.effective.to <= model.effective.from_:
         problems.append(doc.problem(("effective", "to"), "`to` must be after `from`"))
-    params = {name: s.value for name, s in ref.settings.items()} | model.params
+    params = {name: s.value for name, s in ref.settings.items()} | {"offence_list_edition": ref.edition} | model.params
     parser = Parser(params)
     branches = parser.parse(model.when, ("when",))
     problems.extend(doc.problem(loc, msg) for loc, msg in parser.errors)
