@@ -1,12 +1,16 @@
 """The benchmark: `python -m bench.run` measures crimecheck on generated batches.
 
-For each batch size it reports, as medians of --repeat runs:
+First, in one process on the first --split-size incidents of the smallest batch:
+- the floor: the engine alone (the same prebuilt facts through `evaluate`) and the narrative
+  screen alone (the same narratives), and the audit's own loop (one worker, report rows, CSV
+  writing and tally included) as a ratio to their sum;
+- the split of that loop between every stage, each timed in the same run.
+
+Then for each batch size and each --workers count, as medians of --repeat runs:
 - end to end: `crimecheck audit` (read, validate, evaluate, write the report) in a child process,
-  incidents/s and the peak RSS of the largest process;
-- two floors on the same batch: reading and parsing alone, and the same audit with the
-  pure-Python reference evaluator instead of the engine (ratios printed);
-- the split of one process's time between parsing, validation, fact building (with the narrative
-  screen), the engine and the findings, measured in-process on the first --split-size incidents.
+  incidents/s and the peak RSS of the largest process, with the load average at each run;
+- two other floors on the same batch (first worker count only): reading and parsing alone, and
+  the audit with the pure-Python reference evaluator instead of the engine.
 
 Figures are written to bench/RESULTS.md with the machine, the command and the date.
 """
@@ -20,12 +24,19 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
+from itertools import islice
 from pathlib import Path
+from typing import Any, TypeVar
+
+from checker.rules.loader import load_rules
 
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF = "2025-06-01T00:00:00+00:00"
+T = TypeVar("T")
 
 
 def _batch(size: int, seed: int, folder: Path) -> Path:
@@ -64,59 +75,147 @@ def _parse_only(batch: Path) -> list[str]:
     return [sys.executable, "-c", code, str(batch)]
 
 
-def split(batch: Path, limit: int) -> dict[str, float]:
-    """Seconds per stage for the first `limit` incidents, checked in this process by the engine."""
+STAGES = (
+    "parse",
+    "validate",
+    "narrative screen",
+    "facts",
+    "engine",
+    "findings and decisions",
+    "outcome rows",
+    "CSV writing",
+    "tally",
+)
+
+
+class _Clock:
+    """Seconds spent in each stage, timed around the functions the audit calls."""
+
+    def __init__(self) -> None:
+        self.spent = dict.fromkeys(STAGES, 0.0)
+
+    def wrap(self, stage: str, fn: Callable[..., T]) -> Callable[..., T]:
+        spent, clock = self.spent, time.perf_counter
+
+        def timed(*args: Any, **kwargs: Any) -> T:
+            started = clock()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                spent[stage] += clock() - started
+
+        return timed
+
+
+def split(batch: Path, limit: int) -> tuple[dict[str, float], dict[str, float], int]:
+    """For the first `limit` incidents, all checked in this process by the engine, as the audit
+    checks them (one worker):
+
+    - the seconds spent in each stage of the audit, every stage timed in the same run (nested
+      stages subtracted from the stage around them: the screen from facts, and validation, facts,
+      the engine and outcome rows from the whole item);
+    - the floor: the engine alone (the same prebuilt facts through `evaluate`) and the narrative
+      screen alone (the same narratives), and the audit's own time without any timing inside it.
+
+    Returns (stages, floor, incidents)."""
+    from checker.audit import rows
+    from checker.audit.report import ReportWriter
+    from checker.audit.rows import Queued, Settings, check_item
+    from checker.audit.stream import queue
+    from checker.audit.tally import Tally
+    from checker.check import checker as checker_module
     from checker.check.checker import Checker
-    from checker.check.facts import build_facts
-    from checker.core.errors import CheckerError
     from checker.core.times import parse_time
-    from checker.read.incidents import read_items, validate
-    from checker.rules.loader import load_rules
+    from checker.read.incidents import read_items
 
     ruleset = load_rules()
     checker = Checker(ruleset)
-    as_of = parse_time(AS_OF)
-    stages = dict.fromkeys(("parse", "validate", "narrative screen", "facts", "engine", "findings"), 0.0)
-    screen = ruleset.screen  # loaded before the clock starts
+    screen = ruleset.screen
     assert screen is not None
-    clock = time.perf_counter
-    items = read_items(batch)
-    for _ in range(limit):
-        t0 = clock()
-        item = next(items, None)
-        t1 = clock()
-        if item is None:
-            break
-        try:
-            incident, _ = validate(item)
-        except CheckerError:
-            continue
-        t2 = clock()
-        hits = screen(incident.narrative) if incident.narrative else []
-        t3 = clock()
-        facts = build_facts(incident, ruleset.reference, as_of, lambda _text, found=hits: found).facts  # type: ignore[misc]
-        t4 = clock()
+    screen("warm up: load the lexicon before the clock starts")
+    settings = Settings(parse_time(AS_OF), ruleset.reference.recording_window_s)
+    queued: list[Queued] = list(islice(queue(read_items(batch)), limit))
+
+    # 1. the audit's own loop, untimed inside: the cost the floor is compared with
+    with tempfile.TemporaryDirectory() as tmp:
+        writer, tally = ReportWriter(Path(tmp) / "r"), Tally(window_s=settings.window_s)
+        started = time.perf_counter()
+        for q in islice(queue(read_items(batch)), limit):
+            o = check_item(checker, q, settings)
+            writer.write(o)
+            tally.add(o)
+        audit = time.perf_counter() - started
+        writer.abort()
+
+    # 2. the same loop with each stage timed
+    clock = _Clock()
+    facts_seen: list[list[dict[str, Any]]] = []
+    narratives: list[str] = []
+    timed_screen = clock.wrap("narrative screen", screen)
+
+    def screen_and_keep(text: str) -> Any:
+        narratives.append(text)
+        return timed_screen(text)
+
+    hits = clock.wrap("engine", checker.hits)
+
+    def hits_and_keep(facts: list[dict[str, Any]]) -> Any:
+        facts_seen.append(facts)
+        return hits(facts)
+
+    # the functions the audit calls, by the names it calls them through
+    patched = [
+        (rows, "validate", "validate"),
+        (checker_module, "build_facts", "facts"),
+        (rows, "_checked", "outcome rows"),
+    ]
+    saved = [vars(module)[name] for module, name, _ in patched]
+    for (module, name, stage), fn in zip(patched, saved, strict=True):
+        setattr(module, name, clock.wrap(stage, fn))
+    ruleset.__dict__["screen"] = screen_and_keep
+    checker.hits = hits_and_keep  # type: ignore[method-assign]
+    item_time = 0.0
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            writer, tally = ReportWriter(Path(tmp) / "r"), Tally(window_s=settings.window_s)
+            write, add = clock.wrap("CSV writing", writer.write), clock.wrap("tally", tally.add)
+            items = queue(read_items(batch))
+            perf = time.perf_counter
+            for _ in range(limit):
+                t0 = perf()
+                nxt = next(items, None)
+                t1 = perf()
+                if nxt is None:
+                    break
+                o = check_item(checker, nxt, settings)
+                t2 = perf()
+                write(o)
+                add(o)
+                clock.spent["parse"] += t1 - t0
+                item_time += t2 - t1
+            writer.abort()
+    finally:
+        for (module, name, _), fn in zip(patched, saved, strict=True):
+            setattr(module, name, fn)
+        ruleset.__dict__["screen"] = screen
+        del checker.hits
+    spent = clock.spent
+    spent["facts"] -= spent["narrative screen"]
+    spent["findings and decisions"] = item_time - sum(
+        spent[s] for s in ("validate", "narrative screen", "facts", "engine", "outcome rows")
+    )
+
+    # 3. the floor: the engine and the screen alone, on the same facts and narratives
+    started = time.perf_counter()
+    for facts in facts_seen:
         checker.hits(facts)
-        t5 = clock()
-        stages["parse"] += t1 - t0
-        stages["validate"] += t2 - t1
-        stages["narrative screen"] += t3 - t2
-        stages["facts"] += t4 - t3
-        stages["engine"] += t5 - t4
-    # findings: the rest of `check` (building facts and hits again is subtracted)
-    items = read_items(batch)
-    incidents = []
-    for item, _ in zip(items, range(limit), strict=False):
-        try:
-            incidents.append(validate(item)[0])
-        except CheckerError:
-            continue
-    t0 = clock()
-    for incident in incidents:
-        checker.check(incident, as_of)
-    whole = clock() - t0
-    stages["findings"] = max(0.0, whole - stages["narrative screen"] - stages["facts"] - stages["engine"])
-    return stages
+    engine = time.perf_counter() - started
+    started = time.perf_counter()
+    for text in narratives:
+        screen(text)
+    narrative = time.perf_counter() - started
+    floor = {"audit": audit, "engine alone": engine, "screen alone": narrative}
+    return spent, floor, len(queued)
 
 
 def main() -> None:
@@ -128,43 +227,65 @@ def main() -> None:
     p.add_argument(
         "--floors-max", type=int, default=10_000_000, help="measure the two floors only up to this batch size"
     )
-    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="audit worker processes")
+    p.add_argument("--workers", default="1,2", help="audit worker processes, one or more (default 1,2)")
     p.add_argument("--seed", type=int, default=7)
-    p.add_argument("--split-size", type=int, default=5000, help="incidents for the stage split")
+    p.add_argument("--split-size", type=int, default=5000, help="incidents for the stage split and the floor")
     p.add_argument("--data", type=Path, default=ROOT / "bench" / "out", help="where batches are kept")
     p.add_argument("--results", type=Path, default=ROOT / "bench" / "RESULTS.md")
     args = p.parse_args()
     args.data.mkdir(parents=True, exist_ok=True)
+    worker_counts = [int(w) for w in str(args.workers).split(",")]
+    sizes = [int(s) for s in args.sizes.split(",")]
+    # the floor first: it is what every other figure is compared with
+    spent, floor, n = split(_batch(min(sizes), args.seed, args.data), args.split_size)
+    base = floor["engine alone"] + floor["screen alone"]
+    print(
+        f"floor over {n:,} incidents: engine {floor['engine alone'] / n * 1e3:.3f} ms + screen"
+        f" {floor['screen alone'] / n * 1e3:.3f} ms per incident; audit {floor['audit'] / n * 1e3:.3f} ms"
+        f" = {floor['audit'] / base:.2f}x the floor ({_load()})",
+        flush=True,
+    )
     rows = []
-    for size in (int(s) for s in args.sizes.split(",")):
+    for size in sizes:
         batch = _batch(size, args.seed, args.data)
         repeat = args.repeat if size <= 100_000 else args.repeat_large
-        measured: dict[str, list[tuple[float, int]]] = {"audit": [], "parse": [], "reference": []}
-        for _ in range(repeat):
-            measured["audit"].append(_child(_audit(batch, args.data / "report", args.workers, "engine")))
-            if size <= args.floors_max:
-                measured["parse"].append(_child(_parse_only(batch)))
-                measured["reference"].append(_child(_audit(batch, args.data / "report-ref", args.workers, "reference")))
-        med = {k: statistics.median(w for w, _ in v) if v else float("nan") for k, v in measured.items()}
-        rss = max(r for _, r in measured["audit"])
-        row = {
-            "size": size,
-            "audit_s": med["audit"],
-            "audit_rate": size / med["audit"],
-            "parse_rate": size / med["parse"],
-            "reference_rate": size / med["reference"],
-            "rss_mib": rss / 1024,
-            "runs": repeat,
-        }
-        rows.append(row)
-        print(
-            f"{size:>9,}: audit {row['audit_rate']:,.0f}/s ({med['audit']:.1f} s),"
-            f" parse-only {row['parse_rate']:,.0f}/s, reference {row['reference_rate']:,.0f}/s,"
-            f" peak RSS {row['rss_mib']:.0f} MiB, runs {repeat}",
-            flush=True,
-        )
-    stages = split(_batch(min(int(s) for s in args.sizes.split(",")), args.seed, args.data), args.split_size)
-    write_results(args, rows, stages)
+        for i, workers in enumerate(worker_counts):
+            measured: dict[str, list[tuple[float, int]]] = {"audit": [], "parse": [], "reference": []}
+            loads = []
+            for _ in range(repeat):
+                loads.append(_load())
+                measured["audit"].append(_child(_audit(batch, args.data / "report", workers, "engine")))
+                if size <= args.floors_max and i == 0:
+                    measured["parse"].append(_child(_parse_only(batch)))
+                    measured["reference"].append(_child(_audit(batch, args.data / "report-ref", workers, "reference")))
+            med = {k: statistics.median(w for w, _ in v) if v else float("nan") for k, v in measured.items()}
+            row = {
+                "size": size,
+                "workers": workers,
+                "audit_s": med["audit"],
+                "audit_rate": size / med["audit"],
+                "parse_rate": size / med["parse"],
+                "reference_rate": size / med["reference"],
+                "rss_mib": max(r for _, r in measured["audit"]) / 1024,
+                "runs": repeat,
+                "load": "; ".join(loads),
+            }
+            rows.append(row)
+            print(
+                f"{size:>9,} x{workers}: audit {row['audit_rate']:,.0f}/s ({med['audit']:.1f} s),"
+                f" parse-only {row['parse_rate']:,.0f}/s, reference {row['reference_rate']:,.0f}/s,"
+                f" peak RSS {row['rss_mib']:.0f} MiB, runs {repeat}, load {row['load']}",
+                flush=True,
+            )
+    write_results(args, rows, spent, floor, n)
+
+
+def _load() -> str:
+    """The machine's 1-minute load average (other processes share it)."""
+    try:
+        return f"load {os.getloadavg()[0]:.1f}"
+    except OSError:  # pragma: no cover - no load average on this system
+        return "load unknown"
 
 
 def _n(value: float, spec: str = ",.0f") -> str:
@@ -172,9 +293,11 @@ def _n(value: float, spec: str = ",.0f") -> str:
     return "not measured" if value != value else format(value, spec)
 
 
-def write_results(args: argparse.Namespace, rows: list[dict[str, float]], stages: dict[str, float]) -> None:
+def write_results(
+    args: argparse.Namespace, rows: list[dict[str, Any]], spent: dict[str, float], floor: dict[str, float], n: int
+) -> None:
     """Append this run to bench/RESULTS.md."""
-    total = sum(stages.values()) or 1.0
+    total = sum(spent.values()) or 1.0
     cpu = (
         next(
             (
@@ -187,33 +310,39 @@ def write_results(args: argparse.Namespace, rows: list[dict[str, float]], stages
         if Path("/proc/cpuinfo").exists()
         else platform.processor()
     )
+    base = floor["engine alone"] + floor["screen alone"]
     lines = [
         f"## {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         "",
-        f"Machine: {os.cpu_count()} cores, {cpu}; Python {platform.python_version()}; workers {args.workers}.",
+        f"Machine: {os.cpu_count()} cores, {cpu}; Python {platform.python_version()}.",
         f"Command: `python -m bench.run --sizes {args.sizes} --repeat {args.repeat} --repeat-large {args.repeat_large}"
-        f" --workers {args.workers}` (medians of the runs shown).",
+        f" --workers {args.workers} --split-size {args.split_size}` (medians of the runs shown).",
         "",
-        "| incidents | audit wall | audit incidents/s | peak RSS (largest process) | parse-only incidents/s |"
-        " reference evaluator incidents/s | engine / reference | audit / parse-only | runs |",
+        f"Floor, in one process over the same {n:,} incidents: the engine alone (prebuilt facts through"
+        f" `evaluate`) {floor['engine alone'] / n * 1e3:.3f} ms and the narrative screen alone"
+        f" {floor['screen alone'] / n * 1e3:.3f} ms per incident, {base / n * 1e3:.3f} ms together; the audit"
+        f" (one worker, report rows, CSV and tally included) {floor['audit'] / n * 1e3:.3f} ms:"
+        f" **{floor['audit'] / base:.2f}x the floor**.",
+        "",
+        "| incidents | workers | audit wall | audit incidents/s | peak RSS (largest process) | parse-only incidents/s |"
+        " reference evaluator incidents/s | runs | load average at each run |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
-            f"| {r['size']:,} | {r['audit_s']:.1f} s | {r['audit_rate']:,.0f} | {r['rss_mib']:.0f} MiB |"
-            f" {_n(r['parse_rate'])} | {_n(r['reference_rate'])} | {_n(r['audit_rate'] / r['reference_rate'], '.2f')} |"
-            f" {_n(r['audit_rate'] / r['parse_rate'], '.3f')} | {r['runs']:.0f} |"
+            f"| {r['size']:,} | {r['workers']} | {r['audit_s']:.1f} s | {r['audit_rate']:,.0f} |"
+            f" {r['rss_mib']:.0f} MiB | {_n(r['parse_rate'])} | {_n(r['reference_rate'])} |"
+            f" {r['runs']:.0f} | {r['load']} |"
         )
     lines += [
         "",
-        f"Split of one process's time over {args.split_size:,} incidents (engine path, no report writing):",
+        f"Split of one process's time over {n:,} incidents (the audit's own loop, each stage timed in the same run):",
         "",
         "| stage | share | ms per incident |",
         "|---|---|---|",
     ]
-    n = args.split_size
-    lines += [f"| {k} | {v / total:.0%} | {v / n * 1000:.3f} |" for k, v in stages.items()]
-    lines.append("")
+    lines += [f"| {k} | {v / total:.0%} | {v / n * 1000:.3f} |" for k, v in spent.items()]
+    lines += [f"| total | 100% | {total / n * 1000:.3f} |", ""]
     previous = args.results.read_text() if args.results.exists() else "# Benchmark results\n\n"
     head, sep, rest = previous.partition("\n## ")
     args.results.write_text(head.rstrip() + "\n\n" + "\n".join(lines) + ("\n## " + rest if sep else ""))

@@ -302,6 +302,9 @@ def test_broken_lexicon_reports_every_error(tmp_path: Path) -> None:
         (GOOD_FAMILY.replace("\\bpunched\\b", "\\b{{NOPE}}\\b"), 5, "patterns[0].pattern", "unknown fragment"),
         (GOOD_FAMILY.replace("\\bpunched\\b", "(?:x)?"), 5, "patterns[0].pattern", "empty string"),
         (GOOD_FAMILY + "title: Again\n", 9, "title", "duplicate key"),
+        # a nested quantifier took 72 s on 33 characters: refused before any narrative meets it
+        (GOOD_FAMILY.replace("\\bpunched\\b", "(?:\\w+\\s?)+punched"), 5, "patterns[0].pattern", "exponential"),
+        (GOOD_FAMILY.replace("\\bpunched\\b", "(?:a|a?)*punched"), 5, "patterns[0].pattern", "exponential"),
     ],
 )
 def test_family_file_errors(tmp_path: Path, text: str, line: int, field: str, needle: str) -> None:

@@ -324,7 +324,7 @@ def _checked(
         index=q.index,
         where=q.item.where,
         incident_id=ids.id(incident.incident_id),
-        period=incident.reported_at.astimezone(LONDON).strftime("%Y-%m"),
+        period=_month(incident.reported_at),
         findings=findings,
         excepted=excepted,
         decisions=tuple(_decision_row(d, incident, ids, wrong, settings.window_s) for d in result.decisions),
@@ -350,6 +350,12 @@ def _checked(
         force=incident.force,
         groups=_groups(incident, settings.pseudonymiser),
     )
+
+
+def _month(moment: datetime) -> str:
+    """``strftime("%Y-%m")`` in London, in half the time."""
+    local = moment.astimezone(LONDON)
+    return f"{local.year}-{local.month:02d}"
 
 
 def _finding_times(incident: Incident, f: Finding) -> tuple[str, str | None, str | None]:

@@ -42,7 +42,9 @@ DECISION_TEXT = {
 
 
 def _iso(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # what strftime("%Y-%m-%dT%H:%M:%SZ") gives (the year unpadded, as glibc writes it), in half the time
+    v = value.astimezone(UTC)
+    return f"{v.year}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}Z"
 
 
 def _yes_no(value: bool | None, unknown: str) -> str:

@@ -6,7 +6,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
-from typing import Annotated, Any, Literal
+from functools import cache
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo
 
@@ -291,9 +292,12 @@ def unknown_fields(incident: Incident) -> list[str]:
     found: list[str] = []
 
     def visit(model: BaseModel, loc: tuple[str | int, ...]) -> None:
-        # a field name is the input's own text: quoted in a warning, it is cut to a readable length
-        found.extend(dotted((*loc, _short(k))) for k in sorted(model.model_extra or {}))
-        for name in type(model).model_fields:
+        extra = model.model_extra
+        if extra:
+            # a field name is the input's own text: quoted in a warning, it is cut to a readable length
+            found.extend(dotted((*loc, _short(k))) for k in sorted(extra))
+        # only the fields that can hold a model are looked into (the rest cannot hold extras)
+        for name in _nested_fields(type(model)):
             value = getattr(model, name)
             if isinstance(value, BaseModel):
                 visit(value, (*loc, name))
@@ -304,6 +308,18 @@ def unknown_fields(incident: Incident) -> list[str]:
 
     visit(incident, ())
     return found
+
+
+@cache
+def _nested_fields(model: type[BaseModel]) -> tuple[str, ...]:
+    """The fields of ``model`` whose type names another model, in declared order."""
+
+    def holds_model(annotation: Any) -> bool:
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            return True
+        return any(holds_model(arg) for arg in get_args(annotation))
+
+    return tuple(name for name, field in model.model_fields.items() if holds_model(field.annotation))
 
 
 def consistency_problems(incident: Incident) -> list[Problem]:

@@ -154,3 +154,69 @@ def prefix_guard(body: str) -> str | None:
 def bounded(body: str, guard: str = "") -> str:
     # Every family pattern is anchored on word boundaries, whatever its author wrote.
     return rf"(?<!\w){guard}(?:{body})(?!\w)"
+
+
+# --------------------------------------------------------------------------
+# Catastrophic backtracking: refused when a lexicon is loaded
+# --------------------------------------------------------------------------
+#
+# Python's regex engine backtracks. A repeated group that can itself match in several ways
+# ("(\w+\s?)+", "(a|a?)*") makes it try exponentially many ways of splitting a text that does not
+# match: one such pattern took 72 s on 33 characters. A force's lexicon (--rules DIR) is checked
+# here before any narrative reaches it, and a pattern with a repeat inside an open-ended repeat is
+# refused: a repeat whose body holds another repeat of varying length is allowed only with a
+# small bound on the outer one ("(?:\w+\s+){1,2}"), where the ways to split are few.
+
+NESTED_BOUND = 8
+"""Largest upper bound allowed on a repeat whose body holds another repeat of varying length."""
+
+
+def _children(name: str, av: Any) -> list[Any]:
+    """The sub-sequences inside one parsed item."""
+    if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+        return [av[2]]
+    if name == "SUBPATTERN":
+        return [av[3]]
+    if name == "BRANCH":
+        return list(av[1])
+    if name == "ATOMIC_GROUP":
+        return [av]
+    if name in ("ASSERT", "ASSERT_NOT"):
+        return [av[1]]
+    if name == "GROUPREF_EXISTS":
+        return [s for s in av[1:] if s is not None]
+    return []
+
+
+def _varies(seq: Any) -> bool:
+    """Whether ``seq`` holds a repeat of varying length (at any depth)."""
+    for op, av in seq:
+        name = str(op)
+        if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT") and av[0] != av[1]:
+            return True
+        if any(_varies(child) for child in _children(name, av)):
+            return True
+    return False
+
+
+def _nested(seq: Any) -> str | None:
+    for op, av in seq:
+        name = str(op)
+        if name in ("MAX_REPEAT", "MIN_REPEAT") and av[1] > NESTED_BOUND and _varies(av[2]):
+            return "a repeat of something that can itself repeat"
+        for child in _children(name, av):
+            found = _nested(child)
+            if found:
+                return found
+    return None
+
+
+def catastrophic(source: str) -> str | None:
+    """Why ``source`` may backtrack for ever on some text, or None."""
+    parser = _sre_parser()
+    if parser is None:  # pragma: no cover - Python < 3.11
+        return None
+    try:
+        return _nested(parser.parse(source, FLAGS))
+    except Exception:  # left to the compiler to report
+        return None

@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from checker.core.errors import Problem, RuleError, dotted
-from checker.narrative.guard import bounded, prefix_guard
+from checker.narrative.guard import bounded, catastrophic, prefix_guard
 from checker.narrative.schema import (
     CUES_FILENAME,
     FLAGS,
@@ -113,7 +113,9 @@ def _expand(pattern: str, fragments: Mapping[str, str]) -> tuple[str, list[str]]
     return FRAGMENT_REF.sub(sub, pattern), missing
 
 
-def _try_compile(source: str) -> tuple[re.Pattern[str] | None, str]:
+def _try_compile(source: str, vet: bool = True) -> tuple[re.Pattern[str] | None, str]:
+    """Compile a lexicon regex; ``vet`` refuses one that can backtrack for ever (skipped where the
+    parts were vetted already)."""
     upper = uppercase_literal(source)
     if upper is not None:
         return None, f"write regexes in lower case (text is case-folded before matching); found {upper!r}"
@@ -121,9 +123,16 @@ def _try_compile(source: str) -> tuple[re.Pattern[str] | None, str]:
         # Almost always a folded YAML line break (">-") inside an alternation.
         return None, "literal space next to '|' (use \\s, or give a fragment as a list of alternatives)"
     try:
-        return re.compile(source, FLAGS), ""
+        compiled = re.compile(source, FLAGS)
     except (re.error, OverflowError, RecursionError) as exc:
         return None, f"invalid regex ({exc})"
+    why = catastrophic(source) if vet else None
+    if why is not None:
+        return None, (
+            f"the pattern holds {why}, which can take exponential time on a narrative that does not "
+            "match; write the inner repeat once (e.g. '(?:\\w+\\s+)*' as '[\\w\\s]*') or bound the outer one"
+        )
+    return compiled, ""
 
 
 def _fragment_text(value: str | list[str]) -> str:
@@ -181,6 +190,30 @@ def _phrase_source(phrase: str) -> str | None:
     return r"(?<!\w)" + r"\s+".join(parts) + r"(?!\w)"
 
 
+_WORD_START = r"(?<!\w)"
+
+
+def _grouped(sources: Sequence[str]) -> str:
+    """``"|".join(sources)``, the same regex, written so the engine skips ahead.
+
+    Alternatives starting with different letters can never match at the same place, so grouping
+    them by their first letter (keeping their order within a group) changes no match; the word
+    start is checked after that letter, so every alternative starts with a literal and the
+    engine skips to places where a cue can start instead of trying each one everywhere."""
+    groups: dict[str, list[str]] = {}
+    for source in sources:
+        body = source.removeprefix(_WORD_START)
+        first = body[:1]
+        if body == source or not WORD_CHAR.match(first) or re.escape(first) != first:
+            return "|".join(sources)
+        groups.setdefault(first, []).append(body[1:])
+    parts = []
+    for first, rests in groups.items():
+        inner = rests[0] if len(rests) == 1 else "(?:" + "|".join(rests) + ")"
+        parts.append(f"{first}(?<!\\w{first}){inner}")
+    return "|".join(parts)
+
+
 def _phrase_regex(phrases: Sequence[str], col: _Collector, loc: LinePath) -> re.Pattern[str] | None:
     sources: list[str] = []
     ok = True
@@ -195,7 +228,7 @@ def _phrase_regex(phrases: Sequence[str], col: _Collector, loc: LinePath) -> re.
         return None
     # Longest first so a combined search prefers the most specific cue.
     sources.sort(key=len, reverse=True)
-    compiled, problem = _try_compile("|".join(sources))
+    compiled, problem = _try_compile(_grouped(sources), vet=False)  # phrases: no repeats to nest
     if compiled is None:
         col.add(loc, problem)
     return compiled
@@ -350,11 +383,11 @@ def _load_family(
     combined: re.Pattern[str] | None = None
     if col.count == before and not unchecked:
         body = "|".join(f"(?:{b})" for b in bodies)
-        combined, problem = _try_compile(bounded(body))
+        combined, problem = _try_compile(bounded(body), vet=not lint)  # linted patterns were vetted
         if combined is None:
             col.add(("patterns",), f"patterns do not combine: {problem}")
         elif optimise and (guard := prefix_guard(body)) is not None:
-            guarded, _ = _try_compile(bounded(body, guard))
+            guarded, _ = _try_compile(bounded(body, guard), vet=False)
             combined = guarded or combined
     if combined is None:
         return None

@@ -4,9 +4,11 @@ first phrase no negation, hypothetical or context cue governs."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
+from checker.narrative.index import Context, TextIndex
 from checker.narrative.schema import BOUNDARY_LOOKAHEAD, MAX_SENTENCE_CHARS, TOKEN
 
 # --------------------------------------------------------------------------
@@ -60,16 +62,6 @@ class CueRule:
         return self.only is None or family in self.only
 
 
-@dataclass(frozen=True, slots=True)
-class _Context:
-    sentence_lo: int
-    sentence_hi: int
-    clause_lo: int
-    clause_hi: int
-    question: bool
-    sentence_text_hi: int
-
-
 class Scope:
     """Sentence / clause segmentation and cue evaluation around a match."""
 
@@ -81,11 +73,11 @@ class Scope:
         skip_questions: bool,
         rules: Sequence[CueRule],
     ) -> None:
-        self._sentence_re = sentence_re
-        self._clause_re = clause_re
-        self._max = max_chars
-        self._skip_questions = skip_questions
-        self._rules = tuple(rules)
+        self._sentence_re = self.sentence_re = sentence_re
+        self._clause_re = self.clause_re = clause_re
+        self._max = self.max_chars = max_chars
+        self._skip_questions = self.skip_questions = skip_questions
+        self._rules = self.rules = tuple(rules)
 
     def _last_boundary_end(self, regex: re.Pattern[str], text: str, lo: int, start: int) -> int:
         last = lo
@@ -97,7 +89,7 @@ class Scope:
                 last = m.end()
         return last
 
-    def context(self, text: str, start: int, end: int) -> _Context:
+    def context(self, text: str, start: int, end: int) -> Context:
         window_lo = max(0, start - self._max)
         window_hi = min(len(text), end + self._max)
         s_lo = self._last_boundary_end(self._sentence_re, text, window_lo, start)
@@ -112,7 +104,7 @@ class Scope:
         c_lo = self._last_boundary_end(self._clause_re, text, s_lo, start)
         c = self._clause_re.search(text, end, s_hi)
         c_hi = c.start() if c is not None else s_hi
-        return _Context(s_lo, s_hi, c_lo, c_hi, question, s_text_hi)
+        return Context(s_lo, s_hi, c_lo, c_hi, question, s_text_hi)
 
     @staticmethod
     def _pseudo_covers(rule: CueRule, text: str, lo: int, hi: int, cue: re.Match[str]) -> bool:
@@ -120,7 +112,7 @@ class Scope:
             return False
         return any(p.start() <= cue.start() and cue.end() <= p.end() for p in rule.pseudo.finditer(text, lo, hi))
 
-    def governed(self, family: str, text: str, start: int, end: int, ctx: _Context) -> str | None:
+    def governed(self, family: str, text: str, start: int, end: int, ctx: Context) -> str | None:
         """Name of the cue group that suppresses this match, or None."""
         if self._skip_questions and ctx.question:
             return "question"
@@ -144,6 +136,27 @@ class Scope:
                         continue
                     return rule.name
         return None
+
+
+class Judge(Protocol):
+    """Says, for one text, what surrounds a match and which cue governs it."""
+
+    def context(self, start: int, end: int) -> Context: ...
+
+    def governed(self, family: str, start: int, end: int, ctx: Context) -> str | None: ...
+
+
+class _Windowed:
+    """The windowed screen's judgement: the window around each match searched again."""
+
+    def __init__(self, text: str, scope: Scope) -> None:
+        self.text, self.scope = text, scope
+
+    def context(self, start: int, end: int) -> Context:
+        return self.scope.context(self.text, start, end)
+
+    def governed(self, family: str, start: int, end: int, ctx: Context) -> str | None:
+        return self.scope.governed(family, self.text, start, end, ctx)
 
 
 # Every whitespace character but the newline becomes a plain space when folding, so
@@ -213,6 +226,15 @@ class Lexicon:
         self._scope = scope
 
     @property
+    def scope(self) -> Scope:
+        """The compiled cue machinery."""
+        return self._scope
+
+    def compiled_families(self) -> list[tuple[FamilyInfo, re.Pattern[str]]]:
+        """Each family's details and compiled regex, in file-name order."""
+        return [(self._info[name], regex) for name, regex in self._regexes]
+
+    @property
     def families(self) -> tuple[str, ...]:
         """Family names, in file-name order."""
         return tuple(name for name, _ in self._regexes)
@@ -243,16 +265,31 @@ class Lexicon:
         return count, failures
 
     def screen(self, text: str) -> list[NarrativeHit]:
-        """First ungoverned hit per family, ordered by position."""
+        """First ungoverned hit per family, ordered by position.
+
+        Cues, boundaries and tokens are scanned once per text, and only when a family matched
+        (see :mod:`checker.narrative.index`)."""
+        return self._screen(text, TextIndex)
+
+    def reference_screen(self, text: str) -> list[NarrativeHit]:
+        """The screen as first written: the 400 characters around every match searched again for
+        boundaries and cues. Slow on logs dense with matches; kept as the reference the
+        one-pass :meth:`screen` is tested against."""
+        return self._screen(text, _Windowed)
+
+    def _screen(self, text: str, judge: Callable[[str, Scope], Judge]) -> list[NarrativeHit]:
         hits: list[NarrativeHit] = []
         folded = fold(text)
+        judging: Judge | None = None
         for name, regex in self._regexes:
             for m in regex.finditer(folded):
                 start, end = m.span()
                 if start == end:
                     continue
-                ctx = self._scope.context(folded, start, end)
-                if self._scope.governed(name, folded, start, end, ctx) is not None:
+                if judging is None:
+                    judging = judge(folded, self._scope)
+                ctx = judging.context(start, end)
+                if judging.governed(name, start, end, ctx) is not None:
                     continue
                 sentence = _trim_sentence(text, ctx.sentence_lo, ctx.sentence_text_hi, start, end)
                 hits.append(NarrativeHit(name, text[start:end], start, end, sentence))
