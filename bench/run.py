@@ -66,11 +66,12 @@ def _parse_only(batch: Path) -> list[str]:
 
 def split(batch: Path, limit: int) -> dict[str, float]:
     """Seconds per stage for the first `limit` incidents, checked in this process by the engine."""
-    from checker.check import Checker, parse_time
-    from checker.errors import CheckerError
-    from checker.facts import build_facts
-    from checker.reader import read_items, validate
-    from checker.rules import load_rules
+    from checker.check.checker import Checker
+    from checker.check.facts import build_facts
+    from checker.core.errors import CheckerError
+    from checker.core.times import parse_time
+    from checker.read.incidents import read_items, validate
+    from checker.rules.loader import load_rules
 
     ruleset = load_rules()
     checker = Checker(ruleset)

@@ -1,5 +1,5 @@
 """`python -m checker` runs the crimecheck command line."""
 
-from checker.cli import entry
+from checker.cli.main import entry
 
 entry()

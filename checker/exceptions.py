@@ -20,11 +20,11 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
-from checker.check import Finding, Result
-from checker.errors import InputError, Problem
-from checker.models import Id, Role, Time
-from checker.rules import AREAS, RuleSet
-from checker.yamlio import YamlDoc, dotted, load_yaml
+from checker.check.checker import Finding, Result
+from checker.core.errors import InputError, Problem, dotted
+from checker.core.models import Id, Role, Time
+from checker.read.yamlio import YamlDoc, load_yaml
+from checker.rules.loader import AREAS, RuleSet
 
 ACCEPTORS: tuple[Role, ...] = ("FCR", "DFCR", "DDM")
 # A date without a time is read as "until the end of that day" where the force is.

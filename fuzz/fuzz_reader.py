@@ -21,10 +21,11 @@ import atheris
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 with atheris.instrument_imports(include=["checker"]):
-    from checker.check import Checker, parse_time
-    from checker.errors import CheckerError
-    from checker.reader import read_items, validate
-    from checker.rules import load_rules
+    from checker.check.checker import Checker
+    from checker.core.errors import CheckerError
+    from checker.core.times import parse_time
+    from checker.read.incidents import read_items, validate
+    from checker.rules.loader import load_rules
 
 RULESET = load_rules()
 ENGINE = Checker(RULESET, evaluator="engine")

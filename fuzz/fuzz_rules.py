@@ -23,12 +23,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 with atheris.instrument_imports(include=["checker"]):
-    from checker.check import Checker, parse_time
-    from checker.conditions import branch_json
-    from checker.errors import CheckerError, RuleError
-    from checker.examples import jsonable
-    from checker.reader import Item, validate
-    from checker.rules import load_rules
+    from checker.check.checker import Checker
+    from checker.check.examples import jsonable
+    from checker.core.errors import CheckerError, RuleError
+    from checker.core.times import parse_time
+    from checker.engine.compile import branch_json
+    from checker.read.incidents import Item, validate
+    from checker.rules.loader import load_rules
 
 
 def make_rules_dir() -> Path:

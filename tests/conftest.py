@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from checker.check import Checker
-from checker.rules import RuleSet, load_rules
+from checker.check.checker import Checker
+from checker.rules.loader import RuleSet, load_rules
 
 ROOT = Path(__file__).resolve().parent.parent
 

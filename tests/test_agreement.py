@@ -9,11 +9,12 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from checker.check import Checker, parse_time
-from checker.examples import jsonable
-from checker.facts import build_facts
-from checker.reader import Item, validate
-from checker.rules import RuleSet
+from checker.check.checker import Checker
+from checker.check.examples import jsonable
+from checker.check.facts import build_facts
+from checker.core.times import parse_time
+from checker.read.incidents import Item, validate
+from checker.rules.loader import RuleSet
 
 CODES = [
     "8L",

@@ -17,21 +17,15 @@ from typing import Any
 
 import pytest
 
-from checker.audit import (
-    Cancel,
-    Outcome,
-    Queued,
-    SeenIds,
-    Tally,
-    Unit,
-    check_chunk,
-    reservoir,
-)
-from checker.check import Checker
-from checker.cli import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, main
-from checker.errors import Problem
-from checker.reader import Item
-from checker.report import safe_cell
+from checker.audit.report import safe_cell
+from checker.audit.rows import Cancel, ItemResult, Queued, Unit, check_chunk
+from checker.audit.stream import SeenIds, reservoir
+from checker.audit.tally import Tally
+from checker.check.checker import Checker
+from checker.cli.exits import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK
+from checker.cli.main import main
+from checker.core.errors import Problem
+from checker.read.incidents import Item
 
 ROOT = Path(__file__).resolve().parent.parent
 FIX = ROOT / "fixtures" / "incidents"
@@ -435,8 +429,8 @@ def test_seen_ids_finds_repeats_across_the_compacted_buffer(monkeypatch: pytest.
     assert not seen.add("INC-100")
 
 
-def _outcome(index: int, period: str, units: tuple[Unit, ...], cancels: tuple[Cancel, ...] = ()) -> Outcome:
-    return Outcome(index, f"f:{index}", f"I{index}", period=period, units=units, cancels=cancels)
+def _outcome(index: int, period: str, units: tuple[Unit, ...], cancels: tuple[Cancel, ...] = ()) -> ItemResult:
+    return ItemResult(index, f"f:{index}", f"I{index}", period=period, units=units, cancels=cancels)
 
 
 def test_tally_adds_counts_and_merges_in_any_grouping(engine_checker: Checker) -> None:
@@ -448,7 +442,7 @@ def test_tally_adds_counts_and_merges_in_any_grouping(engine_checker: Checker) -
         _outcome(0, "2025-01", (crime_ok, fraud)),
         _outcome(1, "2025-01", (crime_wrong,), (Cancel("C2", False, False),)),
         _outcome(2, "2025-02", (n100_bad,), (Cancel("C3", True, True),)),
-        Outcome(3, "f:3", None, problems=(Problem("bad"),)),
+        ItemResult(3, "f:3", None, problems=(Problem("bad"),)),
     ]
     whole = Tally()
     for o in outcomes:
@@ -473,7 +467,7 @@ def test_tally_adds_counts_and_merges_in_any_grouping(engine_checker: Checker) -
         assert (merged.audited, merged.checked, merged.rejected) == (4, 3, 1)
     # the chunk function checks items by themselves: same outcomes whatever the chunking
     items = [Queued(i, Item("f", i + 1, i, data=inc)) for i, inc in enumerate(fixture_incidents())]
-    from checker.audit import Settings
+    from checker.audit.rows import Settings
 
     settings = Settings(datetime(2025, 2, 1, tzinfo=UTC), 86400)
     assert check_chunk(engine_checker, items, settings) == [
@@ -492,7 +486,7 @@ def test_tally_refuses_counts_that_do_not_add_up() -> None:
 def _peak_rss_kb(batch: Path, out: Path) -> int:
     code = (
         "import io, resource, sys\n"
-        "from checker.cli import main\n"
+        "from checker.cli.main import main\n"
         "rc = main(sys.argv[1:], stdout=io.StringIO())\n"
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
         "sys.exit(rc)\n"
@@ -530,7 +524,7 @@ def test_streamed_run_keeps_memory_bounded(tmp_path: Path) -> None:
 
 
 def test_quoted_log_text_is_withheld_without_narratives() -> None:
-    from checker.audit import WITHHELD, withhold
+    from checker.audit.rows import WITHHELD, withhold
 
     log = "Caller Jane Secretname says she was attacked by her door supervisor"
     facts = {"m": {"kind": "mention", "phrase": "she was attacked", "sentence": log, "family": "assault"}}
@@ -541,7 +535,7 @@ def test_quoted_log_text_is_withheld_without_narratives() -> None:
 
 
 def test_progress_bar_only_when_enabled() -> None:
-    from checker.progress import Progress, count_lines
+    from checker.cli.progress import Progress, count_lines
 
     quiet = io.StringIO()
     p = Progress(quiet, False, "auditing", 100)
@@ -562,9 +556,10 @@ def test_chunks_outcomes_and_tallies_cross_process_boundaries(engine_checker: Ch
     """What a worker process would receive and send back pickles, and comes back equal."""
     import pickle
 
-    from checker.audit import Settings
-    from checker.mapping import load_mapping, read_csv_items
-    from checker.pseudonym import Pseudonymiser
+    from checker.audit.pseudonym import Pseudonymiser
+    from checker.audit.rows import Settings
+    from checker.read.csvitems import read_csv_items
+    from checker.read.mapping import load_mapping
 
     settings = Settings(datetime(2025, 2, 1, tzinfo=UTC), 86400, pseudonymiser=Pseudonymiser(KEY.encode()))
     csv_items = read_csv_items(
@@ -583,7 +578,7 @@ def test_chunks_outcomes_and_tallies_cross_process_boundaries(engine_checker: Ch
 
 
 def test_one_word_quote_from_the_screen_is_withheld() -> None:
-    from checker.audit import WITHHELD, withhold
+    from checker.audit.rows import WITHHELD, withhold
 
     log = "She told the call handler she was raped."
     facts = {"m": {"kind": "mention", "phrase": "raped", "sentence": log, "family": "rape"}}
@@ -593,7 +588,7 @@ def test_one_word_quote_from_the_screen_is_withheld() -> None:
 
 def test_worker_processes_give_the_same_bytes(tmp_path: Path) -> None:
     """One process or two, the report is the same, byte for byte."""
-    from checker.cli import main
+    from checker.cli.main import main
 
     batch = tmp_path / "batch.jsonl"
     lines = [json.dumps(json.loads(p.read_text())) for p in sorted(FIX.glob("*.json"))]

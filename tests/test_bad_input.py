@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from checker.cli import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, main
+from checker.cli.exits import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK
+from checker.cli.main import main
 
 ROOT = Path(__file__).resolve().parent.parent
 BAD = ROOT / "tests" / "bad"

@@ -8,7 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from checker.cli import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, main
+from checker.cli.exits import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK
+from checker.cli.main import main
 
 ROOT = Path(__file__).resolve().parent.parent
 FIX = ROOT / "fixtures" / "incidents"

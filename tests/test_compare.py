@@ -7,9 +7,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from checker.cli import EXIT_ERROR, EXIT_OK, main
-from checker.compare import compare
-from checker.stats import TWO_PROPORTION_METHOD
+from checker.audit.compare import compare
+from checker.audit.stats import TWO_PROPORTION_METHOD
+from checker.cli.exits import EXIT_ERROR, EXIT_OK
+from checker.cli.main import main
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -79,7 +80,7 @@ def test_lower_is_better_and_edge_cases() -> None:
     assert rows["empty"]["note"] and rows["empty"]["change_points"] is None and not rows["empty"]["significant"]
     assert doc["only_in_one"] == ["only.a", "only.b"]
     assert doc["notes"] and "rule sets" in doc["notes"][0]
-    from checker.compare import human
+    from checker.audit.compare import human
 
     text = human(doc)
     assert "significant: better" in text and "no test" in text and "only.a" in text

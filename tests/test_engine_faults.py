@@ -22,15 +22,17 @@ from typing import Any
 
 import pytest
 
-import checker.check as check_module
-from checker.check import Checker, parse_time
-from checker.cli import EXIT_ERROR, main
-from checker.engine import DurableEngine
-from checker.errors import CheckerError, EngineError
-from checker.facts import IncidentFacts, build_facts
-from checker.models import Incident
-from checker.reader import Item, validate
-from checker.rules import RuleSet, load_rules
+import checker.check.checker as check_module
+from checker.check.checker import Checker
+from checker.check.facts import IncidentFacts, build_facts
+from checker.cli.exits import EXIT_ERROR
+from checker.cli.main import main
+from checker.core.errors import CheckerError, EngineError
+from checker.core.models import Incident
+from checker.core.times import parse_time
+from checker.engine.durable import DurableEngine
+from checker.read.incidents import Item, validate
+from checker.rules.loader import RuleSet, load_rules
 
 ROOT = Path(__file__).resolve().parent.parent
 FIX = ROOT / "fixtures" / "incidents"
@@ -204,10 +206,11 @@ def test_a_fact_the_engine_would_ignore_is_an_engine_error(
 
 COLLIDING = """
 import json, sys
-from checker.check import Checker, parse_time
-from checker.errors import EngineError
-from checker.models import Incident
-from checker.rules import load_rules
+from checker.check.checker import Checker
+from checker.core.times import parse_time
+from checker.core.errors import EngineError
+from checker.core.models import Incident
+from checker.rules.loader import load_rules
 
 engine = Checker(load_rules(), evaluator="engine")
 as_of = parse_time("2025-01-05T00:00:00+00:00")

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from checker.check import Checker, Result
-from checker.errors import InputError
+from checker.check.checker import Checker, Result
+from checker.core.errors import InputError
+from checker.core.models import Incident
 from checker.exceptions import Register, load_policy, load_register
-from checker.models import Incident
-from checker.rules import RuleSet
+from checker.rules.loader import RuleSet
 
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF = datetime.fromisoformat("2025-02-01T00:00:00+00:00")

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-import checker.yamlio as yamlio
-from checker.errors import RuleError
-from checker.rules import load_rules
+import checker.read.yamlio as yamlio
+from checker.core.errors import RuleError
+from checker.rules.loader import load_rules
 
 ROOT = Path(__file__).resolve().parent.parent
 FOUND = ROOT / "tests" / "fuzz_found"

@@ -21,7 +21,7 @@ import orjson
 import pytest
 
 from bench import generate as gen
-from checker import models
+from checker.core import models as models
 
 SEED = 7
 N_SHARES = 5000

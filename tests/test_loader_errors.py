@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from checker.errors import RuleError
-from checker.rules import load_rules
+from checker.core.errors import RuleError
+from checker.rules.loader import load_rules
 
 ROOT = Path(__file__).resolve().parent.parent
 GOOD = (ROOT / "rules" / "timeliness" / "TL002.yaml").read_text()

@@ -10,11 +10,13 @@ from typing import Any
 
 import pytest
 
-from checker import mapping as mapping_module
-from checker.cli import EXIT_ERROR, main
-from checker.errors import Problem, RuleError
-from checker.mapping import Column, Converter, CsvItem, load_mapping, read_csv_items
-from checker.reader import Item, validate
+from checker.cli.exits import EXIT_ERROR
+from checker.cli.main import main
+from checker.core.errors import Problem, RuleError
+from checker.read import csvfile, csvitems
+from checker.read.csvitems import Converter, CsvItem, read_csv_items
+from checker.read.incidents import Item, validate
+from checker.read.mapping import Column, load_mapping
 
 ROOT = Path(__file__).resolve().parent.parent
 CSV_FIX = ROOT / "fixtures" / "csv"
@@ -103,7 +105,7 @@ def test_records_in_any_order_join_the_same(tmp_path: Path) -> None:
 
 def test_hash_collisions_only_cost_a_read(monkeypatch: pytest.MonkeyPatch) -> None:
     expected = by_id(items())
-    monkeypatch.setattr(mapping_module, "_key_hash", lambda key: 7)  # every incident id in one bucket
+    monkeypatch.setattr(csvfile, "key_hash", lambda key: 7)  # every incident id in one bucket
     assert by_id(items()) == expected
 
 
@@ -132,7 +134,7 @@ def test_contract_errors_point_back_at_the_csv_cell(tmp_path: Path) -> None:
     (folder / "crimes.csv").write_text(crimes.replace("09/01/2025 15:02", "01/01/2025 15:02"))
     item = next(i for i in items(folder) if i.data and i.data["incident_id"] == "EX-20250109-0140")
     assert isinstance(item, CsvItem)
-    from checker.errors import InputError
+    from checker.core.errors import InputError
 
     with pytest.raises(InputError) as exc:
         validate(item)
@@ -151,9 +153,9 @@ def test_converter_reads_dates_booleans_and_numbers() -> None:
     assert conv.time("2025-07-01T12:00:00Z", []) == "2025-07-01T12:00:00+00:00", "ISO 8601 with offset kept"
     assert conv.scalar("bool", Column(column="x"), "yes") == (True, True)
     assert conv.scalar("int", Column(column="x"), "42") == (True, 42)
-    with pytest.raises(mapping_module.CellError, match="not a whole number"):
+    with pytest.raises(csvitems.CellError, match="not a whole number"):
         conv.scalar("int", Column(column="x"), "forty")
-    with pytest.raises(mapping_module.CellError, match="neither a true value"):
+    with pytest.raises(csvitems.CellError, match="neither a true value"):
         conv.scalar("bool", Column(column="x"), "maybe")
     keep = Column(column="x", values={"A": "victim"}, unmapped="keep")
     assert conv.scalar("str", keep, " a ".strip()) == (True, "victim") and conv.scalar("str", keep, "B") == (True, "B")
@@ -227,7 +229,8 @@ def test_mapping_fields_follow_the_contract() -> None:
     """Every contract field can be mapped from a CSV column, and nothing else can."""
     from pydantic import BaseModel
 
-    from checker import mapping, models
+    from checker.core import models
+    from checker.read import mapping
 
     nested = {"victims", "disclosures", "records", "schema_version", "cancellation"}
     pairs: list[tuple[type[BaseModel], type[BaseModel]]] = [

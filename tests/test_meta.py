@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from checker.check import Checker, parse_time
-from checker.conditions import leaves
-from checker.docs import write_docs
-from checker.reader import Item, validate
-from checker.rules import PREFIX, RuleSet, load_rules
+from checker.check.checker import Checker
+from checker.check.docs import write_docs
+from checker.core.times import parse_time
+from checker.read.incidents import Item, validate
+from checker.rules.conditions import leaves
+from checker.rules.loader import PREFIX, RuleSet, load_rules
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -76,7 +77,7 @@ def test_generated_docs_are_current(ruleset: RuleSet, tmp_path: Path) -> None:
     committed = ROOT / "docs" / "rules"
     fresh = {p.name: p.read_text() for p in tmp_path.glob("*.md")}
     current = {p.name: p.read_text() for p in committed.glob("*.md")}
-    assert fresh == current, "docs/rules is stale: run `python -m checker.docs`"
+    assert fresh == current, "docs/rules is stale: run `python -m checker.check.docs`"
 
 
 def test_every_rule_at_once_stays_within_engine_limits(engine_checker: Checker) -> None:
@@ -115,8 +116,8 @@ def test_every_rule_at_once_stays_within_engine_limits(engine_checker: Checker) 
 def _all_example_facts(ruleset: RuleSet) -> list[dict[str, object]]:
     import json
 
-    from checker.examples import example_incident, jsonable
-    from checker.facts import build_facts
+    from checker.check.examples import example_incident, jsonable
+    from checker.check.facts import build_facts
 
     raws = [json.loads(p.read_text()) for p in sorted((ROOT / "fixtures" / "incidents").glob("*.json"))]
     raws += [jsonable(example_incident(ruleset, ex)) for r in ruleset.rules for ex in r.model.examples]
@@ -130,7 +131,7 @@ def _all_example_facts(ruleset: RuleSet) -> list[dict[str, object]]:
 def test_facts_match_their_schema(ruleset: RuleSet) -> None:
     """Every fact has every field its schema says it always has, and no field the schema lacks:
     a rule can then trust the schema the loader checks it against."""
-    from checker.facts import FACT_SCHEMA
+    from checker.rules.facts_schema import FACT_SCHEMA
 
     for fact in _all_example_facts(ruleset):
         schema = FACT_SCHEMA[str(fact["kind"])]

@@ -1,4 +1,4 @@
-"""Tests for the narrative screen (checker/narrative.py) and rules/lexicon/*.yaml."""
+"""Tests for the narrative screen (checker/narrative/) and rules/lexicon/*.yaml."""
 
 from __future__ import annotations
 
@@ -12,13 +12,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from checker.narrative import (
-    MAX_SENTENCE_CHARS,
-    Lexicon,
-    LexiconError,
-    NarrativeHit,
-    load_lexicon,
-)
+from checker.core.errors import RuleError
+from checker.narrative.loader import LexiconError, load_lexicon
+from checker.narrative.schema import MAX_SENTENCE_CHARS
+from checker.narrative.screen import Lexicon, NarrativeHit
 
 LEXICON_DIR = Path(__file__).resolve().parent.parent / "rules" / "lexicon"
 FAMILIES = {
@@ -33,6 +30,11 @@ FAMILIES = {
     "burglary",
     "public_order",
 }
+
+
+def _errors(exc: RuleError) -> list[tuple[str, int | None, str | None, str]]:
+    """A lexicon error's problems as (file, line, field, message)."""
+    return [(p.file or "", p.line, p.field, p.message) for p in exc.problems]
 
 
 @pytest.fixture(scope="module")
@@ -272,7 +274,7 @@ def test_broken_lexicon_reports_every_error(tmp_path: Path) -> None:
     )
     with pytest.raises(LexiconError) as caught:
         load_lexicon(tmp_path)
-    errors = caught.value.errors
+    errors = _errors(caught.value)
     by_file = {Path(file).name: (line, field, message) for file, line, field, message in errors}
     assert set(by_file) == {"badregex.yaml", "missing.yaml", "unknown.yaml", "syntax.yaml"}, errors
     assert by_file["badregex.yaml"][:2] == (7, "patterns[1].pattern")
@@ -307,9 +309,9 @@ def test_family_file_errors(tmp_path: Path, text: str, line: int, field: str, ne
     _write(tmp_path, "good.yaml", text)
     with pytest.raises(LexiconError) as caught:
         load_lexicon(tmp_path)
-    [(file, got_line, got_field, message)] = caught.value.errors
+    [(file, got_line, got_field, message)] = _errors(caught.value)
     assert Path(file).name == "good.yaml"
-    assert (got_line, got_field) == (line, field), caught.value.errors
+    assert (got_line, got_field) == (line, field), _errors(caught.value)
     assert needle in message
 
 
@@ -327,7 +329,7 @@ def test_cues_file_errors(tmp_path: Path) -> None:
     _write(tmp_path, "good.yaml", GOOD_FAMILY)
     with pytest.raises(LexiconError) as caught:
         load_lexicon(tmp_path)
-    errors = caught.value.errors
+    errors = _errors(caught.value)
     assert all(Path(file).name == "_cues.yaml" for file, *_ in errors), errors
     lines = {(line, field) for _, line, field, _ in errors}
     assert (5, "cue_groups[0].cues") in lines
@@ -341,7 +343,7 @@ def test_missing_directory_and_files(tmp_path: Path) -> None:
         load_lexicon(tmp_path / "nope")
     with pytest.raises(LexiconError) as caught:
         load_lexicon(tmp_path)
-    messages = " ".join(message for *_, message in caught.value.errors)
+    messages = " ".join(message for *_, message in _errors(caught.value))
     assert "_cues.yaml" in messages and "no family files" in messages
 
 

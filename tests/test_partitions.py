@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bench.generate import generate
-from checker.partitions import audit_partition, merge, summary
+from checker.audit.partitions import audit_partition, merge, summary
 
 AS_OF = "2025-06-01T00:00:00+00:00"
 

@@ -24,12 +24,13 @@ import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from checker import commands
-from checker.check import Checker, parse_time
-from checker.cli import main
-from checker.examples import example_incident, jsonable
-from checker.reader import Item, read_items, validate
-from checker.rules import Example, Rule, RuleSet, load_rules
+from checker.check.checker import Checker
+from checker.check.examples import example_incident, jsonable
+from checker.cli import commands as commands
+from checker.cli.main import main
+from checker.core.times import parse_time
+from checker.read.incidents import Item, read_items, validate
+from checker.rules.loader import Example, Rule, RuleSet, load_rules
 
 LONDON = ZoneInfo("Europe/London")
 HOUR = 3600

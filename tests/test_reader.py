@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from checker.errors import InputError
-from checker.reader import read_items, validate
+from checker.core.errors import InputError
+from checker.read.incidents import read_items, validate
 
 ROOT = Path(__file__).resolve().parent.parent
 GOOD = json.loads((ROOT / "fixtures" / "incidents" / "compliant-harassment-recorded.json").read_text())

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from checker.check import Checker
-from checker.examples import run_example
-from checker.rules import Example, Rule, load_rules
+from checker.check.checker import Checker
+from checker.check.examples import run_example
+from checker.rules.loader import Example, Rule, load_rules
 
 CASES = [(rule, ex) for rule in load_rules().rules for ex in rule.model.examples]
 

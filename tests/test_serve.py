@@ -19,9 +19,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from serve_support import MAX_BODY, ROOT, Server, postgres_database, running_server
 
-from checker.cli import main as cli_main
-from checker.docs import rule_text
-from checker.rules import RuleSet
+from checker.check.docs import rule_text
+from checker.cli.main import main as cli_main
+from checker.rules.loader import RuleSet
 from checker.serve.auth import ROLES, digest, new_token
 from checker.serve.main import main as serve_main
 from checker.serve.main import openapi_document

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from checker.stats import (
+from checker.audit.stats import (
     TWO_PROPORTION_METHOD,
     Comparison,
     Interval,

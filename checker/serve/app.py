@@ -19,18 +19,18 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from checker.audit import withhold
-from checker.check import Finding, Result, utc_now
-from checker.docs import rule_text
-from checker.errors import Problem
+from checker.audit.rows import withhold
+from checker.check.checker import Finding, Result
+from checker.check.docs import rule_text
+from checker.check.document import json_document
+from checker.core.errors import Problem, dotted
+from checker.core.models import Incident
+from checker.core.times import utc_now
 from checker.exceptions import Entry, Excepted, Policy, Register, check_entry
-from checker.models import Incident
-from checker.output import json_document
-from checker.rules import Area, Outcome, RuleSet
+from checker.rules.loader import Area, Outcome, RuleSet
 from checker.serve.auth import PERMISSIONS, Caller, Permission, digest
 from checker.serve.store import IncidentRow, QueueFilter, QueueItem, Store, Stored, stamp
 from checker.serve.workers import SOURCE, Checked, Workers
-from checker.yamlio import dotted
 
 API_VERSION = "1"
 DEFAULT_MAX_BODY = 5_000_000  # bytes: a few thousand incidents in one check; a batch belongs to `audit`

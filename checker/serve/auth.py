@@ -26,8 +26,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from checker.errors import InputError
-from checker.yamlio import load_yaml
+from checker.core.errors import InputError
+from checker.read.yamlio import load_yaml
 
 TokenRole = Literal["system", "supervisor", "registrar", "FCR", "DFCR", "DDM"]
 ROLES: tuple[TokenRole, ...] = ("system", "supervisor", "registrar", "FCR", "DFCR", "DDM")

@@ -13,10 +13,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
 
-from checker.check import utc_now
-from checker.errors import CheckerError, Problem
+from checker.core.errors import CheckerError, Problem
+from checker.core.times import utc_now
 from checker.exceptions import Policy, load_policy
-from checker.rules import default_rules_dir, load_rules
+from checker.rules.loader import default_rules_dir, load_rules
 from checker.serve.app import DEFAULT_MAX_BODY, Service, Settings, create_app, incident_row, version_key
 from checker.serve.auth import ROLES, digest, load_token_file, new_token
 from checker.serve.store import Store

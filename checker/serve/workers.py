@@ -19,11 +19,11 @@ from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
-from checker.check import Checker, Result
-from checker.errors import CheckerError, Problem
-from checker.models import Incident
-from checker.reader import read_items, validate
-from checker.rules import load_rules
+from checker.check.checker import Checker, Result
+from checker.core.errors import CheckerError, Problem
+from checker.core.models import Incident
+from checker.read.incidents import read_items, validate
+from checker.rules.loader import load_rules
 
 P = ParamSpec("P")
 T = TypeVar("T")

@@ -1,0 +1,316 @@
+"""Checking one item of a batch: its findings and decisions as report rows, or its problems, plus
+the per-disclosure facts the figures count. Pure: depends on nothing but the item and the checker."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, fields, replace
+from datetime import datetime, tzinfo
+from typing import Any
+
+from checker.audit.measures import RECORDING_AREAS, SAFEGUARDING_QUALIFIERS
+from checker.audit.pseudonym import Pseudonymiser, scrub
+from checker.check.checker import Checker, DisclosureDecision, Finding, Result
+from checker.core.errors import CheckerError, Problem
+from checker.core.models import Incident
+from checker.core.times import LONDON, human_duration
+from checker.read.csvitems import CsvItem
+from checker.read.incidents import Item, validate
+
+
+@dataclass(frozen=True)
+class DecisionRow:
+    """One disclosure's required decision, what was recorded and the audit's judgement of it: the
+    columns of decisions.csv, in order (`period` and `where` follow from the outcome)."""
+
+    incident_id: str
+    disclosure_id: str
+    offence: str
+    offence_name: str
+    group: str
+    decision_required: str
+    expected_code: str
+    reason: str
+    recorded: str
+    crime_record_made: bool
+    n100_recorded: bool
+    first_elapsed_s: int | None
+    first_elapsed: str | None  # first_elapsed_s for a person
+    timely: str  # yes | no | not recorded | "" (nothing was due)
+    correctly_recorded: str  # yes | no | "" (not a crime to record)
+    deadline: str
+
+    def csv_values(self) -> list[Any]:
+        """The row's values, in column order."""
+        return [getattr(self, f.name) for f in fields(self)]
+
+
+@dataclass(frozen=True)
+class Unit:
+    """The facts about one disclosure that the figures count."""
+
+    group: str
+    subgroup: str
+    decision: str
+    crime_record_made: bool
+    n100_recorded: bool
+    first_elapsed_s: int | None
+    wrong: bool  # a finding of a recording area is about this disclosure
+
+
+@dataclass(frozen=True)
+class Cancel:
+    """The facts about one cancelled or transferred record that the figures count."""
+
+    category: str
+    correct: bool
+    victim_informed: bool | None
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    """Everything checking one item produced: report rows, or the problems that stopped it."""
+
+    index: int
+    where: str
+    incident_id: str | None
+    problems: tuple[Problem, ...] = ()
+    period: str = ""
+    findings: tuple[Finding, ...] = ()  # ids pseudonymised and log text withheld as asked; no facts
+    decisions: tuple[DecisionRow, ...] = ()
+    units: tuple[Unit, ...] = ()
+    cancels: tuple[Cancel, ...] = ()
+    asb_personal: bool = False
+    safeguarding: bool = False
+    warnings: tuple[str, ...] = ()
+    narrative: str | None = None
+
+    @property
+    def rejected(self) -> bool:
+        """The item could not be checked."""
+        return bool(self.problems)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What checking a chunk needs besides the checker; picklable for worker processes."""
+
+    as_of: datetime
+    window_s: int
+    timezone: tzinfo | None = None  # for times without an offset; None refuses them
+    include_narrative: bool = False
+    pseudonymiser: Pseudonymiser | None = None
+
+
+@dataclass(frozen=True)
+class Queued:
+    """An item waiting to be checked, with its position in the batch."""
+
+    index: int
+    item: Item
+    duplicate: bool = False
+
+
+def check_chunk(checker: Checker, chunk: Sequence[Queued], settings: Settings) -> list[ItemResult]:
+    """Check a chunk of items; one outcome per item, in order. Pure: depends on nothing else."""
+    return [check_item(checker, q, settings) for q in chunk]
+
+
+def _raw_ids(data: Any) -> tuple[str | None, list[str], list[str], list[str]]:
+    """Best-effort ids from unvalidated data, so a rejected item can be pseudonymised too."""
+    if not isinstance(data, dict):
+        return None, [], [], []
+
+    def ids(key: str, name: str) -> list[str]:
+        items = data.get(key)
+        if not isinstance(items, list):
+            return []
+        return [x[name] for x in items if isinstance(x, dict) and isinstance(x.get(name), str)]
+
+    rid = data.get("incident_id")
+    return (
+        rid if isinstance(rid, str) else None,
+        ids("records", "record_id"),
+        ids("disclosures", "disclosure_id"),
+        ids("victims", "victim_id"),
+    )
+
+
+def check_item(checker: Checker, q: Queued, settings: Settings) -> ItemResult:
+    """Validate and check one item; a located rejection instead when it cannot be checked."""
+    item = q.item
+    raw_id, records, disclosures, victims = _raw_ids(item.data)
+    problems: list[Problem] = []
+    if q.duplicate:
+        problems = [
+            Problem(
+                f"duplicate incident_id {raw_id!r}: an earlier item in this batch has the same id "
+                "(only the first is audited)",
+                file=item.source,
+                line=item.line,
+                record=raw_id,
+                field="incident_id",
+            )
+        ]
+    elif isinstance(item, CsvItem) and item.problems:
+        problems = list(item.problems)
+        raw_id = next((p.record for p in problems if p.record), None)
+    else:
+        try:
+            incident, warnings = validate(item, settings.timezone)
+            result = checker.check(incident, settings.as_of)
+        except CheckerError as exc:
+            problems = list(exc.problems)
+            if isinstance(item, CsvItem):
+                problems = [item.locate(p) for p in problems]
+            raw_id = raw_id or next((p.record for p in problems if p.record), None)
+        else:
+            return _checked(q, incident, result, warnings, settings)
+    ps = settings.pseudonymiser
+    if ps is not None and raw_id is not None:
+        table = ps.ids(raw_id, records, disclosures, victims)
+        problems = [
+            replace(p, message=scrub(p.message, table), record=table.get(p.record or "", p.record)) for p in problems
+        ]
+        raw_id = table[raw_id]
+    elif ps is not None:
+        problems = [replace(p, record=None) for p in problems]
+    return ItemResult(q.index, item.where, raw_id, problems=tuple(problems))
+
+
+class _Ids:
+    """The incident's ids as the report shows them: pseudonymised when asked, else as they are."""
+
+    def __init__(self, incident: Incident, ps: Pseudonymiser | None) -> None:
+        self.table: dict[str, str] = {}
+        if ps is not None:
+            self.table = ps.ids(
+                incident.incident_id,
+                [r.record_id for r in incident.records],
+                [d.disclosure_id for d in incident.disclosures],
+                [v.victim_id for v in incident.victims],
+            )
+
+    def id(self, value: str) -> str:
+        return self.table.get(value, value)
+
+    def optional(self, value: str | None) -> str | None:
+        return None if value is None else self.id(value)
+
+    def text(self, value: str) -> str:
+        return scrub(value, self.table) if self.table else value
+
+    def recorded(self, text: str) -> str:
+        """`CRN-1 8N cancelled` with the record id pseudonymised when asked."""
+        head, _, rest = text.partition(" ")
+        return f"{self.id(head)} {rest}".strip() if self.table else text
+
+
+def _checked(q: Queued, incident: Incident, result: Result, warnings: list[str], settings: Settings) -> ItemResult:
+    ids = _Ids(incident, settings.pseudonymiser)
+    log = incident.narrative if not settings.include_narrative else None
+    wrong = {f.disclosure_id for f in result.findings if f.area in RECORDING_AREAS and f.disclosure_id}
+    broken = {f.record_id for f in result.findings if f.area == "cancellation" and f.outcome == "breach"}
+    findings = tuple(
+        replace(
+            f,
+            incident_id=ids.id(f.incident_id),
+            record_id=ids.optional(f.record_id),
+            disclosure_id=ids.optional(f.disclosure_id),
+            victim_id=ids.optional(f.victim_id),
+            subject=ids.id(f.subject),
+            message=ids.text(withhold(f.message, f.facts, log) if log else f.message),
+            facts={},
+        )
+        for f in result.findings
+    )
+    cancels = tuple(
+        Cancel(
+            category=(r.cancellation.category if r.cancellation and r.cancellation.category else "none"),
+            correct=r.record_id not in broken,
+            victim_informed=r.cancellation.victim_informed if r.cancellation else None,
+        )
+        for r in incident.records
+        if r.status in ("cancelled", "transferred")
+    )
+    qualifiers = set(result.qualifiers)
+    return ItemResult(
+        index=q.index,
+        where=q.item.where,
+        incident_id=ids.id(incident.incident_id),
+        period=incident.reported_at.astimezone(LONDON).strftime("%Y-%m"),
+        findings=findings,
+        decisions=tuple(_decision_row(d, ids, wrong, settings.window_s) for d in result.decisions),
+        units=tuple(
+            Unit(
+                d.group,
+                d.subgroup,
+                d.decision,
+                d.crime_record_made,
+                d.n100_recorded,
+                d.first_elapsed_s,
+                d.disclosure_id in wrong,
+            )
+            for d in result.decisions
+        ),
+        cancels=cancels,
+        asb_personal="asb_personal" in qualifiers,
+        safeguarding=bool(qualifiers & SAFEGUARDING_QUALIFIERS) or result.reporter == "professional",
+        warnings=tuple(ids.text(w) for w in warnings),
+        narrative=incident.narrative if settings.include_narrative else None,
+    )
+
+
+def _decision_row(d: DisclosureDecision, ids: _Ids, wrong: set[str], window_s: int) -> DecisionRow:
+    """The audit's judgement of one disclosure's decision: timely, correctly recorded."""
+    due = d.decision in ("crime", "n100")
+    elapsed = d.first_elapsed_s
+    timely = "" if elapsed is None and not due else "not recorded" if elapsed is None else _yes(elapsed <= window_s)
+    crime = d.decision == "crime" and d.group != "fraud"
+    correct = d.crime_record_made and d.disclosure_id not in wrong
+    return DecisionRow(
+        incident_id=ids.id(d.incident_id),
+        disclosure_id=ids.id(d.disclosure_id),
+        offence=d.offence,
+        offence_name=d.offence_name,
+        group=d.group,
+        decision_required=d.decision,
+        expected_code=d.expected_code,
+        reason=d.reason,
+        recorded="; ".join(ids.recorded(r) for r in d.recorded),
+        crime_record_made=d.crime_record_made,
+        n100_recorded=d.n100_recorded,
+        first_elapsed_s=elapsed,
+        first_elapsed=human_duration(elapsed) if elapsed is not None else None,
+        timely=timely,
+        correctly_recorded=_yes(correct) if crime else "",
+        deadline=d.deadline,
+    )
+
+
+WITHHELD = "[log text withheld]"
+_QUOTED = re.compile(r'"([^"]{3,})"')
+
+
+def withhold(message: str, facts: dict[str, dict[str, Any]], narrative: str) -> str:
+    """A message with every piece of the incident log it quotes replaced, for reports without narratives.
+
+    A rule may quote the log (the narrative screen quotes the phrase and sentence it found). Any
+    text value of the finding's facts, and any quoted span of the message, that occurs in the
+    narrative is withheld; withholding too much is safe, quoting a victim's words is not.
+    """
+    # what the narrative screen quotes, exactly; then any several words of the log (never a code,
+    # id or family name) that another rule may have carried into its message
+    pieces = {str(f[k]) for f in facts.values() if f.get("kind") == "mention" for k in ("phrase", "sentence") if k in f}
+    pieces |= {
+        v for fact in facts.values() for v in fact.values() if isinstance(v, str) and " " in v and v in narrative
+    }
+    pieces.update(q for m in _QUOTED.finditer(message) if " " in (q := m.group(1)) and q in narrative)
+    for piece in sorted(pieces, key=len, reverse=True):
+        message = message.replace(piece, WITHHELD)
+    return message
+
+
+def _yes(value: bool) -> str:
+    return "yes" if value else "no"

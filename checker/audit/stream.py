@@ -1,0 +1,128 @@
+"""Streaming a batch: numbering and de-duplicating items, sampling, chunks, and checking them here
+or in worker processes, in input order."""
+
+from __future__ import annotations
+
+import heapq
+import multiprocessing
+import random
+from array import array
+from bisect import bisect_left
+from collections import deque
+from collections.abc import Iterable, Iterator
+from hashlib import blake2b
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from checker.audit.measures import CHUNK
+from checker.audit.rows import ItemResult, Queued, Settings, check_chunk
+from checker.check.checker import Checker
+from checker.read.incidents import Item
+from checker.rules.loader import RuleSet, load_rules
+
+
+class SeenIds:
+    """Incident ids seen so far, 8 bytes each: a sorted array of 64-bit hashes plus a small buffer.
+
+    Two different ids share a hash with odds of about n^2 / 2^65 (1 in 37 million for a million
+    incidents); the cost of that would be one incident wrongly rejected as a duplicate, named as such.
+    """
+
+    _BUFFER = 1 << 16
+
+    def __init__(self) -> None:
+        self._sorted = array("Q")
+        self._recent: set[int] = set()
+
+    def add(self, incident_id: str) -> bool:
+        """Record an id; True when it was seen before."""
+        h = int.from_bytes(blake2b(incident_id.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "big")
+        if h in self._recent:
+            return True
+        i = bisect_left(self._sorted, h)
+        if i < len(self._sorted) and self._sorted[i] == h:
+            return True
+        self._recent.add(h)
+        if len(self._recent) >= self._BUFFER:
+            # merged by streaming both sorted runs, so the peak is two arrays, never a list of ints
+            self._sorted = array("Q", heapq.merge(self._sorted, sorted(self._recent)))
+            self._recent.clear()
+        return False
+
+
+def queue(items: Iterable[Item]) -> Iterator[Queued]:
+    """Number the items and mark every repeat of an incident id as a duplicate."""
+    seen = SeenIds()
+    for index, item in enumerate(items):
+        data = item.data
+        rid = data.get("incident_id") if isinstance(data, dict) else None
+        duplicate = isinstance(rid, str) and seen.add(rid)
+        yield Queued(index, item, duplicate)
+
+
+def reservoir(stream: Iterable[Queued], size: int, seed: int) -> tuple[list[Queued], int]:
+    """A simple random sample of `size` items (algorithm R), in input order, and how many were read."""
+    rng = random.Random(seed)
+    sample: list[Queued] = []
+    read = 0
+    for q in stream:
+        read += 1
+        if len(sample) < size:
+            sample.append(q)
+        else:
+            j = rng.randrange(read)
+            if j < size:
+                sample[j] = q
+    sample.sort(key=lambda q: q.index)
+    return sample, read
+
+
+def chunks(stream: Iterable[Queued], size: int = CHUNK) -> Iterator[list[Queued]]:
+    """Consecutive chunks of a stream."""
+    it = iter(stream)
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+# --- worker processes ---------------------------------------------------------------------------
+# durable-rules is not thread-safe and never releases the GIL, so the checking scales with
+# processes: each builds its own rule set and engine once, then checks the chunks it is sent.
+_WORKER: tuple[Checker, Settings] | None = None
+
+
+def _start_worker(rules: Path, reference: Path | None, evaluator: str, settings: Settings) -> None:
+    global _WORKER
+    _WORKER = (Checker(load_rules(rules, reference), evaluator=evaluator), settings)  # type: ignore[arg-type]
+
+
+def _work(chunk: list[Queued]) -> list[ItemResult]:
+    assert _WORKER is not None, "worker not started"
+    return check_chunk(_WORKER[0], chunk, _WORKER[1])
+
+
+def checked_chunks(
+    batches: Iterable[list[Queued]], workers: int, ruleset: RuleSet, evaluator: str, settings: Settings
+) -> Iterator[tuple[int, list[ItemResult]]]:
+    """(chunk size, outcomes) for each chunk, in input order, checked here or by worker processes.
+
+    At most two chunks per worker are in flight, so memory does not grow with the batch (a plain
+    Pool.imap would read the whole input ahead); results are taken back in the order they were
+    sent, so the report is the same whatever the number of workers."""
+    if workers <= 1:
+        checker = Checker(ruleset, evaluator=evaluator)  # type: ignore[arg-type]
+        for chunk in batches:
+            yield len(chunk), check_chunk(checker, chunk, settings)
+        return
+    ctx = multiprocessing.get_context("spawn")
+    reference = ruleset.reference.directory
+    with ctx.Pool(workers, _start_worker, (ruleset.directory, reference, evaluator, settings)) as pool:
+        pending: deque[tuple[int, Any]] = deque()
+        for chunk in batches:
+            pending.append((len(chunk), pool.apply_async(_work, (chunk,))))
+            if len(pending) >= 2 * workers:
+                size, result = pending.popleft()
+                yield size, result.get()
+        while pending:
+            size, result = pending.popleft()
+            yield size, result.get()

@@ -1,0 +1,161 @@
+"""Merging outcomes: counts only, added up, so tallies of chunks merge in any grouping to the
+same totals; the bounded lists kept are ordered by a total key."""
+
+from __future__ import annotations
+
+import heapq
+from collections import Counter
+from dataclasses import dataclass, field
+
+from checker.audit.measures import BUCKETS, EXAMPLES, LONGER, TOP_INCIDENTS
+from checker.audit.rows import ItemResult
+from checker.check.checker import Finding
+from checker.core.errors import Problem
+
+
+@dataclass(frozen=True)
+class Worst:
+    """An incident to fix, with the counts that rank it."""
+
+    incident_id: str
+    where: str
+    period: str
+    breaches: int
+    risks: int
+    reviews: int
+    findings: tuple[Finding, ...]
+    narrative: str | None = None
+
+    def rank(self) -> tuple[int, int, int, str, str]:
+        """Breaches first, then risks, then reviews; ties by id, so the list is the same every run."""
+        return (-self.breaches, -self.risks, -self.reviews, self.incident_id, self.where)
+
+
+@dataclass
+class Tally:
+    """Counts from outcomes, merged by addition; the lists it keeps are bounded and totally ordered."""
+
+    window_s: int = 86400  # the recording window timeliness is judged against
+    audited: int = 0
+    checked: int = 0
+    rejected: int = 0
+    warnings: int = 0
+    measures: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # (period, measure, n|x)
+    counts: Counter[str] = field(default_factory=Counter)
+    worst: list[Worst] = field(default_factory=list)
+    warning_examples: list[tuple[int, str]] = field(default_factory=list)
+    rejected_examples: list[tuple[int, str, str | None, str]] = field(default_factory=list)
+    top: int = TOP_INCIDENTS
+
+    def _hit(self, period: str, key: str, ok: bool) -> None:
+        for p in ("", period):
+            self.measures[(p, key, "n")] += 1
+            if ok:
+                self.measures[(p, key, "x")] += 1
+
+    def add(self, o: ItemResult) -> None:
+        """Count one outcome."""
+        self.audited += 1
+        if o.rejected:
+            self.rejected += 1
+            if len(self.rejected_examples) < EXAMPLES:
+                first = o.problems[0]
+                self.rejected_examples.append((o.index, o.where, o.incident_id, _problem_text(first)))
+            return
+        self.checked += 1
+        self.warnings += len(o.warnings)
+        for w in o.warnings[: max(EXAMPLES - len(self.warning_examples), 0)]:
+            self.warning_examples.append((o.index, w))
+        c = self.counts
+        c[f"period.{o.period}"] += 1
+        c["findings"] += len(o.findings)
+        c["decisions"] += len(o.decisions)
+        for f in o.findings:
+            c[f"outcome.{f.outcome}"] += 1
+            c[f"area.{f.area}"] += 1
+            c[f"rule.{f.rule_id}"] += 1
+        kinds = {f.outcome for f in o.findings}
+        for kind in kinds:
+            c[f"incidents_with.{kind}"] += 1
+        if kinds:
+            c["incidents_with.any"] += 1
+        p = o.period
+        for u in o.units:
+            if u.decision == "crime" and u.group != "fraud":
+                ok = u.crime_record_made and not u.wrong
+                self._hit(p, "recording.all_crime", ok)
+                if u.group == "violence_against_the_person":
+                    self._hit(p, "recording.violence_against_the_person", ok)
+                if u.group == "sexual_offences":
+                    self._hit(p, "recording.sexual_offences", ok)
+                if u.subgroup == "rape":
+                    self._hit(p, "recording.rape", ok)
+                if o.asb_personal:
+                    self._hit(p, "recording.asb_personal", ok)
+                if o.safeguarding:
+                    self._hit(p, "recording.safeguarding", ok)
+            if u.first_elapsed_s is not None:
+                self._hit(p, "timeliness.within_window", u.first_elapsed_s <= self.window_s)
+                bucket = next((name for name, limit in BUCKETS if u.first_elapsed_s <= limit), LONGER)
+                c[f"elapsed.{bucket}"] += 1
+            if u.subgroup == "rape":
+                if u.n100_recorded:
+                    self._hit(p, "n100.correct", u.decision == "n100")
+                    self._hit(p, "n100.should_have_been_crime", u.decision == "crime" and not u.crime_record_made)
+                if u.decision in ("crime", "n100"):
+                    self._hit(p, "n100.missing", u.first_elapsed_s is None)
+        for k in o.cancels:
+            self._hit(p, "cancellation.correct", k.correct)
+            self._hit(p, f"cancellation.correct.{k.category}", k.correct)
+            self._hit(p, "cancellation.victim_informed", k.victim_informed is True)
+        if o.findings:
+            self._offer(
+                Worst(
+                    o.incident_id or "",
+                    o.where,
+                    o.period,
+                    sum(f.outcome == "breach" for f in o.findings),
+                    sum(f.outcome == "risk" for f in o.findings),
+                    sum(f.outcome == "needs_review" for f in o.findings),
+                    o.findings,
+                    o.narrative,
+                )
+            )
+
+    def _offer(self, w: Worst) -> None:
+        self.worst.append(w)
+        if len(self.worst) > 2 * self.top:
+            self.worst = heapq.nsmallest(self.top, self.worst, key=Worst.rank)
+
+    def merge(self, other: Tally) -> None:
+        """Add another tally's counts (for tallies of chunks checked elsewhere)."""
+        if other.window_s != self.window_s:
+            raise ValueError("tallies judged against different recording windows cannot be merged")
+        self.audited += other.audited
+        self.checked += other.checked
+        self.rejected += other.rejected
+        self.warnings += other.warnings
+        self.measures.update(other.measures)
+        self.counts.update(other.counts)
+        self.worst = heapq.nsmallest(self.top, self.worst + other.worst, key=Worst.rank)
+        self.warning_examples = sorted(self.warning_examples + other.warning_examples)[:EXAMPLES]
+        self.rejected_examples = sorted(self.rejected_examples + other.rejected_examples, key=lambda r: r[0])[:EXAMPLES]
+
+    def incidents_to_fix(self) -> list[Worst]:
+        """The incidents with the most serious findings, breaches first."""
+        return heapq.nsmallest(self.top, self.worst, key=Worst.rank)
+
+    def periods(self) -> list[str]:
+        """The calendar months (Europe/London) the checked incidents were reported in."""
+        return sorted(k[len("period.") :] for k in self.counts if k.startswith("period."))
+
+    def balance(self) -> None:
+        """Refuse to report when an item was neither checked nor rejected."""
+        if self.checked + self.rejected != self.audited:
+            raise RuntimeError(
+                f"counts do not add up: {self.checked} checked + {self.rejected} rejected != {self.audited} audited"
+            )
+
+
+def _problem_text(p: Problem) -> str:
+    return f"{p.field}: {p.message}" if p.field else p.message

@@ -1,0 +1,270 @@
+"""Checking one incident: facts in, rules evaluated, findings and decisions out."""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass, field, fields
+from datetime import datetime, tzinfo
+from typing import Any, ClassVar, Literal
+
+from checker.check.facts import DECISION_TEXT, Decision, build_facts
+from checker.core.errors import EngineError, Problem
+from checker.core.models import Incident
+from checker.core.times import LONDON, human_duration, human_time
+from checker.rules.conditions import Branch
+from checker.rules.evaluate import evaluate_reference
+from checker.rules.facts_schema import SUBJECT_FIELD
+from checker.rules.loader import AREAS, Rule, RuleSet
+
+
+@dataclass(frozen=True, kw_only=True)
+class Finding:
+    """One difference between what the rules require and what was recorded.
+
+    The one definition of a finding: the JSON output is its fields in this order (`to_dict`), and
+    findings.csv is the selection `CSV_COLUMNS` of them (`csv_values`)."""
+
+    rule_id: str
+    rule_name: str
+    title: str
+    area: str
+    outcome: str
+    incident_id: str
+    subject: str
+    subject_kind: str
+    record_id: str | None = None
+    disclosure_id: str | None = None
+    victim_id: str | None = None
+    message: str
+    source: dict[str, str | None]
+    facts: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False, repr=False)
+
+    # findings.csv: these fields, `source_X` being the source's X
+    CSV_COLUMNS: ClassVar[tuple[str, ...]] = (
+        "incident_id",
+        "record_id",
+        "disclosure_id",
+        "victim_id",
+        "rule_id",
+        "title",
+        "area",
+        "outcome",
+        "subject",
+        "message",
+        "source_document",
+        "source_section",
+        "source_edition",
+    )
+
+    def to_dict(self, explain: bool = False) -> dict[str, Any]:
+        """The finding as the JSON output documents it (with the facts behind it when explaining)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if explain or f.name != "facts"}
+
+    def csv_values(self) -> list[Any]:
+        """The values of `CSV_COLUMNS`, in order."""
+        return [
+            self.source.get(c.removeprefix("source_")) if c.startswith("source_") else getattr(self, c)
+            for c in self.CSV_COLUMNS
+        ]
+
+
+@dataclass(frozen=True)
+class DisclosureDecision:
+    """The recording decision required for one disclosure, and what was recorded against it; the
+    JSON output is its fields in this order."""
+
+    incident_id: str
+    disclosure_id: str
+    offence: str
+    offence_name: str
+    group: str
+    subgroup: str
+    decision: str
+    expected_code: str
+    reason: str
+    reason_text: str
+    deadline: str
+    recorded: tuple[str, ...]
+    crime_recorded: bool  # a live crime record (not an N100) answers it
+    crime_record_made: bool  # a crime record (not an N100) answers it, live or since cancelled
+    n100_recorded: bool  # a live N100 answers it
+    first_elapsed_s: int | None  # seconds from disclosure to the first record answering it
+
+    def to_dict(self) -> dict[str, Any]:
+        """The decision as the JSON output documents it."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True)
+class Result:
+    """What checking one incident found."""
+
+    incident_id: str
+    findings: tuple[Finding, ...]
+    decisions: tuple[DisclosureDecision, ...]
+    warnings: tuple[str, ...] = ()
+    qualifiers: tuple[str, ...] = ()  # the incident's qualifiers (asb_personal, child_protection, ...)
+    reporter: str = "victim"
+
+
+class _Formatter(string.Formatter):
+    """Renders rule messages: `{d.left_s:duration}`, `{d.deadline:when}`, `{params.window}`."""
+
+    def __init__(self, as_of: datetime, zone: tzinfo) -> None:
+        self.as_of = as_of
+        self.zone = zone
+
+    def get_field(self, field_name: str, args: Any, kwargs: Any) -> tuple[Any, str]:
+        head, _, name = field_name.partition(".")
+        scope = kwargs.get(head, {})
+        return scope.get(name, "?"), field_name
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        if format_spec == "duration" and isinstance(value, int):
+            return human_duration(value)
+        if format_spec in ("when", "time") and isinstance(value, str):
+            return human_time(value, self.as_of, self.zone)
+        if isinstance(value, bool):
+            return "yes" if value else "no"
+        return str(value)
+
+
+Evaluator = Literal["engine", "reference"]
+
+
+class Checker:
+    """Checks incidents against a rule set, with the durable-rules engine or the reference."""
+
+    def __init__(self, ruleset: RuleSet, evaluator: Evaluator = "engine", zone: tzinfo = LONDON) -> None:
+        self.ruleset = ruleset
+        self.zone = zone
+        self.evaluator = evaluator
+        self._branches: list[Branch] = []
+        self._owner: list[Rule] = []
+        for rule in ruleset.active:
+            for branch in rule.branches:
+                self._branches.append(branch)
+                self._owner.append(rule)
+        self._engine: Any = None
+        if evaluator == "engine":
+            from checker.engine.durable import DurableEngine  # deferred: durable-rules is only loaded to check
+
+            self._engine = DurableEngine(self._branches, name=f"crimecheck_{ruleset.digest}")
+
+    def hits(self, facts: list[dict[str, Any]]) -> list[tuple[int, dict[str, dict[str, Any]]]]:
+        """Raw (branch, bindings) matches from the chosen evaluator."""
+        if self._engine is not None:
+            result: list[tuple[int, dict[str, dict[str, Any]]]] = self._engine.evaluate(facts)
+            return result
+        return evaluate_reference(self._branches, facts)
+
+    def check(self, incident: Incident, as_of: datetime) -> Result:
+        """Findings and decisions for one validated incident, judged at `as_of`."""
+        built = build_facts(incident, self.ruleset.reference, as_of, self.ruleset.screen)
+        try:
+            hits = self.hits(built.facts)
+        except Exception as exc:
+            raise EngineError([Problem(f"the rule engine failed: {exc}", record=incident.incident_id)]) from exc
+        fmt = _Formatter(as_of, self.zone)
+        chosen: dict[tuple[str, str], tuple[Rule, dict[str, dict[str, Any]]]] = {}
+        for index, bindings in sorted(hits, key=lambda h: (h[0], _binding_key(h[1]))):
+            rule = self._owner[index]
+            subject = bindings[rule.subject]
+            key = (rule.id, str(subject[SUBJECT_FIELD[subject["kind"]]]))
+            chosen.setdefault(key, (rule, bindings))
+        findings = [self._finding(incident, rule, b, fmt) for rule, b in chosen.values()]
+        findings.sort(key=finding_order)
+        return Result(
+            incident.incident_id,
+            tuple(findings),
+            _decisions(incident, built.decisions, built.facts),
+            qualifiers=tuple(incident.qualifiers),
+            reporter=incident.reporter,
+        )
+
+    def _finding(self, incident: Incident, rule: Rule, bindings: dict[str, dict[str, Any]], fmt: _Formatter) -> Finding:
+        m = rule.model
+        subject = bindings[rule.subject]
+        kind = subject["kind"]
+        clean = {a: {k: v for k, v in f.items() if k not in ("sid", "id")} for a, f in bindings.items()}
+        params = {k: v for k, v in rule.params.items() if not isinstance(v, list | dict)}
+        message = " ".join(fmt.format(m.message, **clean, params=params).split())
+
+        def pick(name: str) -> str | None:
+            for f in (subject, *bindings.values()):
+                if name in f:
+                    return str(f[name])
+            return None
+
+        return Finding(
+            rule_id=m.id,
+            rule_name=m.name,
+            title=m.title,
+            area=m.area,
+            outcome=m.outcome,
+            incident_id=incident.incident_id,
+            subject=str(subject[SUBJECT_FIELD[kind]]),
+            subject_kind=kind,
+            message=message,
+            source={
+                "document": m.source.document,
+                "edition": m.source.edition,
+                "section": m.source.section,
+                "url": m.source.url,
+                "tag": m.source.tag,
+            },
+            record_id=pick("record_id"),
+            disclosure_id=pick("disclosure_id"),
+            victim_id=pick("victim_id"),
+            facts=clean,
+        )
+
+
+def _binding_key(bindings: dict[str, dict[str, Any]]) -> tuple[str, ...]:
+    return tuple(str(f.get("id")) for _, f in sorted(bindings.items()))
+
+
+def finding_order(f: Finding) -> tuple[int, str, str]:
+    """Findings sort by contract area order, then rule id, then subject: the same every run."""
+    return (AREAS.index(f.area), f.rule_id, f.subject)
+
+
+def _decisions(
+    incident: Incident, decisions: dict[str, Decision], facts: list[dict[str, Any]]
+) -> tuple[DisclosureDecision, ...]:
+    links: dict[str, list[dict[str, Any]]] = {}
+    disclosures: dict[str, dict[str, Any]] = {}
+    for fact in facts:
+        if fact["kind"] == "link":
+            links.setdefault(fact["disclosure_id"], []).append(fact)
+        elif fact["kind"] == "disclosure":
+            disclosures[fact["disclosure_id"]] = fact
+    out = []
+    for d in incident.disclosures:
+        fact = disclosures[d.disclosure_id]
+        answers = links.get(d.disclosure_id, [])
+        decision = decisions[d.disclosure_id]
+        out.append(
+            DisclosureDecision(
+                incident_id=incident.incident_id,
+                disclosure_id=d.disclosure_id,
+                offence=d.offence,
+                offence_name=fact["offence_name"],
+                group=fact["group"],
+                subgroup=fact["subgroup"],
+                decision=decision.decision,
+                expected_code=decision.expected_code,
+                reason=decision.reason,
+                reason_text=DECISION_TEXT.get(decision.reason, decision.reason),
+                deadline=fact["deadline"],
+                recorded=tuple(
+                    f"{a['record_id']} {a['classification']}" + ("" if a["live"] else f" {a['status']}")
+                    for a in answers
+                ),
+                crime_recorded=any(a["live"] and not a["is_n100"] for a in answers),
+                crime_record_made=any(not a["is_n100"] for a in answers),
+                n100_recorded=any(a["live"] and a["is_n100"] for a in answers),
+                first_elapsed_s=min((a["elapsed_s"] for a in answers), default=None),
+            )
+        )
+    return tuple(out)

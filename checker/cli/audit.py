@@ -1,0 +1,170 @@
+"""The bodies of `crimecheck audit` and `crimecheck compare`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from itertools import chain
+from pathlib import Path
+from typing import TextIO
+
+import orjson
+
+from checker.audit.compare import compare, human, load_summary
+from checker.audit.pseudonym import Pseudonymiser, load_key
+from checker.audit.report import ReportWriter, SummaryOptions, build_summary
+from checker.audit.rows import Queued, Settings
+from checker.audit.stream import checked_chunks, chunks, queue, reservoir
+from checker.audit.tally import Tally
+from checker.cli.commands import load_ruleset
+from checker.cli.exits import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, FAIL_ON
+from checker.cli.progress import Progress, count_lines
+from checker.core.errors import CheckerError, Problem
+from checker.core.times import parse_time, utc_now
+from checker.read.csvitems import read_csv_items
+from checker.read.incidents import Item, read_items
+from checker.read.mapping import load_mapping
+
+
+def _usage(message: str) -> CheckerError:
+    return CheckerError([Problem(message)])
+
+
+def _check_args(args: argparse.Namespace) -> None:
+    """Refuse contradictory or impossible options before anything is read or written."""
+    if args.sample is not None and args.sample < 1:
+        raise _usage("--sample: give the number of incidents to sample (1 or more)")
+    if args.population is not None and args.population < 1:
+        raise _usage("--population: give the number of incidents in the population (1 or more)")
+    if args.recorded_per_year is not None and args.recorded_per_year < 0:
+        raise _usage("--recorded-per-year must not be negative")
+    if not 0.5 <= args.confidence < 1:
+        raise _usage("--confidence is a level such as 0.95")
+    if args.pseudonymise and args.include_narrative:
+        raise _usage("--include-narrative cannot be combined with --pseudonymise: narratives name people")
+    mapped = args.mapping is not None
+    if not mapped and (args.records or args.disclosures):
+        raise _usage("--records and --disclosures need --mapping: they are CSV files")
+    if mapped and len(args.files) != 1:
+        raise _usage("with --mapping, give one incidents CSV file (and the records file with --records)")
+    missing = [f for f in (*args.files, args.records, args.disclosures) if f and f != "-" and not os.path.exists(f)]
+    if missing:
+        raise CheckerError([Problem("no such file", file=str(f)) for f in missing])
+    if not mapped:
+        csvs = [f for f in args.files if str(f).lower().endswith(".csv")]
+        if csvs:
+            raise _usage(f"{csvs[0]} is a CSV file: give --mapping FILE to say how its columns map to the contract")
+    if (args.workers if args.workers is not None else 1) < 1:
+        raise _usage("--workers: give 1 or more")
+
+
+def _items(args: argparse.Namespace) -> Iterable[Item]:
+    """The items to audit: JSON files, or the CSV files joined through the mapping."""
+    if args.mapping is None:
+        return chain.from_iterable(read_items(f) for f in args.files)
+    mapping = load_mapping(Path(args.mapping))
+    # opened here, before the report directory is touched: a missing column stops the run
+    csv_items = read_csv_items(
+        mapping,
+        Path(args.files[0]),
+        Path(args.records) if args.records else None,
+        Path(args.disclosures) if args.disclosures else None,
+    )
+    first = next(csv_items, None)
+    return chain([first] if first is not None else [], csv_items)
+
+
+def run_audit(args: argparse.Namespace, out: TextIO) -> int:
+    """`crimecheck audit`: check a batch and write summary.json, the CSVs and report.html to --out."""
+    try:
+        as_of = parse_time(args.as_of, args.timezone) if args.as_of else utc_now()
+    except ValueError as exc:
+        raise _usage(f"--as-of: {exc}") from None
+    _check_args(args)
+    mapped = args.mapping is not None
+    pseudonymiser = None
+    if args.pseudonymise:
+        pseudonymiser = Pseudonymiser(load_key(args.key_file))
+
+    ruleset = load_ruleset(args)
+    window_s = ruleset.reference.recording_window_s
+    settings = Settings(as_of, window_s, args.timezone, args.include_narrative, pseudonymiser)
+    items = _items(args)
+    workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
+    show = not args.quiet and sys.stderr.isatty()
+    total = None
+    if show and args.files[0] != "-":
+        total = sum(count_lines(str(f)) or 0 for f in args.files) - (1 if mapped else 0)
+    progress = Progress(sys.stderr, show, "reading" if args.sample else "auditing", total or None)
+    tally = Tally(window_s=window_s)
+    writer = ReportWriter(Path(args.out), include_narrative=args.include_narrative)
+    read = 0
+    try:
+        stream = queue(items)
+        if args.sample is not None:
+
+            def counted(s: Iterable[Queued]) -> Iterator[Queued]:
+                for q in s:
+                    progress.advance()
+                    yield q
+
+            todo, read = reservoir(counted(stream), args.sample, args.seed)
+            progress.phase("checking the sample", len(todo))
+            batches: Iterable[list[Queued]] = chunks(todo)
+        else:
+            batches = chunks(stream)
+        for size, outcomes in checked_chunks(batches, workers, ruleset, args.evaluator, settings):
+            for o in outcomes:
+                writer.write(o)
+                tally.add(o)
+            progress.advance(size)
+        progress.finish()
+        if args.sample is None:
+            read = tally.audited
+        tally.balance()
+        summary = build_summary(_summary_options(args), ruleset, tally, settings, read)
+        writer.commit(summary, tally)
+    except BaseException:
+        writer.abort()
+        raise
+    counts = summary["counts"]
+    headline = summary["figures"]["recording.all_crime"]
+    print(
+        f"{counts['read']:,} read, {counts['audited']:,} audited, {counts['checked']:,} checked, "
+        f"{counts['rejected']:,} rejected; findings: {counts['findings']:,}; "
+        f"recording rate {headline['text']}; report written to {args.out}",
+        file=out,
+    )
+    if args.fail_on is None:
+        return EXIT_OK
+    if tally.rejected:
+        return EXIT_ERROR
+    failing = FAIL_ON[args.fail_on]
+    return EXIT_FINDINGS if any(tally.counts[f"outcome.{o}"] for o in failing) else EXIT_OK
+
+
+def run_compare(args: argparse.Namespace, out: TextIO) -> int:
+    """`crimecheck compare A B [--format json]`."""
+    doc = compare(load_summary(Path(args.a)), load_summary(Path(args.b)))
+    if args.format == "json":
+        out.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        print(human(doc), file=out)
+    return EXIT_OK
+
+
+def _summary_options(args: argparse.Namespace) -> SummaryOptions:
+    return SummaryOptions(
+        files=tuple(str(f) for f in args.files),
+        mapping=str(args.mapping) if args.mapping else None,
+        records=str(args.records) if args.records else None,
+        disclosures=str(args.disclosures) if args.disclosures else None,
+        ci_method=args.ci_method,
+        confidence=args.confidence,
+        population=args.population,
+        recorded_per_year=args.recorded_per_year,
+        sample=args.sample,
+        seed=args.seed,
+    )

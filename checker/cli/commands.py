@@ -1,0 +1,185 @@
+"""The work behind each command: kept apart from argument parsing so tests can call it."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from dataclasses import replace
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from checker.check.checker import Checker, Evaluator, Result
+from checker.check.docs import rule_text
+from checker.check.document import json_document
+from checker.check.examples import run_all
+from checker.check.facts import build_facts
+from checker.cli.exits import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, FAIL_ON
+from checker.cli.output import Paint, human_result
+from checker.core.errors import CheckerError, Problem
+from checker.core.times import LONDON, parse_time, utc_now
+from checker.narrative.loader import load_lexicon
+from checker.read.incidents import read_items, validate
+from checker.rules.explain import fired_conditions, why_not
+from checker.rules.loader import RuleSet, load_rules
+
+
+def load_ruleset(args: argparse.Namespace) -> RuleSet:
+    """The rule set a command names: --rules (or $CRIMECHECK_RULES) and --reference."""
+    rules_dir = args.rules or (Path(os.environ["CRIMECHECK_RULES"]) if os.environ.get("CRIMECHECK_RULES") else None)
+    return load_rules(rules_dir, args.reference)
+
+
+def _paint(args: argparse.Namespace, out: TextIO) -> Paint:
+    colour = getattr(args, "color", "auto")
+    if colour == "auto":
+        return Paint(out.isatty() and not os.environ.get("NO_COLOR"))
+    return Paint(colour == "always")
+
+
+def run_check(args: argparse.Namespace, out: TextIO) -> int:
+    """`crimecheck check`: read, validate, evaluate and print every incident."""
+    try:
+        as_of = parse_time(args.as_of, args.timezone) if args.as_of else utc_now()
+    except ValueError as exc:
+        raise CheckerError([Problem(f"--as-of: {exc}")]) from None
+    ruleset = load_ruleset(args)
+    if args.why_not and ruleset.get(args.why_not) is None:
+        raise CheckerError([Problem(f"--why-not: no rule {args.why_not!r} (see `crimecheck rules list`)")])
+    zone = args.timezone or LONDON
+    checker = Checker(ruleset, evaluator=args.evaluator, zone=zone)
+    results: list[Result] = []
+    rejected: list[tuple[str, list[Problem]]] = []
+    warnings: list[str] = []
+    seen: set[str] = set()
+    paint = _paint(args, out)
+    human = args.format == "human"
+    for path in args.files:
+        for item in read_items(path):
+            try:
+                incident, warns = validate(item, args.timezone)
+                if incident.incident_id in seen:
+                    raise CheckerError(
+                        [
+                            Problem(
+                                f"duplicate incident_id {incident.incident_id!r} in this batch; the first was checked",
+                                file=item.source,
+                                line=item.line,
+                                record=incident.incident_id,
+                                field="incident_id",
+                            )
+                        ]
+                    )
+                seen.add(incident.incident_id)
+                result = checker.check(incident, as_of)
+            except CheckerError as exc:
+                # problems raised after reading (unknown codes, engine failures) do not know the file
+                problems = [p if p.file else replace(p, file=item.source, line=item.line) for p in exc.problems]
+                rejected.append((item.where, problems))
+                if human:
+                    print(paint(f"{item.where}: rejected, not checked:", "breach"), file=out)
+                    for p in problems:
+                        print(f"  {p}", file=out)
+                continue
+            warnings.extend(warns)
+            results.append(result)
+            if human:
+                print("\n".join(human_result(result, paint, as_of, zone, args.explain)), file=out)
+                if args.explain:
+                    _print_explain(checker, result, out, paint)
+                if args.why_not:
+                    _print_why_not(checker, args.why_not, incident, as_of, out, paint)
+    if human:
+        for w in warnings:
+            print(paint(f"warning: {w}", "dim"), file=sys.stderr)
+        counts = f"{len(results) + len(rejected)} read, {len(results)} checked, {len(rejected)} rejected"
+        total = {
+            o: sum(1 for r in results for f in r.findings if f.outcome == o) for o in ("breach", "risk", "needs_review")
+        }
+        print(
+            paint(
+                f"\n{counts}; findings: {total['breach']} breach, {total['risk']} risk, "
+                f"{total['needs_review']} needs review",
+                "bold",
+            ),
+            file=out,
+        )
+    else:
+        out.write(json_document(ruleset, results, rejected, as_of, args.explain, warnings).decode())
+    if rejected:
+        return EXIT_ERROR
+    failing = FAIL_ON[args.fail_on]
+    return EXIT_FINDINGS if any(f.outcome in failing for r in results for f in r.findings) else EXIT_OK
+
+
+def _print_explain(checker: Checker, result: Result, out: TextIO, paint: Paint) -> None:
+    for f in result.findings:
+        rule = checker.ruleset.get(f.rule_id)
+        if rule is None:
+            continue
+        print(paint(f"  why {f.rule_id} fired on {f.subject}:", "bold"), file=out)
+        for line in fired_conditions(rule, f.facts):
+            print(paint(f"      {line}", "dim"), file=out)
+
+
+def _print_why_not(checker: Checker, rule_id: str, incident: Any, as_of: datetime, out: TextIO, paint: Paint) -> None:
+
+    rule = checker.ruleset.get(rule_id)
+    assert rule is not None
+    facts = build_facts(incident, checker.ruleset.reference, as_of, checker.ruleset.screen).facts
+    print(paint(f"  why-not {rule_id} ({rule.model.title}):", "bold"), file=out)
+    for line in why_not(rule, facts):
+        print(f"      {line}", file=out)
+
+
+def run_rules(args: argparse.Namespace, out: TextIO) -> int:
+    """`crimecheck rules list|explain|test`."""
+    ruleset = load_ruleset(args)
+    if args.rules_command == "list":
+        day = None
+        if args.as_of:
+            try:
+                day = date.fromisoformat(args.as_of[:10])
+            except ValueError:
+                raise CheckerError([Problem(f"--as-of: {args.as_of!r} is not a date (YYYY-MM-DD)")]) from None
+        shown = [r for r in ruleset.rules if day is None or r.applies_on(day)]
+        for r in shown:
+            m = r.model
+            print(f"{m.id}  {m.outcome:<12} {m.area:<14} {m.title}  [{m.source.edition}; {m.status}]", file=out)
+        print(
+            f"\n{len(shown)} rules" + (f" in force on {day}" if day else "") + f"; rule set {ruleset.digest}", file=out
+        )
+        return EXIT_OK
+    if args.rules_command == "explain":
+        rule = ruleset.get(args.rule_id.upper())
+        if rule is None:
+            raise CheckerError([Problem(f"no rule {args.rule_id!r}; `crimecheck rules list` shows them")])
+        print(rule_text(ruleset, rule), file=out)
+        return EXIT_OK
+    unknown = [i for i in args.rule_ids if ruleset.get(i) is None]
+    if unknown:
+        raise CheckerError([Problem(f"no rule {i!r}") for i in unknown])
+    failed = 0
+    outcomes = []
+    evaluators: tuple[Evaluator, ...] = ("engine", "reference")
+    for evaluator in evaluators:
+        checker = Checker(ruleset, evaluator=evaluator)
+        outcomes = run_all(checker, set(args.rule_ids) or None)
+        for o in outcomes:
+            if not o.ok:
+                failed += 1
+                print(
+                    f"FAIL {o.rule} {o.example} ({evaluator}): expected {o.expected}, found {o.found}"
+                    + (f"; error: {o.error}" if o.error else ""),
+                    file=out,
+                )
+    passed = 2 * len(outcomes) - failed
+    if not args.rule_ids and (ruleset.directory / "lexicon").is_dir():
+        lexicon = load_lexicon(ruleset.directory / "lexicon", optimise=False)  # lints every pattern
+        checked, problems = lexicon.check_examples()
+        for problem in problems:
+            print(f"FAIL lexicon {problem}", file=out)
+        passed, failed = passed + checked - len(problems), failed + len(problems)
+    print(f"{passed} passed, {failed} failed", file=out)
+    return EXIT_OK if failed == 0 else EXIT_FINDINGS

@@ -1,0 +1,195 @@
+"""The `crimecheck` command line."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from datetime import tzinfo
+from pathlib import Path
+from typing import Any, NoReturn, TextIO
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from checker.cli.exits import EXIT_ERROR, EXIT_OK, FAIL_ON
+from checker.core.errors import CheckerError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_ERROR, f"crimecheck: error: {message}\n")
+
+
+def _zone(name: str) -> tzinfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise argparse.ArgumentTypeError(f"unknown time zone {name!r} (e.g. Europe/London)") from None
+
+
+def _clock_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--as-of", metavar="TIME", help="judge clocks at this time, ISO 8601 with offset (default: now)")
+    p.add_argument(
+        "--timezone",
+        type=_zone,
+        default=None,
+        metavar="ZONE",
+        help="read times without an offset in this zone (e.g. Europe/London); default: refuse them",
+    )
+
+
+def _rules_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--rules",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="rule directory (default: the bundled rules/, or $CRIMECHECK_RULES)",
+    )
+    p.add_argument(
+        "--reference",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="a force's own reference tables (offences, authorisation, settings); default: RULES/reference",
+    )
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
+    """The argument parser (and its `rules` sub-parser), with help for every command and option."""
+    parser = _Parser(
+        prog="crimecheck", description="Check police incident records against the Home Office Crime Recording Rules."
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    check = sub.add_parser(
+        "check",
+        help="check incidents (JSON object, JSON array or JSON Lines) and print findings",
+        description="Check incidents and print, per incident, the recording decision each disclosure needs "
+        "and every finding.",
+    )
+    check.add_argument("files", nargs="+", metavar="FILE", help="incident file(s); - reads standard input")
+    check.add_argument("--format", choices=("human", "json"), default="human", help="output format (default: human)")
+    _clock_args(check)
+    check.add_argument(
+        "--fail-on",
+        choices=tuple(FAIL_ON),
+        default="breach",
+        help="exit 1 when a finding of this outcome or worse is found (default: breach)",
+    )
+    check.add_argument("--explain", action="store_true", help="show the facts and conditions behind each finding")
+    check.add_argument("--why-not", metavar="RULE", help="show which condition of RULE failed on each incident")
+    check.add_argument(
+        "--color", choices=("auto", "always", "never"), default="auto", help="colour output (default: auto)"
+    )
+    check.add_argument("--evaluator", choices=("engine", "reference"), default="engine", help=argparse.SUPPRESS)
+    _rules_args(check)
+
+    rules = sub.add_parser("rules", help="list, explain and test the rules")
+    rsub = rules.add_subparsers(dest="rules_command", metavar="ACTION", parser_class=_Parser)
+    lst = rsub.add_parser("list", help="list the rules (in force on a date with --as-of)")
+    lst.add_argument(
+        "--as-of", metavar="DATE", help="only rules in force for incidents reported on this date (YYYY-MM-DD)"
+    )
+    _rules_args(lst)
+    exp = rsub.add_parser("explain", help="show a rule: title, rationale, source, parameters, examples")
+    exp.add_argument("rule_id", metavar="ID")
+    _rules_args(exp)
+    tst = rsub.add_parser("test", help="run every rule's examples (or the named rules')")
+    tst.add_argument("rule_ids", nargs="*", metavar="ID")
+    _rules_args(tst)
+
+    _audit_parser(sub)
+    compare = sub.add_parser("compare", help="compare two audit summaries: change and statistical significance")
+    compare.add_argument("a", metavar="A", help="the earlier summary.json")
+    compare.add_argument("b", metavar="B", help="the later summary.json")
+    compare.add_argument("--format", choices=("human", "json"), default="human", help="output format (default: human)")
+    return parser, rules
+
+
+def _audit_parser(sub: Any) -> None:
+    """`crimecheck audit` and its options."""
+    audit = sub.add_parser(
+        "audit",
+        help="pre-audit self-check: a batch in, an inspection-style report (summary.json, CSVs, report.html) out",
+        description="Check a batch of incidents and write the figures an inspection reports, with confidence "
+        "intervals, and the findings, decisions and rejected items, to a report directory (docs/audit.md).",
+    )
+    audit.add_argument(
+        "files", nargs="+", metavar="FILE", help="incidents: JSON or JSON Lines, or one CSV with --mapping"
+    )
+    audit.add_argument("--out", required=True, type=Path, metavar="DIR", help="report directory (created if missing)")
+    audit.add_argument("--mapping", type=Path, metavar="FILE", help="YAML column mapping for CSV exports")
+    audit.add_argument("--records", metavar="FILE", help="CSV of crime and N100 records (with --mapping)")
+    audit.add_argument("--disclosures", metavar="FILE", help="CSV of further disclosures (with --mapping)")
+    _clock_args(audit)
+    audit.add_argument("--sample", type=int, metavar="N", help="audit a simple random sample of N incidents")
+    audit.add_argument("--seed", type=int, default=0, metavar="S", help="seed for --sample (default 0)")
+    audit.add_argument("--ci-method", choices=("wilson", "normal"), default="wilson", help="interval (default wilson)")
+    audit.add_argument("--confidence", type=float, default=0.95, help="confidence level (default 0.95)")
+    audit.add_argument("--population", type=int, metavar="N", help="incidents the audited ones represent (FPC)")
+    audit.add_argument("--recorded-per-year", type=int, metavar="N", help="crimes recorded a year: estimate unrecorded")
+    audit.add_argument("--fail-on", choices=tuple(FAIL_ON), default=None, help="exit 1 on this outcome or worse")
+    audit.add_argument("--include-narrative", action="store_true", help="put incident narratives in the report")
+    audit.add_argument("--pseudonymise", action="store_true", help="replace ids by keyed hashes (needs a key)")
+    audit.add_argument(
+        "--key-file", type=Path, metavar="FILE", help="pseudonym key (default $CRIMECHECK_PSEUDONYM_KEY)"
+    )
+    audit.add_argument("--quiet", action="store_true", help="no progress bar")
+    audit.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="worker processes, each with its own engine (default: one per core; 1 checks in this process). "
+        "The report is the same, byte for byte, whatever the number",
+    )
+    audit.add_argument("--evaluator", choices=("engine", "reference"), default="engine", help=argparse.SUPPRESS)
+    _rules_args(audit)
+
+
+def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    out = stdout or sys.stdout
+    parser, rules = build_parser()
+    args = parser.parse_args(argv)
+    # Each command's module is imported only when it runs, so `check` does not load the audit's.
+    try:
+        if args.command == "check":
+            from checker.cli.commands import run_check
+
+            return run_check(args, out)
+        if args.command == "audit":
+            from checker.cli.audit import run_audit
+
+            return run_audit(args, out)
+        if args.command == "compare":
+            from checker.cli.audit import run_compare
+
+            return run_compare(args, out)
+        if args.command == "rules" and args.rules_command:
+            from checker.cli.commands import run_rules
+
+            return run_rules(args, out)
+        (rules if args.command == "rules" else parser).print_help(out)
+        return EXIT_ERROR
+    except CheckerError as exc:
+        print("crimecheck: cannot continue:", file=sys.stderr)
+        for p in exc.problems:
+            print(f"  {p}", file=sys.stderr)
+        return EXIT_ERROR
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:
+        if os.environ.get("CRIMECHECK_DEBUG"):
+            raise
+        print(
+            f"crimecheck: internal error: {type(exc).__name__}: {exc} (set CRIMECHECK_DEBUG=1 for the traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
+
+
+def entry() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

@@ -1,0 +1,70 @@
+"""Rendering results for people: grouped by incident, coloured on a terminal, wrapped to 100 columns."""
+
+from __future__ import annotations
+
+import textwrap
+from datetime import datetime, tzinfo
+
+from checker.check.checker import Finding, Result
+from checker.core.times import human_duration, human_time
+
+WIDTH = 100  # wrap messages for a terminal; JSON output is for machines
+_COLOURS = {"breach": "31", "risk": "33", "needs_review": "36", "dim": "2", "bold": "1", "ok": "32"}
+_DECISION = {"crime": "record a crime", "n100": "record an N100", "no_crime": "no crime", "review": "review"}
+
+
+class Paint:
+    """ANSI colour when writing to a terminal, nothing when piped."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+
+    def __call__(self, text: str, style: str) -> str:
+        return f"\x1b[{_COLOURS[style]}m{text}\x1b[0m" if self.enabled else text
+
+
+def human_result(result: Result, paint: Paint, as_of: datetime, zone: tzinfo, explain: bool = False) -> list[str]:
+    """One incident's decisions and findings, as a supervisor reads them."""
+    out = [
+        paint(f"{result.incident_id}", "bold")
+        + paint(f"  (judged at {human_time(as_of.isoformat(), as_of, zone)})", "dim")
+    ]
+    for d in result.decisions:
+        what = _DECISION[d.decision]
+        if d.decision == "crime":
+            what += f" ({d.expected_code})"
+        due = datetime.fromisoformat(d.deadline.replace("Z", "+00:00"))
+        if d.decision in ("crime", "n100"):
+            if d.recorded:
+                what += f"; recorded as {', '.join(d.recorded)}"
+            else:
+                left = int((due - as_of).total_seconds())
+                when = human_time(d.deadline, as_of, zone)
+                what += f" by {when} (due in {human_duration(left)})" if left > 0 else f", overdue since {when}"
+        elif d.recorded:
+            what += f"; recorded as {', '.join(d.recorded)}"
+        out.append(f"  {d.disclosure_id} {d.offence_name} ({d.offence}) -> {what}")
+        out.append(paint(f"      because {d.reason_text}", "dim"))
+    if not result.findings:
+        out.append("  " + paint("no findings", "ok"))
+    for f in result.findings:
+        out.extend(_human_finding(f, paint, explain))
+    return out
+
+
+def _human_finding(f: Finding, paint: Paint, explain: bool) -> list[str]:
+    label = f"{f.outcome:<12}"
+    lines = [
+        f"  {paint(f.rule_id, 'bold')} {paint(label, f.outcome)} {f.area:<14} {f.subject}  {f.title}",
+        *textwrap.wrap(f.message, WIDTH, initial_indent="      ", subsequent_indent="      ", break_long_words=False),
+        paint(
+            f"      source: {f.source['document']}, {f.source['section']} ({f.source['edition']})"
+            + (f" [{f.source['tag']}]" if f.source.get("tag") not in (None, "S") else ""),
+            "dim",
+        ),
+    ]
+    if explain:
+        for alias, fact in f.facts.items():
+            shown = ", ".join(f"{k}={v}" for k, v in fact.items() if k not in ("kind", "reported_on"))
+            lines.append(paint(f"      {alias} = {fact['kind']}: {shown}", "dim"))
+    return lines

@@ -1,0 +1,272 @@
+"""The narrative screen: compiled cue machinery and the Lexicon that finds, per offence family, the
+first phrase no negation, hypothetical or context cue governs."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from checker.narrative.schema import BOUNDARY_LOOKAHEAD, MAX_SENTENCE_CHARS, TOKEN
+
+# --------------------------------------------------------------------------
+# Public result types
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class NarrativeHit:
+    """A phrase in a narrative suggesting an offence of ``family``."""
+
+    family: str
+    phrase: str
+    start: int
+    end: int
+    sentence: str
+
+
+@dataclass(frozen=True, slots=True)
+class FamilyInfo:
+    """What a family file declares, for reporting and tests."""
+
+    name: str
+    title: str
+    offence_codes: frozenset[str]
+    source: str
+    examples: tuple[str, ...]
+    not_examples: tuple[str, ...]
+
+
+# --------------------------------------------------------------------------
+# Compiled cue machinery
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CueRule:
+    name: str
+    before: bool
+    after: bool
+    sentence_scope: bool
+    window: int | None
+    regex: re.Pattern[str]
+    pseudo: re.Pattern[str] | None
+    exempt: frozenset[str]
+    only: frozenset[str] | None
+
+    def applies_to(self, family: str) -> bool:
+        if family in self.exempt:
+            return False
+        return self.only is None or family in self.only
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    sentence_lo: int
+    sentence_hi: int
+    clause_lo: int
+    clause_hi: int
+    question: bool
+    sentence_text_hi: int
+
+
+class Scope:
+    """Sentence / clause segmentation and cue evaluation around a match."""
+
+    def __init__(
+        self,
+        sentence_re: re.Pattern[str],
+        clause_re: re.Pattern[str],
+        max_chars: int,
+        skip_questions: bool,
+        rules: Sequence[CueRule],
+    ) -> None:
+        self._sentence_re = sentence_re
+        self._clause_re = clause_re
+        self._max = max_chars
+        self._skip_questions = skip_questions
+        self._rules = tuple(rules)
+
+    def _last_boundary_end(self, regex: re.Pattern[str], text: str, lo: int, start: int) -> int:
+        last = lo
+        endpos = min(len(text), start + BOUNDARY_LOOKAHEAD)
+        for m in regex.finditer(text, lo, endpos):
+            if m.end() > start:
+                break
+            if m.end() > m.start():
+                last = m.end()
+        return last
+
+    def context(self, text: str, start: int, end: int) -> _Context:
+        window_lo = max(0, start - self._max)
+        window_hi = min(len(text), end + self._max)
+        s_lo = self._last_boundary_end(self._sentence_re, text, window_lo, start)
+        s_hi = window_hi
+        s_text_hi = window_hi
+        question = False
+        m = self._sentence_re.search(text, end, window_hi)
+        if m is not None:
+            s_hi = m.start()
+            s_text_hi = m.end()
+            question = "?" in m.group()
+        c_lo = self._last_boundary_end(self._clause_re, text, s_lo, start)
+        c = self._clause_re.search(text, end, s_hi)
+        c_hi = c.start() if c is not None else s_hi
+        return _Context(s_lo, s_hi, c_lo, c_hi, question, s_text_hi)
+
+    @staticmethod
+    def _pseudo_covers(rule: CueRule, text: str, lo: int, hi: int, cue: re.Match[str]) -> bool:
+        if rule.pseudo is None:
+            return False
+        return any(p.start() <= cue.start() and cue.end() <= p.end() for p in rule.pseudo.finditer(text, lo, hi))
+
+    def governed(self, family: str, text: str, start: int, end: int, ctx: _Context) -> str | None:
+        """Name of the cue group that suppresses this match, or None."""
+        if self._skip_questions and ctx.question:
+            return "question"
+        for rule in self._rules:
+            if not rule.applies_to(family):
+                continue
+            lo = ctx.sentence_lo if rule.sentence_scope else ctx.clause_lo
+            hi = ctx.sentence_hi if rule.sentence_scope else ctx.clause_hi
+            if rule.before and lo < start:
+                for cue in rule.regex.finditer(text, lo, start):
+                    if rule.window is not None and len(TOKEN.findall(text, cue.end(), start)) > rule.window:
+                        continue
+                    if self._pseudo_covers(rule, text, lo, hi, cue):
+                        continue
+                    return rule.name
+            if rule.after and end < hi:
+                for cue in rule.regex.finditer(text, end, hi):
+                    if rule.window is not None and len(TOKEN.findall(text, end, cue.start())) > rule.window:
+                        break
+                    if self._pseudo_covers(rule, text, lo, hi, cue):
+                        continue
+                    return rule.name
+        return None
+
+
+# Every whitespace character but the newline becomes a plain space when folding, so
+# the prefix guard need only consider " " and "\n" where a regex says \s. (All
+# Unicode whitespace lies below U+3001.)
+_SPACES = str.maketrans({c: " " for c in map(chr, range(0x3001)) if c.isspace() and c != "\n"})
+
+
+def fold(text: str) -> str:
+    """Lower-case ``text`` and normalise whitespace without changing its length."""
+    low = text.lower()
+    if len(low) != len(text):
+        low = "".join(low_c if len(low_c := c.lower()) == 1 else c for c in text)
+    return low.translate(_SPACES)
+
+
+def uppercase_literal(source: str) -> str | None:
+    """First upper-case letter written as a literal in a regex source, if any."""
+    i = 0
+    while i < len(source):
+        ch = source[i]
+        if ch == "\\":
+            if source.startswith("N{", i + 1):
+                close = source.find("}", i)
+                i = len(source) if close < 0 else close + 1
+            else:
+                i += 2
+            continue
+        if ch != ch.lower():
+            return ch
+        i += 1
+    return None
+
+
+def _trim_sentence(text: str, lo: int, hi: int, start: int, end: int) -> str:
+    """The sentence ``text[lo:hi]``, cut to at most 200 chars around ``[start, end)``."""
+    while lo < start and text[lo].isspace():
+        lo += 1
+    while hi > end and text[hi - 1].isspace():
+        hi -= 1
+    if hi - lo <= MAX_SENTENCE_CHARS:
+        return text[lo:hi]
+    if end - start >= MAX_SENTENCE_CHARS:
+        return text[start : start + MAX_SENTENCE_CHARS]
+    left = (MAX_SENTENCE_CHARS - (end - start)) // 2
+    new_lo = max(lo, start - left)
+    new_hi = min(hi, new_lo + MAX_SENTENCE_CHARS)
+    new_lo = max(lo, new_hi - MAX_SENTENCE_CHARS)
+    return text[new_lo:new_hi].strip()
+
+
+# --------------------------------------------------------------------------
+# The lexicon
+# --------------------------------------------------------------------------
+
+
+class Lexicon:
+    """Compiled screening lexicon. Build it with :func:`load_lexicon`."""
+
+    def __init__(
+        self,
+        families: Sequence[tuple[FamilyInfo, re.Pattern[str]]],
+        scope: Scope,
+    ) -> None:
+        self._info: dict[str, FamilyInfo] = {info.name: info for info, _ in families}
+        self._regexes: tuple[tuple[str, re.Pattern[str]], ...] = tuple((info.name, regex) for info, regex in families)
+        self._scope = scope
+
+    @property
+    def families(self) -> tuple[str, ...]:
+        """Family names, in file-name order."""
+        return tuple(name for name, _ in self._regexes)
+
+    def family(self, name: str) -> FamilyInfo:
+        """Declared details of one family (``KeyError`` if unknown)."""
+        return self._info[name]
+
+    def covers(self, family: str) -> frozenset[str]:
+        """Home Office offence codes covered by ``family`` (``KeyError`` if unknown)."""
+        return self._info[family].offence_codes
+
+    def families_for_codes(self, codes: Iterable[str]) -> frozenset[str]:
+        """Families with at least one code in ``codes`` (e.g. the recorded offences)."""
+        wanted = {code.strip().upper() for code in codes}
+        return frozenset(name for name, info in self._info.items() if info.offence_codes & wanted)
+
+    def check_examples(self) -> tuple[int, list[str]]:
+        """Screen every family's examples (must hit) and not_examples (must not): (count, failures)."""
+        failures: list[str] = []
+        count = 0
+        for name in self.families:
+            info = self.family(name)
+            for text, wanted in [(t, True) for t in info.examples] + [(t, False) for t in info.not_examples]:
+                count += 1
+                if any(h.family == name for h in self.screen(text)) is not wanted:
+                    failures.append(f"{name}: {'example not found' if wanted else 'not_example found'}: {text!r}")
+        return count, failures
+
+    def screen(self, text: str) -> list[NarrativeHit]:
+        """First ungoverned hit per family, ordered by position."""
+        hits: list[NarrativeHit] = []
+        folded = fold(text)
+        for name, regex in self._regexes:
+            for m in regex.finditer(folded):
+                start, end = m.span()
+                if start == end:
+                    continue
+                ctx = self._scope.context(folded, start, end)
+                if self._scope.governed(name, folded, start, end, ctx) is not None:
+                    continue
+                sentence = _trim_sentence(text, ctx.sentence_lo, ctx.sentence_text_hi, start, end)
+                hits.append(NarrativeHit(name, text[start:end], start, end, sentence))
+                break
+        hits.sort(key=lambda h: (h.start, h.end, h.family))
+        return hits
+
+    def explain(self, text: str, family: str) -> list[tuple[str, int, int, str | None]]:
+        """Every raw match of ``family`` with the cue group suppressing it (debug aid)."""
+        regex = dict(self._regexes)[family]
+        folded = fold(text)
+        out: list[tuple[str, int, int, str | None]] = []
+        for m in regex.finditer(folded):
+            start, end = m.span()
+            ctx = self._scope.context(folded, start, end)
+            out.append((text[start:end], start, end, self._scope.governed(family, folded, start, end, ctx)))
+        return out

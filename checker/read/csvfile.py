@@ -1,0 +1,145 @@
+"""Reading CSV rows with their line numbers and byte offsets, and an index for reading them back."""
+
+from __future__ import annotations
+
+import csv
+import zlib
+from array import array
+from bisect import bisect_left
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+from checker.core.errors import Problem, RuleError
+
+csv.field_size_limit(1 << 24)  # narratives can be long; the default 128 KB limit rejects real logs
+
+
+class CsvFile:
+    """One CSV file read as rows, each with the line it starts on and its byte offset."""
+
+    def __init__(self, path: Path, encoding: str, delimiter: str) -> None:
+        self.path = path
+        self.name = str(path)
+        self.encoding = encoding
+        self.delimiter = delimiter
+        self._offset = 0
+        self._lines = 0
+        self.header: list[str] = []
+        self._stream: IO[bytes] | None = None
+        self._seek: IO[bytes] | None = None  # a second handle for reading rows back by offset
+
+    def _source(self, stream: IO[bytes]) -> Iterator[str]:
+        for raw in stream:
+            self._offset += len(raw)
+            self._lines += 1
+            # surrogateescape keeps undecodable bytes visible, so the row they are in is rejected
+            yield raw.decode(self.encoding, "surrogateescape")
+
+    def open(self) -> list[str]:
+        """Open the file and read its header row; RuleError when it cannot be read."""
+        try:
+            self._stream = open(self.path, "rb")  # noqa: SIM115 - closed by close(); rows stream lazily
+        except OSError as exc:
+            raise RuleError([Problem(f"cannot read: {exc.strerror}", file=self.name)]) from None
+        self._reader = csv.reader(self._source(self._stream), delimiter=self.delimiter)
+        first = next(self.rows(), None)
+        if first is None or first[2] is None:
+            raise RuleError([Problem("no header row: the first row names the columns", file=self.name, line=1)])
+        self.header = [h.strip().lstrip("\ufeff") for h in first[2]]
+        seen: set[str] = set()
+        for name in self.header:
+            if name in seen and name:
+                raise RuleError([Problem(f"column {name!r} appears twice in the header", file=self.name, line=1)])
+            seen.add(name)
+        return self.header
+
+    def rows(self) -> Iterator[tuple[int, int, list[str] | None, str | None]]:
+        """(line, byte offset, cells, problem) for each non-blank row after the current position."""
+        while True:
+            start, line = self._offset, self._lines + 1
+            try:
+                row = next(self._reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                yield line, start, None, f"not a readable CSV row: {exc}"
+                continue
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue
+            yield line, start, row, None
+
+    def row_at(self, offset: int) -> list[str] | None:
+        """The row starting at a byte offset (read again through a second handle)."""
+        if self._seek is None:
+            self._seek = open(self.path, "rb")  # noqa: SIM115 - closed by close()
+        handle = self._seek
+        handle.seek(offset)
+
+        def lines() -> Iterator[str]:
+            for raw in handle:
+                yield raw.decode(self.encoding, "surrogateescape")
+
+        try:
+            return next(csv.reader(lines(), delimiter=self.delimiter), None)
+        except csv.Error:
+            return None
+
+    def close(self) -> None:
+        """Close both handles."""
+        if self._stream is not None:
+            self._stream.close()
+        if self._seek is not None:
+            self._seek.close()
+
+
+def cell(row: list[str], index: int) -> str:
+    """A cell's text without surrounding spaces; blank when the row is short."""
+    return row[index].strip() if index < len(row) else ""
+
+
+def key_hash(key: str) -> int:
+    return zlib.crc32(key.encode("utf-8", "surrogateescape"))
+
+
+class RowIndex:
+    """Where each row of a joined file is, by incident id: 21 bytes a row, never the rows."""
+
+    def __init__(self, csv_file: CsvFile, key_column: int) -> None:
+        self.file = csv_file
+        self.key_column = key_column
+        self.offsets = array("Q")
+        self.lines = array("L")
+        self.broken: list[tuple[int, str]] = []  # rows the CSV module could not read, kept for rejection
+        keys = array("Q")
+        for line, offset, row, problem in csv_file.rows():
+            if row is None:
+                self.broken.append((line, problem or "not a readable CSV row"))
+                continue
+            key = row[key_column].strip() if key_column < len(row) else ""
+            n = len(self.offsets)
+            self.offsets.append(offset)
+            self.lines.append(line)
+            # hash in the high half, row number in the low: sorting groups each incident's rows in file order
+            keys.append((key_hash(key) << 32) | n)
+        self.keys = array("Q", sorted(keys))
+        self.used = bytearray(len(self.offsets))
+
+    def lookup(self, key: str) -> Iterator[tuple[int, int, list[str]]]:
+        """(row number, line, cells) of every row whose incident id is `key`, in file order."""
+        h = key_hash(key) << 32
+        i = bisect_left(self.keys, h)
+        while i < len(self.keys) and self.keys[i] >> 32 == h >> 32:
+            n = self.keys[i] & 0xFFFFFFFF
+            i += 1
+            row = self.file.row_at(self.offsets[n])
+            # a hash collision only costs a read: the id itself decides
+            if row is not None and self.key_column < len(row) and row[self.key_column].strip() == key:
+                self.used[n] = 1
+                yield n, self.lines[n], row
+
+    def unused(self) -> Iterator[tuple[int, list[str] | None]]:
+        """(line, cells) of the rows no incident claimed, in file order."""
+        for n, used in enumerate(self.used):
+            if not used:
+                yield self.lines[n], self.file.row_at(self.offsets[n])
