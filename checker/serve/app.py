@@ -29,6 +29,7 @@ from checker.core.times import utc_now
 from checker.exceptions import Entry, Excepted, Policy, Register, check_entry
 from checker.rules.loader import Area, Outcome, RuleSet
 from checker.serve.auth import PERMISSIONS, Caller, Permission, digest
+from checker.serve.pagestore import PageStore
 from checker.serve.store import IncidentRow, QueueFilter, QueueItem, Store, Stored, stamp
 from checker.serve.workers import SOURCE, Checked, Workers
 
@@ -407,6 +408,7 @@ def create_app(service: Service) -> FastAPI:
             status = "stored" if await run_in_threadpool(store.put, row) else "older_ignored"
         results, excepted = (await register_for([result])).split([result], now)
         doc = document(ruleset, results, [], now, checked.warnings, excepted)
+        await run_in_threadpool(PageStore(store).add_check, incident_id, now, key, status, orjson.loads(doc))
         head = orjson.dumps(
             {"incident_id": incident_id, "status": status, "version": incident.version, "updated_at": key.updated_key}
         )
@@ -556,6 +558,9 @@ def create_app(service: Service) -> FastAPI:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    from checker.serve.pages import add_pages  # the page builds on this module's documents
+
+    add_pages(app, service)  # the supervisors' page at /, outside the OpenAPI document
     return app
 
 

@@ -19,6 +19,8 @@ from checker.exceptions import Policy, load_policy
 from checker.rules.loader import default_rules_dir, load_rules
 from checker.serve.app import DEFAULT_MAX_BODY, Service, Settings, create_app, incident_row, version_key
 from checker.serve.auth import ROLES, digest, load_token_file, new_token
+from checker.serve.demo import shifted
+from checker.serve.pagestore import PageStore
 from checker.serve.store import Store
 from checker.serve.workers import Workers
 
@@ -93,11 +95,11 @@ def start(settings: Settings) -> Service:
 
 
 def load_demo(service: Service, files: list[Path]) -> int:
-    """Check and store sample incidents (as version 1 where they carry none); returns how many."""
+    """Check and store sample incidents, moved to the present (as version 1 where they carry none); returns how many."""
     now = utc_now()
     stored = 0
-    for path in files:
-        data = orjson.loads(path.read_bytes())
+    for index, path in enumerate(files):
+        data = shifted(orjson.loads(path.read_bytes()), now, index)
         data.setdefault("version", 1)
         checked = service.workers.check(orjson.dumps(data), now, service.settings.timezone, True).result()
         if checked.rejected:
@@ -105,6 +107,7 @@ def load_demo(service: Service, files: list[Path]) -> int:
         incident = checked.incidents[0]
         row = incident_row(service, incident, checked.results[0], checked.warnings, version_key(incident), now)
         stored += service.store.put(row)
+        PageStore(service.store).add_check(incident.incident_id, now, row.key, "stored", orjson.loads(row.document))
     return stored
 
 
