@@ -321,7 +321,7 @@ def test_a_role_the_force_does_not_allow_is_refused_with_the_reason(browser: Bro
         accept_link = page.get_by_role("link", name=re.compile("Accept an exception to RN002")).first
         accept_link.click()
         alert = page.get_by_role("alert")
-        expect(alert).to_contain_text("A supervisor may not accept a rape and n100 finding")
+        expect(alert).to_contain_text("A supervisor may not accept a finding in the Rape and N100 area")
         expect(alert).to_contain_text("FCR, DFCR, DDM")
         look(page, "refused")
         # the form sent anyway is refused by the server too

@@ -457,9 +457,9 @@ def add_pages(app: FastAPI, service: Service) -> None:
             return f"There is no rule {rule_id!r}."
         allowed = settings.policy.allowed(found.model.area)
         if not viewer.may("accept") or viewer.role not in allowed:
-            words = AREA_WORDS.get(found.model.area, found.model.area).lower()
+            words = AREA_WORDS.get(found.model.area, found.model.area)
             return (
-                f"A {viewer.role} may not accept a {words} finding: this force allows only "
+                f"A {viewer.role} may not accept a finding in the {words} area: this force allows only "
                 f"{', '.join(allowed)}. Ask one of them to look at it."
             )
         return None
