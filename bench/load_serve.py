@@ -67,7 +67,7 @@ def server(port: int, workers: int) -> Iterator[tuple[str, dict[str, str]]]:
             "tokens:\n"
             + "".join(f"  - {{name: load-{r}, role: {r}, sha256: {digest(t)}}}\n" for r, t in tokens.items())
         )
-        command = [sys.executable, "-m", "checker.serve", "--port", str(port), "--workers", str(workers)]
+        command = [sys.executable, "-m", "checker", "serve", "--port", str(port), "--workers", str(workers)]
         command += ["--database", str(Path(tmp) / "load.db"), "--tokens", str(token_file)]
         with open(Path(tmp) / "server.log", "wb") as log:
             process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)

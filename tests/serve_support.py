@@ -88,7 +88,7 @@ class Server:
 
 @contextmanager
 def running_server(workdir: Path, database: str, *extra: str) -> Iterator[Server]:
-    """Start `python -m checker.serve` on a free loopback port and stop it afterwards."""
+    """Start `crimecheck serve` on a free loopback port and stop it afterwards."""
     tokens: dict[str, str] = {role: new_token() for role in ROLES}
     token_file = workdir / "tokens.yaml"
     token_file.write_text(
@@ -99,7 +99,8 @@ def running_server(workdir: Path, database: str, *extra: str) -> Iterator[Server
     command = [
         sys.executable,
         "-m",
-        "checker.serve",
+        "checker",
+        "serve",
         "--port",
         str(port),
         "--database",

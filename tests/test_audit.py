@@ -93,6 +93,7 @@ def fixture_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_report_files_and_counts_add_up(fixture_report: Path) -> None:
     assert sorted(p.name for p in fixture_report.iterdir()) == [
         "decisions.csv",
+        "excepted.csv",
         "findings.csv",
         "rejected.csv",
         "report.html",

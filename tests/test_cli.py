@@ -38,7 +38,8 @@ def test_json_document_fields() -> None:
     doc = json.loads(text)
     assert code == EXIT_FINDINGS
     assert doc["schema_version"] == "1.0" and len(doc["ruleset"]["hash"]) == 16 and doc["ruleset"]["editions"]
-    assert doc["counts"] == {"read": 1, "checked": 1, "rejected": 0, "findings": 1}
+    assert doc["counts"] == {"read": 1, "checked": 1, "rejected": 0, "findings": 1, "excepted": 0}
+    assert doc["excepted"] == []
     [f] = doc["findings"]
     assert {k: f[k] for k in ("rule_id", "area", "outcome", "incident_id", "subject")} == {
         "rule_id": "RN002",

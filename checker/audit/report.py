@@ -28,10 +28,12 @@ from checker.check.document import ruleset_info
 from checker.core.errors import CheckerError, Problem
 from checker.rules.loader import RuleSet
 
-FILES = ("summary.json", "findings.csv", "decisions.csv", "rejected.csv", "report.html")
+FILES = ("summary.json", "findings.csv", "excepted.csv", "decisions.csv", "rejected.csv", "report.html")
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 FINDING_COLUMNS = [*Finding.CSV_COLUMNS, "period", "where"]
+# the finding, then the exception that holds it back (its role and reason; the person is in the register)
+EXCEPTED_COLUMNS = [*FINDING_COLUMNS, "exception_id", "accepted_by_role", "expires_at", "reason"]
 DECISION_COLUMNS = [*(f.name for f in fields(DecisionRow)), "period", "where"]
 REJECTED_COLUMNS = ["where", "file", "line", "incident_id", "field", "reason"]
 
@@ -67,6 +69,7 @@ class ReportWriter:
         finding_columns = FINDING_COLUMNS + (["narrative"] if include_narrative else [])
         for name, columns in (
             ("findings.csv", finding_columns),
+            ("excepted.csv", EXCEPTED_COLUMNS),
             ("decisions.csv", DECISION_COLUMNS),
             ("rejected.csv", REJECTED_COLUMNS),
         ):
@@ -93,6 +96,10 @@ class ReportWriter:
             if self.include_narrative:
                 row.append(o.narrative)
             self._row("findings.csv", row)
+        for e in o.excepted:
+            entry = e.entry
+            row = [*e.finding.csv_values(), o.period, o.where, e.entry_id, entry.accepted_by_role]
+            self._row("excepted.csv", [*row, entry.expires_at.isoformat(), entry.reason])
         for d in o.decisions:
             self._row("decisions.csv", [*d.csv_values(), o.period, o.where])
 
@@ -158,7 +165,8 @@ def build_summary(
     ps = settings.pseudonymiser
     c = tally.counts
     by_rule = []
-    ranked = sorted((-count, key[len("rule.") :]) for key, count in c.items() if key.startswith("rule."))
+    rule_ids = {key.split("rule.", 1)[1] for key in c if key.startswith(("rule.", "excepted.rule."))}
+    ranked = sorted((-c[f"rule.{rule_id}"], rule_id) for rule_id in rule_ids)
     for negative, rule_id in ranked:
         rule = ruleset.get(rule_id)
         by_rule.append(
@@ -168,6 +176,7 @@ def build_summary(
                 "area": rule.model.area if rule else None,
                 "outcome": rule.model.outcome if rule else None,
                 "findings": -negative,
+                "excepted": c[f"excepted.rule.{rule_id}"],
             }
         )
     summary: dict[str, Any] = {
@@ -203,11 +212,13 @@ def build_summary(
             "rejected": tally.rejected,
             "warnings": tally.warnings,
             "findings": c["findings"],
+            "excepted": c["excepted"],
             "decisions": c["decisions"],
             "checked_plus_rejected_equals_audited": tally.checked + tally.rejected == tally.audited,
         },
         "findings": {
             "by_outcome": {o: c[f"outcome.{o}"] for o in ("breach", "risk", "needs_review")},
+            "excepted_by_outcome": {o: c[f"excepted.outcome.{o}"] for o in ("breach", "risk", "needs_review")},
             "by_area": {k[len("area.") :]: v for k, v in sorted(c.items()) if k.startswith("area.")},
             "by_rule": by_rule,
             "incidents_with": {k: c[f"incidents_with.{k}"] for k in ("breach", "risk", "needs_review", "any")},

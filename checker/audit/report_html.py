@@ -237,11 +237,13 @@ def render(summary: dict[str, Any], tally: Tally) -> str:
     out.append(bar_chart([(f"{r['rule_id']} {r['title']}", r["findings"]) for r in by_rule[:10]], "Findings by rule"))
     rows = "".join(
         f"<tr><td>{_e(r['rule_id'])}</td><td>{_e(r['title'])}</td><td>{_e(r['area'])}</td>"
-        f"<td class='{_e(r['outcome'])}'>{_e(r['outcome'])}</td><td class=n>{r['findings']:,}</td></tr>"
+        f"<td class='{_e(r['outcome'])}'>{_e(r['outcome'])}</td><td class=n>{r['findings']:,}</td>"
+        f"<td class=n>{r['excepted']:,}</td></tr>"
         for r in by_rule
     )
     out.append(
-        f"<table><tr><th>Rule</th><th>What</th><th>Area</th><th>Outcome</th><th>Findings</th></tr>{rows}</table>"
+        "<table><tr><th>Rule</th><th>What</th><th>Area</th><th>Outcome</th><th>Findings</th>"
+        f"<th>Excepted</th></tr>{rows}</table>"
     )
 
     worst = tally.incidents_to_fix()

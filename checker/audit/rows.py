@@ -12,6 +12,7 @@ from typing import Any
 from checker.audit.measures import RECORDING_AREAS, SAFEGUARDING_QUALIFIERS
 from checker.audit.pseudonym import Pseudonymiser, scrub
 from checker.check.checker import Checker, DisclosureDecision, Finding, Result
+from checker.check.exceptions import Excepted, Register
 from checker.core.errors import CheckerError, Problem
 from checker.core.models import Incident
 from checker.core.times import LONDON, human_duration
@@ -78,6 +79,7 @@ class ItemResult:
     problems: tuple[Problem, ...] = ()
     period: str = ""
     findings: tuple[Finding, ...] = ()  # ids pseudonymised and log text withheld as asked; no facts
+    excepted: tuple[Excepted, ...] = ()  # findings an exception in the register holds back, shown the same way
     decisions: tuple[DecisionRow, ...] = ()
     units: tuple[Unit, ...] = ()
     cancels: tuple[Cancel, ...] = ()
@@ -101,6 +103,7 @@ class Settings:
     timezone: tzinfo | None = None  # for times without an offset; None refuses them
     include_narrative: bool = False
     pseudonymiser: Pseudonymiser | None = None
+    register: Register | None = None  # --exceptions: accepted findings, counted apart until they expire
 
 
 @dataclass(frozen=True)
@@ -212,8 +215,9 @@ def _checked(q: Queued, incident: Incident, result: Result, warnings: list[str],
     log = incident.narrative if not settings.include_narrative else None
     wrong = {f.disclosure_id for f in result.findings if f.area in RECORDING_AREAS and f.disclosure_id}
     broken = {f.record_id for f in result.findings if f.area == "cancellation" and f.outcome == "breach"}
-    findings = tuple(
-        replace(
+
+    def shown(f: Finding) -> Finding:
+        return replace(
             f,
             incident_id=ids.id(f.incident_id),
             record_id=ids.optional(f.record_id),
@@ -223,7 +227,13 @@ def _checked(q: Queued, incident: Incident, result: Result, warnings: list[str],
             message=ids.text(withhold(f.message, f.facts, log) if log else f.message),
             facts={},
         )
-        for f in result.findings
+
+    # the figures judge every finding; the lists move the excepted ones apart
+    kept, held = settings.register.split([result], settings.as_of) if settings.register else ([result], [])
+    findings = tuple(shown(f) for f in kept[0].findings)
+    excepted = tuple(
+        Excepted(shown(e.finding), e.entry.model_copy(update={"reason": ids.text(e.entry.reason)}), e.entry_id)
+        for e in held
     )
     cancels = tuple(
         Cancel(
@@ -241,6 +251,7 @@ def _checked(q: Queued, incident: Incident, result: Result, warnings: list[str],
         incident_id=ids.id(incident.incident_id),
         period=incident.reported_at.astimezone(LONDON).strftime("%Y-%m"),
         findings=findings,
+        excepted=excepted,
         decisions=tuple(_decision_row(d, ids, wrong, settings.window_s) for d in result.decisions),
         units=tuple(
             Unit(

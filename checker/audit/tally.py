@@ -74,6 +74,10 @@ class Tally:
             c[f"outcome.{f.outcome}"] += 1
             c[f"area.{f.area}"] += 1
             c[f"rule.{f.rule_id}"] += 1
+        c["excepted"] += len(o.excepted)
+        for e in o.excepted:
+            c[f"excepted.outcome.{e.finding.outcome}"] += 1
+            c[f"excepted.rule.{e.finding.rule_id}"] += 1
         kinds = {f.outcome for f in o.findings}
         for kind in kinds:
             c[f"incidents_with.{kind}"] += 1

@@ -18,6 +18,7 @@ from checker.audit.report import ReportWriter, SummaryOptions, build_summary
 from checker.audit.rows import Queued, Settings
 from checker.audit.stream import checked_chunks, chunks, queue, reservoir
 from checker.audit.tally import Tally
+from checker.check.exceptions import load_register
 from checker.cli.commands import load_ruleset
 from checker.cli.exits import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, FAIL_ON
 from checker.cli.progress import Progress, count_lines
@@ -90,7 +91,8 @@ def run_audit(args: argparse.Namespace, out: TextIO) -> int:
 
     ruleset = load_ruleset(args)
     window_s = ruleset.reference.recording_window_s
-    settings = Settings(as_of, window_s, args.timezone, args.include_narrative, pseudonymiser)
+    register = load_register(args.exceptions, ruleset) if args.exceptions else None
+    settings = Settings(as_of, window_s, args.timezone, args.include_narrative, pseudonymiser, register)
     items = _items(args)
     workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
     show = not args.quiet and sys.stderr.isatty()

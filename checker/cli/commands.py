@@ -14,11 +14,12 @@ from checker.check.checker import Checker, Evaluator, Result
 from checker.check.docs import rule_text
 from checker.check.document import json_document
 from checker.check.examples import run_all
+from checker.check.exceptions import Excepted, Register, load_register
 from checker.check.facts import build_facts
 from checker.cli.exits import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, FAIL_ON
 from checker.cli.output import Paint, human_result
 from checker.core.errors import CheckerError, Problem
-from checker.core.times import LONDON, parse_time, utc_now
+from checker.core.times import LONDON, human_time, parse_time, utc_now
 from checker.narrative.loader import load_lexicon
 from checker.read.incidents import read_items, validate
 from checker.rules.explain import fired_conditions, why_not
@@ -47,9 +48,11 @@ def run_check(args: argparse.Namespace, out: TextIO) -> int:
     ruleset = load_ruleset(args)
     if args.why_not and ruleset.get(args.why_not) is None:
         raise CheckerError([Problem(f"--why-not: no rule {args.why_not!r} (see `crimecheck rules list`)")])
+    register = load_register(args.exceptions, ruleset) if args.exceptions else Register()
     zone = args.timezone or LONDON
     checker = Checker(ruleset, evaluator=args.evaluator, zone=zone)
     results: list[Result] = []
+    excepted: list[Excepted] = []
     rejected: list[tuple[str, list[Problem]]] = []
     warnings: list[str] = []
     seen: set[str] = set()
@@ -72,7 +75,7 @@ def run_check(args: argparse.Namespace, out: TextIO) -> int:
                         ]
                     )
                 seen.add(incident.incident_id)
-                result = checker.check(incident, as_of)
+                (result,), held = register.split([checker.check(incident, as_of)], as_of)
             except CheckerError as exc:
                 # problems raised after reading (unknown codes, engine failures) do not know the file
                 problems = [p if p.file else replace(p, file=item.source, line=item.line) for p in exc.problems]
@@ -84,8 +87,17 @@ def run_check(args: argparse.Namespace, out: TextIO) -> int:
                 continue
             warnings.extend(warns)
             results.append(result)
+            excepted.extend(held)
             if human:
                 print("\n".join(human_result(result, paint, as_of, zone, args.explain)), file=out)
+                for e in held:
+                    until = human_time(e.entry.expires_at.isoformat(), as_of, zone)
+                    line = f"  {e.finding.rule_id} excepted     {e.finding.subject}  {e.finding.title}"
+                    print(
+                        paint(f"{line}\n      accepted by the {e.entry.accepted_by_role} until {until}: ", "dim")
+                        + paint(e.entry.reason, "dim"),
+                        file=out,
+                    )
                 if args.explain:
                     _print_explain(checker, result, out, paint)
                 if args.why_not:
@@ -100,13 +112,13 @@ def run_check(args: argparse.Namespace, out: TextIO) -> int:
         print(
             paint(
                 f"\n{counts}; findings: {total['breach']} breach, {total['risk']} risk, "
-                f"{total['needs_review']} needs review",
+                f"{total['needs_review']} needs review" + (f"; {len(excepted)} excepted" if excepted else ""),
                 "bold",
             ),
             file=out,
         )
     else:
-        out.write(json_document(ruleset, results, rejected, as_of, args.explain, warnings).decode())
+        out.write(json_document(ruleset, results, rejected, as_of, args.explain, warnings, excepted).decode())
     if rejected:
         return EXIT_ERROR
     failing = FAIL_ON[args.fail_on]

@@ -39,6 +39,15 @@ def _clock_args(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _exceptions_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--exceptions",
+        type=Path,
+        metavar="FILE",
+        help="YAML register of accepted exceptions: those findings are reported apart until they expire",
+    )
+
+
 def _rules_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--rules",
@@ -79,6 +88,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     )
     check.add_argument("--explain", action="store_true", help="show the facts and conditions behind each finding")
     check.add_argument("--why-not", metavar="RULE", help="show which condition of RULE failed on each incident")
+    _exceptions_arg(check)
     check.add_argument(
         "--color", choices=("auto", "always", "never"), default="auto", help="colour output (default: auto)"
     )
@@ -100,6 +110,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     _rules_args(tst)
 
     _audit_parser(sub)
+    _serve_parser(sub)
     compare = sub.add_parser("compare", help="compare two audit summaries: change and statistical significance")
     compare.add_argument("a", metavar="A", help="the earlier summary.json")
     compare.add_argument("b", metavar="B", help="the later summary.json")
@@ -136,6 +147,7 @@ def _audit_parser(sub: Any) -> None:
         "--key-file", type=Path, metavar="FILE", help="pseudonym key (default $CRIMECHECK_PSEUDONYM_KEY)"
     )
     audit.add_argument("--quiet", action="store_true", help="no progress bar")
+    _exceptions_arg(audit)
     audit.add_argument(
         "--workers",
         type=int,
@@ -146,6 +158,44 @@ def _audit_parser(sub: Any) -> None:
     )
     audit.add_argument("--evaluator", choices=("engine", "reference"), default="engine", help=argparse.SUPPRESS)
     _rules_args(audit)
+
+
+def _serve_parser(sub: Any) -> None:
+    """`crimecheck serve` and its options (docs/serve.md)."""
+    from checker.serve.auth import ROLES
+
+    serve = sub.add_parser(
+        "serve",
+        help="the checker as an HTTP service the records system calls (docs/serve.md)",
+        description="Serve the checker over HTTP: check incidents, keep their latest versions, a queue by "
+        "deadline and the exceptions register. Listens on 127.0.0.1 unless --host says otherwise.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine)")
+    serve.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    serve.add_argument(
+        "--database",
+        default=None,
+        metavar="PATH|URL",
+        help="SQLite file (default ./crimecheck-serve.db) or postgresql://user@host/db for several instances",
+    )
+    serve.add_argument("--workers", type=int, default=2, metavar="N", help="checking processes, one engine each (2)")
+    serve.add_argument(
+        "--max-body", type=int, default=5_000_000, metavar="BYTES", help="larger request bodies get 413 (5,000,000)"
+    )
+    serve.add_argument(
+        "--timezone", type=_zone, default=None, metavar="ZONE", help="read times without an offset in this zone"
+    )
+    serve.add_argument("--store-narrative", action="store_true", help="keep incident narratives in the database")
+    serve.add_argument(
+        "--tokens", type=Path, metavar="FILE", help="YAML of hashed tokens: tokens: [{name, role, sha256}]"
+    )
+    serve.add_argument("--policy", type=Path, metavar="FILE", help="YAML allowed_roles: who may accept exceptions")
+    serve.add_argument("--demo", action="store_true", help="a throwaway database with the sample incidents, and tokens")
+    serve.add_argument("--add-token", metavar="NAME", help="create a token in the database, print it once, and exit")
+    serve.add_argument("--role", choices=ROLES, help="the role of --add-token")
+    serve.add_argument("--remove-token", metavar="NAME", help="delete a token from the database, and exit")
+    serve.add_argument("--write-openapi", type=Path, metavar="FILE", help="write the OpenAPI document, and exit")
+    _rules_args(serve)
 
 
 def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int:
@@ -167,6 +217,10 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
             from checker.cli.audit import run_compare
 
             return run_compare(args, out)
+        if args.command == "serve":
+            from checker.serve.main import run_serve
+
+            return run_serve(args, out)
         if args.command == "rules" and args.rules_command:
             from checker.cli.commands import run_rules
 

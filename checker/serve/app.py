@@ -22,11 +22,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from checker.audit.rows import withhold
 from checker.check.checker import Finding, Result
 from checker.check.docs import rule_text
-from checker.check.document import json_document
+from checker.check.document import json_document, problem_dict
+from checker.check.exceptions import Entry, Policy, Register, check_entry
 from checker.core.errors import Problem, dotted
 from checker.core.models import Incident
 from checker.core.times import utc_now
-from checker.exceptions import Entry, Excepted, Policy, Register, check_entry
 from checker.rules.loader import Area, Outcome, RuleSet
 from checker.serve.auth import PERMISSIONS, Caller, Permission, digest
 from checker.serve.pagestore import PageStore
@@ -69,29 +69,8 @@ class Service:
 # ------------------------------------------------------------------------------------------------
 
 
-def document(
-    ruleset: RuleSet,
-    results: list[Result],
-    rejected: list[tuple[str, list[Problem]]],
-    as_of: datetime,
-    warnings: list[str],
-    excepted: list[Excepted],
-) -> bytes:
-    """The versioned document of `crimecheck check --format json`, with the excepted findings apart."""
-    raw = json_document(ruleset, results, rejected, as_of, warnings=warnings)
-    doc = orjson.loads(raw)
-    doc["counts"]["excepted"] = len(excepted)
-    doc["excepted"] = [e.to_dict() for e in excepted]
-    return orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n"
-
-
 def _errors(problems: list[Problem]) -> dict[str, Any]:
-    return {
-        "errors": [
-            {"file": p.file, "line": p.line, "incident_id": p.record, "field": p.field, "message": p.message}
-            for p in problems
-        ]
-    }
+    return {"errors": [problem_dict(p) for p in problems]}
 
 
 def _problem_response(status: int, problems: list[Problem]) -> Response:
@@ -116,7 +95,7 @@ def incident_row(
         received_at=stamp(now),
         checked_at=stamp(now),
         record=orjson.dumps(incident.model_dump(mode="json", exclude=None if keep_log else {"narrative"})),
-        document=document(service.ruleset, [kept], [], now, warnings, []),
+        document=json_document(service.ruleset, [kept], [], now, warnings=warnings),
         items=_queue_items(kept),
     )
 
@@ -370,7 +349,7 @@ def create_app(service: Service) -> FastAPI:
         when = as_of or utc_now()
         checked = await run_check(await request.body(), when, single=False)
         results, excepted = (await register_for(checked.results)).split(checked.results, when)
-        doc = document(ruleset, results, checked.rejected, when, checked.warnings, excepted)
+        doc = json_document(ruleset, results, checked.rejected, when, warnings=checked.warnings, excepted=excepted)
         return Response(doc, status_code=422 if checked.rejected else 200, media_type="application/json")
 
     @app.put(
@@ -386,7 +365,7 @@ def create_app(service: Service) -> FastAPI:
         now = utc_now()
         checked = await run_check(await request.body(), now, single=True)
         if checked.rejected:
-            doc = document(ruleset, [], checked.rejected, now, checked.warnings, [])
+            doc = json_document(ruleset, [], checked.rejected, now, warnings=checked.warnings)
             return Response(doc, status_code=422, media_type="application/json")
         incident = checked.incidents[0]
         result = checked.results[0]
@@ -407,7 +386,7 @@ def create_app(service: Service) -> FastAPI:
             row = incident_row(service, incident, result, checked.warnings, key, now)
             status = "stored" if await run_in_threadpool(store.put, row) else "older_ignored"
         results, excepted = (await register_for([result])).split([result], now)
-        doc = document(ruleset, results, [], now, checked.warnings, excepted)
+        doc = json_document(ruleset, results, [], now, warnings=checked.warnings, excepted=excepted)
         await run_in_threadpool(PageStore(store).add_check, incident_id, now, key, status, orjson.loads(doc))
         head = orjson.dumps(
             {"incident_id": incident_id, "status": status, "version": incident.version, "updated_at": key.updated_key}

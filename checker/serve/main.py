@@ -1,4 +1,7 @@
-"""`crimecheck serve`: options, start-up (migrations, workers, tokens), the demo, the OpenAPI file."""
+"""`crimecheck serve`: start-up (migrations, workers, tokens), the demo, the OpenAPI file.
+
+The options are parsed by the command line (checker/cli/main.py); `run_serve` does the work.
+"""
 
 from __future__ import annotations
 
@@ -6,65 +9,25 @@ import argparse
 import logging
 import sys
 import tempfile
-from datetime import tzinfo
 from pathlib import Path
 from typing import TextIO
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
 
+from checker.check.exceptions import Policy, load_policy
 from checker.core.errors import CheckerError, Problem
 from checker.core.times import utc_now
-from checker.exceptions import Policy, load_policy
 from checker.rules.loader import default_rules_dir, load_rules
-from checker.serve.app import DEFAULT_MAX_BODY, Service, Settings, create_app, incident_row, version_key
+from checker.serve.app import Service, Settings, create_app, incident_row, version_key
 from checker.serve.auth import ROLES, digest, load_token_file, new_token
 from checker.serve.demo import shifted
 from checker.serve.pagestore import PageStore
 from checker.serve.store import Store
 from checker.serve.workers import Workers
 
-DEFAULT_PORT = 8765
 DEFAULT_DATABASE = "crimecheck-serve.db"
 DEMO_ROLES = ("system", "supervisor", "FCR")
-EXIT_OK = 0
-EXIT_ERROR = 2
-
-
-def _zone(name: str) -> tzinfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise argparse.ArgumentTypeError(f"unknown time zone {name!r} (e.g. Europe/London)") from None
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    """The options of `crimecheck serve`."""
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
-    p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
-    p.add_argument(
-        "--database",
-        default=None,
-        metavar="PATH|URL",
-        help=f"SQLite file (default ./{DEFAULT_DATABASE}) or postgresql://user@host/db for several instances",
-    )
-    p.add_argument("--workers", type=int, default=2, metavar="N", help="checking processes, one engine each (2)")
-    p.add_argument(
-        "--max-body", type=int, default=DEFAULT_MAX_BODY, metavar="BYTES", help="larger request bodies get 413"
-    )
-    p.add_argument("--timezone", type=_zone, default=None, metavar="ZONE", help="read naive times in this zone")
-    p.add_argument("--store-narrative", action="store_true", help="keep incident narratives in the database")
-    p.add_argument(
-        "--tokens", type=Path, metavar="FILE", help="YAML file of hashed tokens: tokens: [{name, role, sha256}]"
-    )
-    p.add_argument("--policy", type=Path, metavar="FILE", help="YAML with allowed_roles: who may accept exceptions")
-    p.add_argument("--rules", type=Path, default=None, metavar="DIR", help="rule directory (default: bundled)")
-    p.add_argument("--reference", type=Path, default=None, metavar="DIR", help="a force's own reference tables")
-    p.add_argument("--demo", action="store_true", help="a throwaway database with the sample incidents, and tokens")
-    p.add_argument("--add-token", metavar="NAME", help="create a token in the database, print it once, and exit")
-    p.add_argument("--role", choices=ROLES, help="the role of --add-token")
-    p.add_argument("--remove-token", metavar="NAME", help="delete a token from the database, and exit")
-    p.add_argument("--write-openapi", type=Path, metavar="FILE", help="write the OpenAPI document and exit")
+EXIT_OK = 0  # checker.cli.exits.EXIT_OK, which this layer cannot import
 
 
 def settings_from(args: argparse.Namespace, database: str) -> Settings:
@@ -196,17 +159,3 @@ def openapi_document() -> bytes:
 def write_openapi(path: Path) -> None:
     """Write the OpenAPI document to a file."""
     path.write_bytes(openapi_document())
-
-
-def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
-    """`python -m checker.serve`: the service without the rest of the command line."""
-    parser = argparse.ArgumentParser(prog="crimecheck serve", description="The checker as an HTTP service.")
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-    try:
-        return run_serve(args, out or sys.stdout)
-    except CheckerError as exc:
-        print("crimecheck: cannot continue:", file=sys.stderr)
-        for p in exc.problems:
-            print(f"  {p}", file=sys.stderr)
-        return EXIT_ERROR

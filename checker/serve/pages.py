@@ -35,12 +35,13 @@ from starlette.datastructures import UploadFile
 
 from checker.check.checker import Finding
 from checker.check.docs import rule_text
+from checker.check.document import json_document
+from checker.check.exceptions import EXPIRY_ZONE, Entry, Register, check_entry
 from checker.core.errors import dotted
 from checker.core.times import LONDON, human_time, utc_now
-from checker.exceptions import EXPIRY_ZONE, Entry, Register, check_entry
 from checker.rules.explain import fired_conditions
 from checker.rules.loader import AREAS, OUTCOMES
-from checker.serve.app import MAX_QUEUE, Service, document
+from checker.serve.app import MAX_QUEUE, Service
 from checker.serve.auth import PERMISSIONS, Caller, Permission, digest
 from checker.serve.pagestore import PageStore, Session
 from checker.serve.store import QueueFilter, stamp, unstamp
@@ -404,7 +405,9 @@ def add_pages(app: FastAPI, service: Service) -> None:
         ]
         entries = await run_in_threadpool(service.store.exceptions, [r.incident_id for r in checked.results])
         results, excepted = Register(entries, settings.policy).split(checked.results, now)
-        doc = orjson.loads(document(service.ruleset, results, [], now, checked.warnings, excepted))
+        doc = orjson.loads(
+            json_document(service.ruleset, results, [], now, warnings=checked.warnings, excepted=excepted)
+        )
         narratives = {i.incident_id: i.narrative for i in checked.incidents}
         explained: dict[tuple[str, str, str], list[str]] = {}
         for r in results:

@@ -22,7 +22,7 @@ from typing import Any, Concatenate, Literal, ParamSpec, Protocol, TypeVar
 
 import orjson
 
-from checker.exceptions import Entry
+from checker.check.exceptions import Entry
 
 Dialect = Literal["sqlite", "postgresql"]
 _MIGRATION = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")

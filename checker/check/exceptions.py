@@ -170,7 +170,7 @@ def check_entry(entry: Entry, ruleset: RuleSet, policy: Policy) -> list[tuple[st
         return [
             (
                 "accepted_by_role",
-                f"a {entry.accepted_by_role} may not accept a {rule.model.area} finding; "
+                f"the {entry.accepted_by_role} role may not accept a {rule.model.area} finding; "
                 f"the force allows {', '.join(allowed)}",
             )
         ]
