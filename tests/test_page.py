@@ -398,3 +398,46 @@ def test_sign_out_ends_the_session(browser: Browser, server: Server) -> None:
     gone = httpx.get(server.url + "/", cookies={"crimecheck_session": old}, follow_redirects=False)
     assert gone.status_code == 303 and "/sign-in" in gone.headers["location"]
     context.close()
+
+
+def test_the_keyboard_reaches_everything_from_a_skip_link(browser: Browser, server: Server) -> None:
+    context, page = new_page(browser)
+    sign_in(page, server, "supervisor")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to main content"
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "f-team"  # the first filter, past the header
+    # a visible focus ring on links
+    page.get_by_role("link", name=re.compile("Open incident")).first.focus()
+    ring = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert ring == "solid"
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def logging_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A service whose force keeps incident logs (--store-narrative), with the ASB incident pushed."""
+    workdir = tmp_path_factory.mktemp("page-logs")
+    with running_server(workdir, str(workdir / "serve.db"), "--store-narrative") as s:
+        data = shifted(json.loads((FIX / "asb-log-mentions-assault.json").read_text()), utc_now(), 0)
+        data["version"] = 1
+        assert s.call("PUT", f"/v1/incidents/{ASB}", "system", json=data).status_code == 200
+        yield s
+
+
+def test_a_kept_log_is_shown_only_to_the_roles_that_may_read_it(browser: Browser, logging_server: Server) -> None:
+    for role, shown in (("supervisor", True), ("registrar", False)):
+        context, page = new_page(browser)
+        sign_in(page, logging_server, role)
+        page.goto(logging_server.url + f"/incidents/{ASB}")
+        message = page.locator("article.finding .message").first
+        expect(message).to_contain_text("The incident log says")
+        assert ("kicked her" in page.content()) is shown
+        expect(page.get_by_role("heading", name="Incident log", exact=True)).to_have_count(1 if shown else 0)
+        if not shown:
+            expect(message).to_contain_text("[log text withheld]")
+            page.get_by_role("link", name="Explain: why RC003 found this").click()
+            expect(page.locator(".conditions")).to_be_visible()
+            assert "kicked" not in page.content()
+        context.close()

@@ -296,7 +296,7 @@ def add_pages(app: FastAPI, service: Service) -> None:
         now = utc_now()
         entries = await run_in_threadpool(service.store.exceptions, [incident_id])
         history = await run_in_threadpool(pages.history, incident_id)
-        record = await run_in_threadpool(_record, service, incident_id)
+        record = await run_in_threadpool(pages.record, incident_id)
         narrative = record.get("narrative") if record else None
         doc = found["document"]
         checked_at = unstamp(found["checked_at"])
@@ -342,7 +342,7 @@ def add_pages(app: FastAPI, service: Service) -> None:
         if not viewer.may("read"):
             return refused(request, viewer, f"The {viewer.role} role cannot read stored incidents.")
         found = await run_in_threadpool(service.store.incident, incident_id)
-        record = await run_in_threadpool(_record, service, incident_id)
+        record = await run_in_threadpool(pages.record, incident_id)
         if found is None or record is None:
             return render(request, "missing.html", viewer, 404, title="No such incident", incident_id=incident_id)
         at = unstamp(found["checked_at"])
@@ -476,7 +476,7 @@ def add_pages(app: FastAPI, service: Service) -> None:
         )
         if finding is None:
             return None
-        record = await run_in_threadpool(_record, service, incident_id)
+        record = await run_in_threadpool(pages.record, incident_id)
         hidden = None if viewer.reads_log or record is None else record.get("narrative")
         finding = {**finding, "message": screened(finding["message"], hidden)}
         today = utc_now().astimezone(EXPIRY_ZONE).date()
@@ -620,14 +620,6 @@ def _set_cookie(response: Response, request: Request, name: str, value: str, sec
         secure=request.url.scheme == "https",
         samesite="strict",
     )
-
-
-def _record(service: Service, incident_id: str) -> dict[str, Any] | None:
-    rows = service.store._rows("SELECT record FROM incidents WHERE incident_id = ?", (incident_id,))
-    if not rows:
-        return None
-    record: dict[str, Any] = orjson.loads(rows[0][0])
-    return record
 
 
 async def _check(service: Service, body: bytes, at: datetime, single: bool) -> Checked:

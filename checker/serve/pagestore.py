@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from checker.serve.store import NO_VERSION, Store, Stored, stamp
 
 OPEN_DECISIONS = ("crime", "n100", "review")  # a decision still to act on while nothing is recorded
@@ -136,6 +138,14 @@ class PageStore:
             )
             for at, version, updated, status, b, r, n, o, rs in rows
         ]
+
+    def record(self, incident_id: str) -> dict[str, Any] | None:
+        """The stored version of an incident as the records system sent it (its log only if the force keeps logs)."""
+        rows = self.store._rows("SELECT record FROM incidents WHERE incident_id = ?", (incident_id,))
+        if not rows:
+            return None
+        record: dict[str, Any] = orjson.loads(rows[0][0])
+        return record
 
     # -- filters -------------------------------------------------------------------------------
 
