@@ -321,7 +321,7 @@ def test_a_role_the_force_does_not_allow_is_refused_with_the_reason(browser: Bro
         accept_link = page.get_by_role("link", name=re.compile("Accept an exception to RN002")).first
         accept_link.click()
         alert = page.get_by_role("alert")
-        expect(alert).to_contain_text("A supervisor may not accept a finding in the Rape and N100 area")
+        expect(alert).to_contain_text("The supervisor role may not accept a finding in the Rape and N100 area")
         expect(alert).to_contain_text("FCR, DFCR, DDM")
         look(page, "refused")
         # the form sent anyway is refused by the server too
@@ -441,3 +441,23 @@ def test_a_kept_log_is_shown_only_to_the_roles_that_may_read_it(browser: Browser
             expect(page.locator(".conditions")).to_be_visible()
             assert "kicked" not in page.content()
         context.close()
+
+
+def test_over_https_the_session_cookie_is_secure_and_host_only(server: Server) -> None:
+    # as a TLS proxy on this machine would send it (uvicorn trusts X-Forwarded-Proto from loopback)
+    https = {"X-Forwarded-Proto": "https"}
+    with httpx.Client(base_url=server.url, headers=https) as client:
+        form = client.get("/sign-in")
+        signin_cookie = form.headers["set-cookie"]
+        assert "Secure" in signin_cookie and "HttpOnly" in signin_cookie and "SameSite=strict" in signin_cookie
+        csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+        assert csrf is not None
+        # a Secure cookie is not sent back over plain http, so the test sends it by hand
+        pre = signin_cookie.split(";", 1)[0]
+        sent = {"csrf": csrf.group(1), "token": server.tokens["supervisor"], "next": "/"}
+        answer = client.post("/sign-in", data=sent, headers={"Cookie": pre})
+        assert answer.status_code == 303, answer.text
+        cookies = [v for k, v in answer.headers.multi_items() if k == "set-cookie"]
+        session = next(c for c in cookies if c.startswith("__Host-crimecheck_session="))
+        assert all(part in session for part in ("Secure", "HttpOnly", "SameSite=strict", "Path=/", "Max-Age=36000"))
+        assert "Domain" not in session

@@ -462,7 +462,7 @@ def add_pages(app: FastAPI, service: Service) -> None:
         if not viewer.may("accept") or viewer.role not in allowed:
             words = AREA_WORDS.get(found.model.area, found.model.area)
             return (
-                f"A {viewer.role} may not accept a finding in the {words} area: this force allows only "
+                f"The {viewer.role} role may not accept a finding in the {words} area: this force allows only "
                 f"{', '.join(allowed)}. Ask one of them to look at it."
             )
         return None
