@@ -223,6 +223,9 @@ def test_reading_works_without_javascript(browser: Browser, server: Server) -> N
     page.get_by_role("link", name=re.compile("Open incident")).first.click()
     expect(page.locator("article.finding").first).to_contain_text("CX0")
     expect(page.get_by_label("Refresh every minute")).to_be_hidden()  # the script's control only
+    missing = page.goto(server.url + "/no-such-page")
+    assert missing is not None and missing.status == 404
+    expect(page.get_by_role("heading", level=1)).to_have_text("Page not found")
     context.close()
 
 
@@ -283,7 +286,9 @@ def test_accepting_an_exception_takes_the_finding_off_the_queue_until_it_expires
     page.goto(server.url + "/?rule_area=rape_n100")
     assert any("RN002" in t for t in queue_items(page))
     accept_on(page, server, RAPE_N100, "RN002")
-    look(page, "accept")
+    for width in (400, 1280):
+        page.set_viewport_size({"width": width, "height": 900})
+        look(page, "accept")
     # a time already past is refused by the server, with the field named
     page.get_by_label("Reason").fill("The victim later confirmed no offence took place; see the FCR's note.")
     page.get_by_label("Your name or number").fill("FCR 1001")

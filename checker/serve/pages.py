@@ -26,12 +26,14 @@ from urllib.parse import quote, urlencode
 
 import orjson
 from fastapi import FastAPI, Request, Response
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from checker.check.checker import Finding
 from checker.check.docs import rule_text
@@ -132,6 +134,14 @@ def add_pages(app: FastAPI, service: Service) -> None:
             if not request.url.path.startswith("/static/"):
                 response.headers["Cache-Control"] = "no-store"
         return response
+
+    @app.exception_handler(StarletteHTTPException)
+    async def not_found(request: Request, exc: StarletteHTTPException) -> Response:
+        # a person who mistypes an address gets a page; the API keeps FastAPI's answer
+        if exc.status_code == 404 and not request.url.path.startswith(API_PATHS):
+            viewer = await viewer_of(request)
+            return render(request, "missing.html", viewer, 404, title="Page not found", incident_id=None)
+        return await http_exception_handler(request, exc)
 
     # -- helpers -------------------------------------------------------------------------------
 
