@@ -537,9 +537,6 @@ def create_app(service: Service) -> FastAPI:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-    from checker.serve.pages import add_pages  # the page builds on this module's documents
-
-    add_pages(app, service)  # the supervisors' page at /, outside the OpenAPI document
     return app
 
 

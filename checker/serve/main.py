@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TextIO
 
 import orjson
+from fastapi import FastAPI
 
 from checker.check.exceptions import Policy, load_policy
 from checker.core.errors import CheckerError, Problem
@@ -21,6 +22,7 @@ from checker.rules.loader import default_rules_dir, load_rules
 from checker.serve.app import Service, Settings, create_app, incident_row, version_key
 from checker.serve.auth import ROLES, digest, load_token_file, new_token
 from checker.serve.demo import shifted
+from checker.serve.pages import add_pages
 from checker.serve.pagestore import PageStore
 from checker.serve.store import Store
 from checker.serve.workers import Workers
@@ -123,13 +125,20 @@ def run_serve(args: argparse.Namespace, out: TextIO) -> int:
                 print(f"  {role:<10} token: {token}", file=out)
         print(f"crimecheck serving on {url} (database {service.store.where}; Ctrl-C stops)", file=out, flush=True)
         config = uvicorn.Config(
-            create_app(service), host=args.host, port=args.port, access_log=False, log_config=None, log_level="warning"
+            with_page(service), host=args.host, port=args.port, access_log=False, log_config=None, log_level="warning"
         )
         uvicorn.Server(config).run()
     finally:
         service.workers.close()
         service.store.close()
     return EXIT_OK
+
+
+def with_page(service: Service) -> FastAPI:
+    """The API and, at `/`, the supervisors' page (outside the OpenAPI document)."""
+    app = create_app(service)
+    add_pages(app, service)
+    return app
 
 
 def _log_to(stream: TextIO) -> None:

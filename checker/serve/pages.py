@@ -176,7 +176,8 @@ def add_pages(app: FastAPI, service: Service) -> None:
 
     async def form_of(request: Request, viewer: Viewer) -> dict[str, Any] | None:
         """The form's fields, or None when its CSRF token is missing or wrong."""
-        form = await request.form()
+        # a pasted record may be as large as the service takes (Starlette's default part limit is 1 MB)
+        form = await request.form(max_part_size=settings.max_body)
         fields: dict[str, Any] = dict(form)
         sent = str(fields.get("csrf", ""))
         if not hmac.compare_digest(sent.encode(), viewer.csrf.encode()):
