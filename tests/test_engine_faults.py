@@ -173,7 +173,7 @@ def test_a_batch_rejects_the_incident_the_engine_fails_on(tmp_path: Path, monkey
         code = main(["check", str(path), "--format", "json", "--as-of", AS_OF.isoformat()], stdout=out)
     doc = json.loads(out.getvalue())
     assert code == EXIT_ERROR
-    assert doc["counts"] == {"read": 3, "checked": 2, "rejected": 1, "findings": 2}
+    assert doc["counts"] == {"read": 3, "checked": 2, "rejected": 1, "findings": 2, "excepted": 0}
     [rejected] = doc["rejected"]
     assert rejected["where"] == f"{path}:2"
     assert [(e["incident_id"], e["message"]) for e in rejected["errors"]] == [

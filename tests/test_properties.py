@@ -428,7 +428,13 @@ def test_a_batch_finds_what_its_incidents_find_one_by_one(
         single = tmp / f"{i}.json"
         single.write_text(json.dumps(r))
         one_by_one += _cli(single, as_of)[1]["findings"]
-    assert doc["counts"] == {"read": len(raws), "checked": len(raws), "rejected": 0, "findings": len(one_by_one)}
+    assert doc["counts"] == {
+        "read": len(raws),
+        "checked": len(raws),
+        "rejected": 0,
+        "findings": len(one_by_one),
+        "excepted": 0,
+    }
     assert _finding_keys(doc) == _finding_keys({"findings": one_by_one})
 
 

@@ -3,7 +3,7 @@
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from checker.audit.rows import withhold
-from checker.check.checker import Finding, Result
+from checker.check.checker import Result
 from checker.check.docs import rule_text
 from checker.check.document import json_document, problem_dict
 from checker.check.exceptions import Entry, Policy, Register, check_entry
@@ -30,6 +30,19 @@ from checker.core.times import utc_now
 from checker.rules.loader import Area, Outcome, RuleSet
 from checker.serve.auth import PERMISSIONS, Caller, Permission, digest
 from checker.serve.pagestore import PageStore
+from checker.serve.schemas import (
+    AuditLog,
+    CheckDocument,
+    Errors,
+    ExceptionList,
+    PutAnswer,
+    Queue,
+    RegisterEntry,
+    RuleList,
+    RuleText,
+    Shape,
+    StoredIncident,
+)
 from checker.serve.store import IncidentRow, QueueFilter, QueueItem, Store, Stored, stamp
 from checker.serve.workers import SOURCE, Checked, Workers
 
@@ -65,7 +78,7 @@ class Service:
 
 
 # ------------------------------------------------------------------------------------------------
-# Documents
+# Error bodies, and what the store keeps of a checked version
 # ------------------------------------------------------------------------------------------------
 
 
@@ -73,8 +86,8 @@ def _errors(problems: list[Problem]) -> dict[str, Any]:
     return {"errors": [problem_dict(p) for p in problems]}
 
 
-def _problem_response(status: int, problems: list[Problem]) -> Response:
-    return Response(orjson.dumps(_errors(problems)), status_code=status, media_type="application/json")
+def _problem_response(status: int, problems: list[Problem], headers: Mapping[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(_errors(problems)), status, headers, media_type="application/json")
 
 
 def incident_row(
@@ -127,12 +140,9 @@ def _queue_items(result: Result) -> tuple[QueueItem, ...]:
             items.append(QueueItem("decision", None, None, None, d.disclosure_id, deadlines[d.disclosure_id], item))
     for f in result.findings:
         deadline = deadlines.get(f.disclosure_id) if f.disclosure_id else None
-        items.append(QueueItem("finding", f.rule_id, f.area, f.outcome, f.subject, deadline, _finding_bytes(f)))
+        item = orjson.dumps(f.to_dict())
+        items.append(QueueItem("finding", f.rule_id, f.area, f.outcome, f.subject, deadline, item))
     return tuple(items)
-
-
-def _finding_bytes(f: Finding) -> bytes:
-    return orjson.dumps(f.to_dict())
 
 
 def _parse(text: str) -> datetime:
@@ -255,12 +265,23 @@ _PUT_BODY: dict[str, Any] = {
     "description": "one version of the incident; it must carry `version` or `updated_at`",
     "content": {"application/json": {"schema": _INCIDENT_BODY}},
 }
-_DOC = {"description": "the versioned document of `crimecheck check --format json`, plus `excepted`"}
-_BAD = {"description": "bad input: the same document, with the located errors under `rejected`"}
-_AUTH: dict[int | str, dict[str, Any]] = {
-    401: {"description": "no or unknown bearer token"},
-    403: {"description": "the token's role may not"},
+_DOC = {"model": CheckDocument, "description": "the versioned document of `crimecheck check --format json`"}
+_BAD = {
+    "model": CheckDocument | Errors,
+    "description": "an incident rejected: the same document, its located errors under `rejected`; "
+    "a bad query parameter: the located errors",
 }
+_ERRORS = {"model": Errors, "description": "bad input: the located errors"}
+_AUTH: dict[int | str, dict[str, Any]] = {
+    401: {"model": Errors, "description": "no or unknown bearer token"},
+    403: {"model": Errors, "description": "the token's role may not"},
+}
+
+
+def _answer(
+    model: type[Shape], description: str, more: dict[int | str, dict[str, Any]] | None = None
+) -> dict[int | str, dict[str, Any]]:
+    return {200: {"model": model, "description": description}, 422: _ERRORS, **_AUTH, **(more or {})}
 
 
 def create_app(service: Service) -> FastAPI:
@@ -304,7 +325,7 @@ def create_app(service: Service) -> FastAPI:
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> Response:
-        return JSONResponse({"errors": [{"message": exc.detail}]}, exc.status_code, headers=exc.headers)
+        return _problem_response(exc.status_code, [Problem(str(exc.detail))], exc.headers)
 
     async def run_check(body: bytes, as_of: datetime, single: bool) -> Checked:
         try:
@@ -339,7 +360,7 @@ def create_app(service: Service) -> FastAPI:
         tags=["check"],
         summary="check one incident or a list; nothing is stored",
         openapi_extra={"requestBody": _CHECK_BODY},
-        responses={200: _DOC, 422: _BAD, 413: {"description": "the body is over the limit"}, **_AUTH},
+        responses={200: _DOC, 422: _BAD, 413: {"model": Errors, "description": "the body is over the limit"}, **_AUTH},
     )
     async def check(
         request: Request,
@@ -357,7 +378,7 @@ def create_app(service: Service) -> FastAPI:
         tags=["incidents"],
         summary="push a version of an incident: checked, stored unless a newer version is, result returned",
         openapi_extra={"requestBody": _PUT_BODY},
-        responses={200: {"description": "status (stored, unchanged or older_ignored) and the document"}, 422: _BAD},
+        responses=_answer(PutAnswer, "what the push did, and the check of the version sent", {422: _ERRORS}),
     )
     async def put_incident(
         incident_id: str, request: Request, caller: Annotated[Caller, Depends(require("push"))]
@@ -365,8 +386,7 @@ def create_app(service: Service) -> FastAPI:
         now = utc_now()
         checked = await run_check(await request.body(), now, single=True)
         if checked.rejected:
-            doc = json_document(ruleset, [], checked.rejected, now, warnings=checked.warnings)
-            return Response(doc, status_code=422, media_type="application/json")
+            return _problem_response(422, [p for _, problems in checked.rejected for p in problems])
         incident = checked.incidents[0]
         result = checked.results[0]
         problems = []
@@ -397,7 +417,7 @@ def create_app(service: Service) -> FastAPI:
         "/v1/incidents/{incident_id}",
         tags=["incidents"],
         summary="the stored version of an incident and its latest check",
-        responses={404: {"description": "no such incident stored"}, **_AUTH},
+        responses=_answer(StoredIncident, "the stored version", {404: {"model": Errors, "description": "none stored"}}),
     )
     async def get_incident(incident_id: str, caller: Annotated[Caller, Depends(require("read"))]) -> Response:
         found = await run_in_threadpool(store.incident, incident_id)
@@ -411,7 +431,7 @@ def create_app(service: Service) -> FastAPI:
         "/v1/queue",
         tags=["incidents"],
         summary="open recording decisions and findings across stored incidents, by deadline",
-        responses=_AUTH,
+        responses=_answer(Queue, "the queue, deadlines first"),
     )
     async def queue(
         caller: Annotated[Caller, Depends(require("read"))],
@@ -448,7 +468,12 @@ def create_app(service: Service) -> FastAPI:
                 item["overdue"] = left < 0
         return Response(orjson.dumps({"as_of": now.isoformat(), "items": items}), media_type="application/json")
 
-    @app.get("/v1/rules", tags=["rules"], summary="the rules, as `crimecheck rules list` shows them", responses=_AUTH)
+    @app.get(
+        "/v1/rules",
+        tags=["rules"],
+        summary="the rules, as `crimecheck rules list` shows them",
+        responses=_answer(RuleList, "the rules"),
+    )
     async def rules(caller: Annotated[Caller, Depends(require("rules"))]) -> dict[str, Any]:
         return {"ruleset": ruleset.digest, "rules": [_rule_dict(r.model) for r in ruleset.rules]}
 
@@ -456,7 +481,7 @@ def create_app(service: Service) -> FastAPI:
         "/v1/rules/{rule_id}",
         tags=["rules"],
         summary="one rule, with the text of `crimecheck rules explain`",
-        responses={404: {"description": "no such rule"}, **_AUTH},
+        responses=_answer(RuleText, "the rule", {404: {"model": Errors, "description": "no such rule"}}),
     )
     async def rule(rule_id: str, caller: Annotated[Caller, Depends(require("rules"))]) -> dict[str, Any]:
         found = ruleset.get(rule_id.upper())
@@ -469,7 +494,7 @@ def create_app(service: Service) -> FastAPI:
         tags=["exceptions"],
         status_code=201,
         summary="accept a finding as an exception (FCR, DFCR and DDM by default)",
-        responses=_AUTH,
+        responses={201: {"model": RegisterEntry, "description": "accepted"}, 422: _ERRORS, **_AUTH},
     )
     async def accept(body: ExceptionRequest, caller: Annotated[Caller, Depends(require("accept"))]) -> Response:
         now = utc_now()
@@ -499,7 +524,12 @@ def create_app(service: Service) -> FastAPI:
         entry_id = await run_in_threadpool(store.add_exception, entry, caller.name, caller.role)
         return Response(orjson.dumps(_entry_dict(entry_id, entry)), status_code=201, media_type="application/json")
 
-    @app.get("/v1/exceptions", tags=["exceptions"], summary="the exceptions register", responses=_AUTH)
+    @app.get(
+        "/v1/exceptions",
+        tags=["exceptions"],
+        summary="the exceptions register",
+        responses=_answer(ExceptionList, "the register"),
+    )
     async def exceptions(
         caller: Annotated[Caller, Depends(require("read"))],
         incident_id: str | None = None,
@@ -516,7 +546,7 @@ def create_app(service: Service) -> FastAPI:
         "/v1/audit-log",
         tags=["exceptions"],
         summary="who accepted which exception, oldest first (registrar, FCR, DFCR)",
-        responses=_AUTH,
+        responses=_answer(AuditLog, "the audit log"),
     )
     async def audit_log(caller: Annotated[Caller, Depends(require("audit"))]) -> Response:
         entries = await run_in_threadpool(store.audit_log)

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 import tempfile
 from pathlib import Path
+from types import FrameType
 from typing import TextIO
 
 import orjson
@@ -83,9 +85,10 @@ def run_serve(args: argparse.Namespace, out: TextIO) -> int:
         print(f"wrote {args.write_openapi}", file=out)
         return EXIT_OK
     if args.demo:
-        database = str(Path(tempfile.mkdtemp(prefix="crimecheck-demo-")) / "demo.db")
-    else:
-        database = args.database or DEFAULT_DATABASE
+        # a throwaway database, removed when the service stops
+        with tempfile.TemporaryDirectory(prefix="crimecheck-demo-") as tmp:
+            return _serve(args, str(Path(tmp) / "demo.db"), out)
+    database = args.database or DEFAULT_DATABASE
     if args.remove_token:
         store = Store(database)
         store.migrate()
@@ -108,12 +111,21 @@ def run_serve(args: argparse.Namespace, out: TextIO) -> int:
         )
         print(token, file=out)
         return EXIT_OK
+    return _serve(args, database, out)
+
+
+def _serve(args: argparse.Namespace, database: str, out: TextIO) -> int:
+    """Start the service on `database` and serve until stopped."""
     import uvicorn
 
     settings = settings_from(args, database)
     _log_to(sys.stderr)
-    service = start(settings)
+    # uvicorn stops gracefully on SIGINT or SIGTERM and then raises the signal again; these
+    # handlers turn that into a return, so that the workers stop and the demo's database goes
+    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    service: Service | None = None
     try:
+        service = start(settings)
         url = f"http://{args.host}:{args.port}"
         if args.demo:
             files = sorted((default_rules_dir().parent / "fixtures" / "incidents").glob("*.json"))
@@ -128,9 +140,14 @@ def run_serve(args: argparse.Namespace, out: TextIO) -> int:
             with_page(service), host=args.host, port=args.port, access_log=False, log_config=None, log_level="warning"
         )
         uvicorn.Server(config).run()
+    except _Stopped:
+        pass
     finally:
-        service.workers.close()
-        service.store.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if service is not None:
+            service.workers.close()
+            service.store.close()
     return EXIT_OK
 
 
@@ -139,6 +156,14 @@ def with_page(service: Service) -> FastAPI:
     app = create_app(service)
     add_pages(app, service)
     return app
+
+
+class _Stopped(Exception):
+    """SIGINT or SIGTERM arrived: stop serving, and clean up."""
+
+
+def _stop(sig: int, frame: FrameType | None) -> None:
+    raise _Stopped
 
 
 def _log_to(stream: TextIO) -> None:

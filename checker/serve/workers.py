@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import io
 import multiprocessing
+import os
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -44,7 +46,17 @@ class Checked:
 
 def _start(rules: Path | None, reference: Path | None) -> None:
     global _checker
+    # Ctrl-C reaches the whole process group: the service stops its workers itself
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     _checker = Checker(load_rules(rules, reference))
+
+
+def _exit_with_parent(parent: int) -> None:
+    # a service killed outright (SIGKILL, out of memory) cannot stop its workers: they notice
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(0)
 
 
 def _ready(pause: float) -> str:
