@@ -104,6 +104,30 @@ P_NARRATIVE_EXTRA_OFFENCE: Final = 0.08
 # Chance of each extra (lesser) offence disclosed by the same victim against the same suspect,
 # recorded under the principal crime (brief 2.8). No figure in the brief.
 P_SECONDARY_OFFENCE: Final = 0.22
+# Issue 10 situations. None of these has a figure in the brief; they are small shares that make
+# every new rule meet each of its cases in a 10,000-incident batch.
+# Of stranger victims of an offence with a racially or religiously aggravated form (and no lesser
+# offence beside it), the share whose disclosure carries a hate strand; of those recorded, the
+# share without the hate flag and (race or religion) the share recorded as the basic offence.
+P_HATE: Final = 0.15
+P_HATE_FLAG_MISSING: Final = 0.15
+P_AGGRAVATED_AS_BASIC: Final = 0.20
+# Of first victims in theft incidents, the share whose report is a fraud (recorded by Action
+# Fraud, not the force), and of those the share the force records as a crime anyway.
+P_FRAUD: Final = 0.10
+P_FRAUD_FORCE_RECORDED: Final = 0.20
+# Of family relationships with a victim of 16 or over, the share where the suspect is 13 to 15
+# (not domestic abuse).
+P_CHILD_SUSPECT: Final = 0.08
+# Of third-party or witness reports about a child or a vulnerable adult the victim has not
+# confirmed, the share where the victim can be traced but nobody has asked (a review decision).
+P_UNASKED_VULNERABLE: Final = 0.5
+# Of crime records, the share transferred C1 although the crime happened in the force area, and
+# the share cancelled C3 as a duplicate of a record on another incident; of C2 cancellations, the
+# share that also have a duplicate cancelled C3 against the cancelled record.
+P_C1_IN_AREA: Final = 0.01
+P_C3_ELSEWHERE: Final = 0.01
+P_C3_OF_CANCELLED: Final = 0.15
 
 SCHEMA_VERSION: Final = "1"
 FORCE: Final = "Exampleshire Police"
@@ -200,10 +224,33 @@ FAMILY: Final[dict[str, str]] = {
     **dict.fromkeys(("58A", "58C", "58D"), "damage"),
     "9A": "public_order",
 }
+# Racially or religiously aggravated forms (open-data lookup, brief 5): the code a hate strand of
+# race or religion calls for.
+AGGRAVATED: Final[dict[str, str]] = {
+    "105A": "105B",
+    "8N": "8P",
+    "8L": "8M",
+    "58A": "58J",
+    "58C": "58J",
+    "58D": "58J",
+    "9A": "9B",
+}
+FAMILY.update({agg: FAMILY[basic] for basic, agg in AGGRAVATED.items()})
+# Fraud is recorded by Action Fraud for the NFIB (HOCR Fraud, April 2021), not by the force.
+FRAUD_CODES: Final = ("53C", "53D", "NFIB5A")
+FAMILY.update(dict.fromkeys(FRAUD_CODES, "fraud"))
+HATE_STRANDS: Final = (
+    ("race", 0.5),
+    ("religion", 0.15),
+    ("sexual_orientation", 0.15),
+    ("disability", 0.1),
+    ("transgender", 0.1),
+)
+_HATE_STRANDS: Final = _weighted(HATE_STRANDS)
 OFFENCE_CODES: Final = frozenset(FAMILY)
 # Families whose crimes must carry the domestic abuse flag between personally connected people
 # aged 16 or over (brief 2.12, [D] checker rule).
-DA_FAMILIES: Final = frozenset({"violence", "sexual", "damage"})
+DA_FAMILIES: Final = frozenset({"violence", "sexual", "damage"})  # kept for reading; the flag is due on any crime
 DA_RELATIONSHIPS: Final = frozenset({"partner", "ex_partner", "family"})
 
 # Seriousness order for the principal crime rule (brief 2.8): lower is more serious. An
@@ -677,6 +724,18 @@ _N_VICTIMS: Final = _weighted([(1, 0.70), (2, 0.18), (3, 0.07), (4, 0.03), (5, 0
 # ---------------------------------------------------------------------------------------------
 
 _OFFENCE_TEXT: Final[dict[str, tuple[str, ...]]] = {
+    "53C": (
+        "{Vc} reports unrecognised payments on {vp} bank card from an online retailer {V} has never used.",
+        "{Vc} says {vp} online banking shows card payments {V} did not make; the bank has been told.",
+    ),
+    "53D": (
+        "{Vc} paid a deposit for a holiday let advertised online; the advert has gone and nobody answers.",
+        "{Vc} sent money for a car advertised on a marketplace site; the seller has blocked {vo}.",
+    ),
+    "NFIB5A": (
+        "{Vc} reports a caller posing as the bank persuaded {vo} to move savings into a new account.",
+        "{Vc} says a text that looked like the bank's led {vo} to enter {vp} card details on a false website.",
+    ),
     "105A": (
         "{Vc} states {S} pushed {vo} against the wall and slapped {vo} across the face; no visible injury.",
         "{Vc} reports that {S} grabbed {vp} arm and shoved {vo} to the ground, but there is no injury.",
@@ -982,6 +1041,7 @@ _SUSPECT_TEXT: Final = {
 
 _AVI: Final[dict[str, tuple[str, ...]]] = {
     "violence": (
+        "The victim withdrew support; CCTV from the premises also shows the injury came from a fall on the stairs.",
         "CCTV from the premises shows the complainant fell without anyone touching them; they accept it on viewing.",
         "Verified bodycam footage shows the named person never approached the complainant.",
     ),
@@ -1017,9 +1077,10 @@ _FORCES: Final = (
     "Kent Police",
 )
 # Roles the [M] authorisation matrix of brief 4 allows, by cancellation kind.
-ROLES_C2_SEXUAL: Final = ("FCR", "DFCR")
+# The default table (issue 10): only the FCR, the deputy FCR and the DDMs cancel or transfer.
+ROLES_C2_SEXUAL: Final = ("FCR", "DFCR", "DDM")
 ROLES_C2_OTHER: Final = ("DDM", "FCR", "DFCR")
-ROLES_ADMIN: Final = ("supervisor", "DDM", "FCR", "DFCR")
+ROLES_ADMIN: Final = ("DDM", "FCR", "DFCR")
 
 # ---------------------------------------------------------------------------------------------
 # Generation
@@ -1036,22 +1097,41 @@ def expected_decision(
     age: int | None,
     vulnerable: bool,
 ) -> tuple[str, str | None]:
-    """The decision the rules call for (crime, n100, none or transfer) and the N100 reason.
+    """The decision the rules call for (crime, n100, none, transfer, review or refer) and the N100
+    reason.
 
-    Encodes the [M] third-party rules of brief 2.5 and the N100 table of brief 3.
+    Encodes the [M] third-party rules of brief 2.5 as the checker's settings have them, the N100
+    table of brief 3, and issue 10: fraud is referred to Action Fraud; a professional's referral
+    of a capable adult who declines, a police-generated report, and an unconfirmed report by
+    someone else about a child or a vulnerable adult are for a person to decide (review).
     """
+    if offence in FRAUD_CODES:
+        return "refer", None
     rape = offence in RAPE_CODES
+    if credible_evidence:  # credible evidence that it did not happen decides before where it happened
+        return ("n100", "credible_evidence_to_contrary") if rape else ("none", None)
     if not in_area:
         return ("n100", "other_force_area") if rape else ("transfer", None)
-    if credible_evidence:
-        return ("n100", "credible_evidence_to_contrary") if rape else ("none", None)
-    if reported_by in ("victim", "acting_for_victim", "professional") or confirmed:
+    if reported_by in ("victim", "acting_for_victim"):
         return "crime", None
+    at_risk = vulnerable or (age is not None and age < 18)
+    if reported_by == "professional":
+        if confirmed is False and not at_risk:
+            return ("n100", "victim_not_confirmed") if rape else ("review", None)
+        return "crime", None
+    if reported_by == "police":
+        return "review", None
+    if confirmed:
+        return "crime", None
+    if not traceable:
+        return ("n100", "victim_not_confirmed") if rape else ("crime", None)
     if rape:
         return "n100", "victim_not_confirmed"
-    if not traceable or vulnerable or (age is not None and age < 18):
-        return "crime", None
-    return "none", None
+    if at_risk:
+        return "review", None
+    if confirmed is False:
+        return "none", None
+    return "review", None
 
 
 def _delay(r: Callable[[], float], lo_min: float, hi_min: float) -> int:
@@ -1183,11 +1263,21 @@ class _Builder:
         da_needed: bool,
         age: int | None,
         sex: str,
+        hate: str | None = None,
     ) -> bool:
-        """Make the recording decisions for one victim-suspect group; True if an N100 converted."""
+        """Make the recording decisions for one victim-suspect group; True if an N100 converted.
+
+        `hate` is the hate strand of the disclosure, if any: the record needs the hate flag and,
+        for race or religion, the aggravated code."""
         r = self.r
         rid = _CRNS[len(self.records)]
         flags = ["domestic_abuse"] if da_needed else []
+
+        if expected == "refer":
+            if r() < P_FRAUD_FORCE_RECORDED:
+                self.record(primary, victim_id, dids, self.decision_time(disclosed, rid), flags)
+                self.defects.append("fraud_force_recorded:" + rid)
+            return False
 
         if expected == "none":
             if r() < P_OVER_RECORDED:
@@ -1200,7 +1290,7 @@ class _Builder:
             return False
 
         if r() < P_MISSED_CRIME:
-            label = "missed_n100:" if expected == "n100" else "missed_crime:"
+            label = {"n100": "missed_n100:", "review": "review_open:"}.get(expected, "missed_crime:")
             self.defects.extend(label + d for d in dids)
             self.missed = True
             return False
@@ -1233,6 +1323,16 @@ class _Builder:
             self.defects.append("da_flag_missing:" + rid)
             flags = []
         code = primary
+        if hate is not None:
+            if r() < P_HATE_FLAG_MISSING:
+                self.defects.append("hate_flag_missing:" + rid)
+            else:
+                flags = [*flags, "hate_crime"]
+            if hate in ("race", "religion"):
+                if r() < P_AGGRAVATED_AS_BASIC:
+                    self.defects.append("aggravated_as_basic:" + rid)
+                else:
+                    code = AGGRAVATED[primary]
         if rape and r() < P_RAPE_AS_SEXUAL_ASSAULT:
             code = sexual_assault_code(age, sex)
             self.defects.append("rape_as_sexual_assault:" + rid)
@@ -1249,8 +1349,25 @@ class _Builder:
             return False
         x = r()
         family = FAMILY[primary]
-        if x < (P_CANCELLED_SEXUAL if family == "sexual" else P_CANCELLED):
+        if x < P_C1_IN_AREA:
+            force = _FORCES[int(r() * len(_FORCES))]
+            reason = f"Transferred to {force}."
+            role = ROLES_ADMIN[int(r() * _ADMIN_ROLES)]
+            self.cancel(rec, "C1", role, None, reason, self.informed(rid, rape), transferred_to=force)
+            self.defects.append("c1_in_area:" + rid)
+        elif x < P_C1_IN_AREA + P_C3_ELSEWHERE:
+            other = f"CRN-EXT-{int(r() * 90000) + 10000}"
+            role = ROLES_ADMIN[int(r() * _ADMIN_ROLES)]
+            self.cancel(rec, "C3", role, None, f"Repeat call: duplicate of {other}.", True, duplicate_of=other)
+            self.defects.append("c3_elsewhere:" + rid)
+        elif x < P_C1_IN_AREA + P_C3_ELSEWHERE + (P_CANCELLED_SEXUAL if family == "sexual" else P_CANCELLED):
             self.cancel_c2(rec, family, rape)
+            if self.room > 0 and r() < P_C3_OF_CANCELLED:
+                self.room -= 1
+                dup = self.record(code, victim_id, list(dids), rec["recorded_at"] + _delay(r, 30, 600), list(flags))
+                role = ROLES_ADMIN[int(r() * _ADMIN_ROLES)]
+                self.cancel(dup, "C3", role, None, f"Duplicate of {rid}.", True, duplicate_of=rid)
+                self.defects.append("c3_of_cancelled:" + dup["record_id"])
         elif x > 1 - P_DUPLICATE_RECORD and self.room > 0:
             self.room -= 1
             dup = self.record(code, victim_id, list(dids), rec["recorded_at"] + _delay(r, 30, 3 * 24 * 60), list(flags))
@@ -1363,6 +1480,8 @@ def _build(rng: Random, seed: int, index: int, truth: bool) -> tuple[Incident, C
     expected: dict[str, str] = {}
     used_text: dict[str, int] = {}
     suspect_sex = ["", ""]
+    suspect_age: list[int | None] = [None, None]
+    suspect_links: list[list[dict[str, str]]] = [[], []]
     suspect_ref: list[tuple[str, str] | None] = [None, None]
     v1_codes: list[str] = []
     v1_values = ("", "", "", "")
@@ -1385,6 +1504,8 @@ def _build(rng: Random, seed: int, index: int, truth: bool) -> tuple[Incident, C
                 kind = "8L"  # controlling behaviour needs a personal connection and a victim of 16+
             elif kind == "28E" and rel in DA_RELATIONSHIPS:
                 kind = "49"  # a relative taking from the home is theft, not a burglary
+            if k == 0 and sc.name == "theft" and r() < P_FRAUD:
+                kind = FRAUD_CODES[g(16) % len(FRAUD_CODES)]
             primary = kind
         vid = _VIDS[k]
         victims.append(
@@ -1400,6 +1521,10 @@ def _build(rng: Random, seed: int, index: int, truth: bool) -> tuple[Incident, C
             else:
                 ssex = "male" if r() < 0.85 else "female"
             suspect_sex[si] = ssex
+        if suspect_age[si] is None:
+            child_suspect = rel == "family" and kind != "8U" and (age is None or age >= 16) and r() < P_CHILD_SUSPECT
+            suspect_age[si] = 13 + g(16) % 3 if child_suspect else 18 + g(16) % 50
+        suspect_links[si].append({"victim_id": vid, "relationship": rel})
 
         if k == 0 or reporter == "professional" or reporter == "police":
             reported_by = reporter
@@ -1428,6 +1553,9 @@ def _build(rng: Random, seed: int, index: int, truth: bool) -> tuple[Incident, C
         else:
             confirmed = True if x < 0.55 else (False if x < 0.8 else None)
             traceable = confirmed is not None
+            at_risk = vulnerable or (age is not None and age < 18)
+            if confirmed is None and at_risk and r() < P_UNASKED_VULNERABLE:
+                traceable = True  # nobody has asked the child or vulnerable adult yet
         cetc = r() < P_CREDIBLE_EVIDENCE
         decision, n100_reason = expected_decision(
             primary, reported_by, confirmed, traceable, cetc, in_area, age, vulnerable
@@ -1437,7 +1565,7 @@ def _build(rng: Random, seed: int, index: int, truth: bool) -> tuple[Incident, C
         # N100: that record is for the rape alone.
         codes = [primary]
         pool = _SECONDARY.get(kind)
-        if pool and decision != "n100":
+        if pool and decision not in ("n100", "refer"):
             slots = min(3, 5 - len(disclosures) - (nv - k - 1))
             if slots > 1 and r() < P_SECONDARY_OFFENCE:
                 codes.append(pool[g(16) % len(pool)])
@@ -1465,13 +1593,21 @@ def _build(rng: Random, seed: int, index: int, truth: bool) -> tuple[Incident, C
                     "occurred_in_force_area": in_area,
                 }
             )
-        da_needed = rel in DA_RELATIONSHIPS and (age is None or age >= 16) and FAMILY[primary] in DA_FAMILIES
-        if b.decide(primary, dids, vid, disclosed, decision, n100_reason, da_needed, age, sex):
+        hate: str | None = None
+        if decision == "crime" and rel == "stranger" and len(codes) == 1 and primary in AGGRAVATED and r() < P_HATE:
+            hate = _HATE_STRANDS[g(10)]
+            disclosures[-1]["hate"] = [hate]
+        s_age = suspect_age[si]
+        da_needed = (
+            rel in DA_RELATIONSHIPS and (age is None or age >= 16) and (s_age is None or s_age >= 16)
+        )  # any crime type between them, theft and fraud included (issue 10)
+        if b.decide(primary, dids, vid, disclosed, decision, n100_reason, da_needed, age, sex, hate):
             decision = "crime"  # the victim confirmed after the N100, which was then converted
             for d in disclosures[first:]:
                 d["victim_confirmed"] = True
         if truth:
-            value = f"{decision}:{primary}" if decision == "crime" or decision == "transfer" else decision
+            code = AGGRAVATED[primary] if hate in ("race", "religion") else primary
+            value = f"{decision}:{code}" if decision == "crime" or decision == "transfer" else decision
             for did in dids:
                 expected[did] = value
 
@@ -1563,6 +1699,15 @@ def _build(rng: Random, seed: int, index: int, truth: bool) -> tuple[Incident, C
     ):
         qualifiers.append("domestic_abuse")
 
+    if "hate" in qualifiers:  # a hate incident's crimes carry the hate flag, unless a defect says not
+        unflagged = {d.split(":", 1)[1] for d in b.defects if d.startswith("hate_flag_missing:")}
+        for rec in records:
+            if (
+                rec["classification"] != "N100"
+                and rec["record_id"] not in unflagged
+                and "hate_crime" not in rec["flags"]
+            ):
+                rec["flags"].append("hate_crime")
     inc: Incident = {
         "schema_version": SCHEMA_VERSION,
         "incident_id": f"SYN-{seed}-{index:07d}",
@@ -1575,6 +1720,16 @@ def _build(rng: Random, seed: int, index: int, truth: bool) -> tuple[Incident, C
         "occurred_in_force_area": in_area,
         "narrative": narrative,
         "victims": victims,
+        "suspects": [
+            {
+                "suspect_id": "S1" if si == 0 else "S2",
+                "age": suspect_age[si],
+                "sex": suspect_sex[si],
+                "relationships": suspect_links[si],
+            }
+            for si in (0, 1)
+            if suspect_links[si]
+        ],
         "disclosures": disclosures,
         "records": records,
     }
@@ -1611,7 +1766,7 @@ def _incidents(n: int, seed: int, truth: bool) -> Iterator[Incident]:
         yield _build(rng, seed, i, truth)[0]
 
 
-BAD_KINDS: Final = ("truncated", "missing_incident_id", "naive_datetime", "unknown_offence", "negative_age")
+BAD_KINDS: Final = ("truncated", "missing_incident_id", "naive_datetime", "unknown_victim", "negative_age")
 _DUMPS_OPTION: Final = orjson.OPT_APPEND_NEWLINE
 
 
@@ -1622,9 +1777,9 @@ def _spoil(inc: Incident, r: Callable[[], float]) -> bytes:
         del inc["incident_id"]
     elif kind == "naive_datetime":
         inc["reported_at"] = inc["reported_at"][:19]
-    elif kind == "unknown_offence":
+    elif kind == "unknown_victim":  # an unknown offence code is a finding now, not an input error
         ds = inc["disclosures"]
-        ds[int(r() * len(ds))]["offence"] = "ZZ9"
+        ds[int(r() * len(ds))]["victim_id"] = "V9"
     elif kind == "negative_age":
         vs = inc["victims"]
         vs[int(r() * len(vs))]["age"] = -1 - int(r() * 40)

@@ -60,7 +60,7 @@ def _audit(batch: Path, out: Path, workers: int, evaluator: str) -> list[str]:
 
 
 def _parse_only(batch: Path) -> list[str]:
-    code = "import sys; from checker.reader import read_items\nfor _ in read_items(sys.argv[1]): pass"
+    code = "import sys; from checker.read.incidents import read_items\nfor _ in read_items(sys.argv[1]): pass"
     return [sys.executable, "-c", code, str(batch)]
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from checker.cli.exits import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK
+from checker.cli.exits import EXIT_ERROR, EXIT_OK
 from checker.cli.main import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -217,18 +217,11 @@ CASES = [
         ((1, "BAD-CONVERTED", "records[0].converted_to", "no record 'CRN-404' in this incident"),),
         batch=True,
     ),
-    # A C3 naming a record that is not there is a finding of the rules (CX008), not an input error.
-    Case("duplicate-of-missing-record.jsonl", 1, 1, exit=EXIT_FINDINGS, findings=("CX008",), batch=True),
-    Case(
-        "unknown-offence.jsonl",
-        1,
-        0,
-        (
-            (AFTER_READ, "BAD-OFFENCE", "disclosures[0].offence", "unknown Home Office offence code 'ZZ9'"),
-            (AFTER_READ, "BAD-OFFENCE", "records[0].classification", "unknown Home Office offence code '99Z'"),
-        ),
-        batch=True,
-    ),
+    # A C3 naming a record that is not on the incident is a question for a person (CX011: the
+    # surviving record may be on another incident), not an input error.
+    Case("duplicate-of-missing-record.jsonl", 1, 1, exit=EXIT_OK, findings=("CX011",), batch=True),
+    # Codes outside the offence list are review findings on the incident (issue 10), never a rejection.
+    Case("unknown-offence.jsonl", 1, 1, exit=EXIT_OK, findings=("RC003", "CL008", "CL009"), batch=True),
     Case(
         "bad-ages.jsonl",
         2,
@@ -407,10 +400,27 @@ def test_human_output_names_the_rejection(case: Case, tmp_path: Path) -> None:
             assert f"{path}:{line}: " in text
 
 
-def test_errors_raised_by_checking_are_located() -> None:
+def test_errors_raised_by_checking_are_located(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An error raised after reading (an engine failure, say) is rejected with its file and line."""
+    from checker.check import checker as checking
+    from checker.core.errors import EngineError, Problem
+
+    def fail(incident: Any, *args: Any) -> Any:
+        raise EngineError([Problem("the rule engine failed: boom", record=incident.incident_id)])
+
+    monkeypatch.setattr(checking, "build_facts", fail)
     path = BAD / "unknown-offence.jsonl"
     _, doc = check(path)
     assert {(file, line) for file, line, *_ in _errors(doc)} == {(str(path), 1)}
+
+
+def test_unknown_codes_are_findings_not_errors() -> None:
+    path = BAD / "unknown-offence.jsonl"
+    _, doc = check(path)
+    assert _errors(doc) == [] and doc["counts"]["rejected"] == 0
+    unknown = {f["subject"]: f["message"] for f in doc["findings"] if f["rule_id"] in ("CL008", "CL009")}
+    assert "code ZZ9, which is not in the offence list of edition 2026.1" in unknown["D1"]
+    assert "classified 99Z" in unknown["CRN-BAD-OFFENCE"]
 
 
 def test_demo_copies_match_the_corpus() -> None:

@@ -57,7 +57,7 @@ def test_as_of_decides_overdue_or_due(tmp_path: Path) -> None:
     path = tmp_path / "i.json"
     path.write_text(json.dumps(incident))
     code, text = run("check", str(path), "--as-of", "2025-01-08T10:05:00+00:00")  # 26 hours after
-    assert code == EXIT_FINDINGS and "TL002 breach" in text
+    assert code == EXIT_FINDINGS and "RC001 breach" in text
     code, text = run("check", str(path), "--as-of", "2025-01-07T10:05:00+00:00")  # 2 hours after
     assert code == EXIT_OK and "TL003 risk" in text and "due in 22 h" in text
     code, _ = run("check", str(path), "--as-of", "2025-01-07T10:05:00+00:00", "--fail-on", "risk")

@@ -27,7 +27,7 @@ from checker.check.checker import Checker
 from checker.check.facts import IncidentFacts, build_facts
 from checker.cli.exits import EXIT_ERROR
 from checker.cli.main import main
-from checker.core.errors import CheckerError, EngineError
+from checker.core.errors import EngineError
 from checker.core.models import Incident
 from checker.core.times import parse_time
 from checker.engine.durable import DurableEngine
@@ -247,13 +247,13 @@ def test_facts_with_the_same_id_do_not_crash_the_process() -> None:
     assert found == [] or "COLLIDE" in found
 
 
-def test_an_incident_input_error_is_not_an_engine_error(engine_checker: Checker) -> None:
-    """Unknown codes are found before the engine runs: an InputError, and the engine is untouched."""
+def test_an_unknown_code_is_a_finding_and_the_engine_goes_on(engine_checker: Checker) -> None:
+    """An offence code outside the list is a review finding (issue 10), not an error of any kind, and
+    the engine checks the next incident as before."""
     incident = _incident("rape-recorded-as-n100.json").model_copy(update={"incident_id": "X"})
     bad = Incident.model_validate(
         {**incident.model_dump(mode="json"), "disclosures": [{"disclosure_id": "D1", "offence": "ZZ9"}]}
     )
-    with pytest.raises(CheckerError) as info:
-        engine_checker.check(bad, AS_OF)
-    assert not isinstance(info.value, EngineError)
+    found = {(f.rule_id, f.subject) for f in engine_checker.check(bad, AS_OF).findings}
+    assert ("CL008", "D1") in found
     assert [r for r, *_ in _keys(engine_checker, incident)] == ["RN002"]

@@ -28,11 +28,15 @@ N_SHARES = 5000
 LONDON = ZoneInfo("Europe/London")
 DAY = timedelta(hours=24)
 
-CODES = frozenset(
+DISCLOSED_CODES = frozenset(
     {"105A", "8N", "5D", "3B", "8L", "8Q", "8R", "8U"}
     | {"19C", "19D", "19E", "19F", "19G", "19H", "20A", "20B", "17A", "17B"}
     | {"34B", "28E", "49", "46", "45", "48", "58A", "58C", "58D", "9A"}
+    | {"53C", "53D", "NFIB5A"}  # fraud: referred to Action Fraud (issue 10)
 )
+# Racially or religiously aggravated forms: recorded for a disclosure with a race or religion strand.
+AGGRAVATED_CODES = frozenset({"105B", "8P", "8M", "58J", "9B"})
+CODES = DISCLOSED_CODES | AGGRAVATED_CODES
 RAPE = frozenset({"19C", "19D", "19E", "19F", "19G", "19H"})
 # The contract's vocabularies, read from the models the checker validates with.
 CHANNELS = set(get_args(models.Channel))
@@ -133,7 +137,7 @@ def validate(inc: Any) -> list[str]:
             p.append(f"duplicate disclosure_id {did}")
         disclosures[did] = d
         victim = victims.get(d.get("victim_id"))
-        if d.get("offence") not in CODES:
+        if d.get("offence") not in DISCLOSED_CODES:
             p.append(f"{did}: unknown offence {d.get('offence')!r}")
         if victim is None:
             p.append(f"{did}: victim {d.get('victim_id')!r} does not exist")
@@ -175,7 +179,7 @@ def validate(inc: Any) -> list[str]:
         recorded = parse_time(r.get("recorded_at"), f"{rid}.recorded_at", p)
         if recorded is not None and any(d in disclosed and recorded < disclosed[d] for d in dids):
             p.append(f"{rid}: recorded before its disclosure")
-        if not isinstance(r.get("flags"), list) or not set(r["flags"]) <= {"domestic_abuse"}:
+        if not isinstance(r.get("flags"), list) or not set(r["flags"]) <= {"domestic_abuse", "hate_crime"}:
             p.append(f"{rid}: bad flags")
         if cls == "N100":
             if not any(disclosures[d]["offence"] in RAPE for d in dids):
@@ -208,25 +212,42 @@ def validate(inc: Any) -> list[str]:
         if (category == "C1") != isinstance(canc.get("transferred_to"), str):
             p.append(f"{rid}: transferred_to must be given for C1 only")
         dup = canc.get("duplicate_of")
-        if (category == "C3") != (dup is not None) or (dup is not None and (dup not in records or dup == rid)):
-            p.append(f"{rid}: duplicate_of must name another record of the incident, for C3 only")
+        elsewhere = isinstance(dup, str) and dup.startswith("CRN-EXT-")  # a record on another incident
+        if (category == "C3") != (dup is not None) or (
+            dup is not None and not elsewhere and (dup not in records or dup == rid)
+        ):
+            p.append(f"{rid}: duplicate_of must name another record, for C3 only")
     return p
 
 
 def should_be(d: dict[str, Any], v: dict[str, Any]) -> str:
-    """The decision the brief's tables call for: crime, n100, none or transfer."""
+    """The decision the brief's tables and the checker's settings call for: crime, n100, none,
+    transfer, review (a person decides) or refer (fraud, to Action Fraud)."""
+    if d["offence"] in ("53C", "53D", "NFIB5A"):
+        return "refer"
     rape = d["offence"] in RAPE
-    if not d["occurred_in_force_area"]:
-        return "n100" if rape else "transfer"
     if d["credible_evidence_to_contrary"]:
         return "n100" if rape else "none"
-    first_hand = d["reported_by"] in ("victim", "acting_for_victim", "professional")
-    if first_hand or d["victim_confirmed"] is True:
+    if not d["occurred_in_force_area"]:
+        return "n100" if rape else "transfer"
+    at_risk = v["vulnerable"] or (v["age"] is not None and v["age"] < 18)
+    if d["reported_by"] in ("victim", "acting_for_victim"):
         return "crime"
+    if d["reported_by"] == "professional":
+        if d["victim_confirmed"] is False and not at_risk:
+            return "n100" if rape else "review"  # a capable adult who declines
+        return "crime"
+    if d["reported_by"] == "police":
+        return "review"
+    if d["victim_confirmed"] is True:
+        return "crime"
+    if not d["victim_traceable"]:
+        return "n100" if rape else "crime"
     if rape:
         return "n100"  # unconfirmed reports of rape are always N100 at least
-    child = v["age"] is not None and v["age"] < 18
-    return "crime" if not d["victim_traceable"] or v["vulnerable"] or child else "none"
+    if at_risk:
+        return "review"  # not dropped for want of the child's or vulnerable adult's confirmation
+    return "none" if d["victim_confirmed"] is False else "review"
 
 
 def lines(n: int, seed: int = SEED, **kwargs: Any) -> list[bytes]:
@@ -407,7 +428,7 @@ def test_the_batch_covers_the_cases_the_checker_needs(batch: list[dict[str, Any]
         seen["narrative_only"] += any(d.startswith("narrative_only") for d in inc["synthetic_truth"]["defects"])
     required = ["asb_personal", "bst", "gmt", "child_protection", "vulnerable_adult", "age_null", "age_10_15"]
     required += ["age_under_13", "narrative_only", "status_recorded", "status_cancelled", "status_transferred"]
-    required += [f"cancel_C{i}" for i in range(1, 5)] + [f"code_{c}" for c in sorted(CODES)]
+    required += [f"cancel_C{i}" for i in range(1, 5)] + [f"code_{c}" for c in sorted(DISCLOSED_CODES)]
     assert [key for key in required if not seen[key]] == []
 
 
@@ -451,6 +472,11 @@ def measured(batch: list[dict[str, Any]]) -> Counter[str]:
                 victim["relationship_to_suspect"] in ("partner", "ex_partner", "family")
                 and (victim["age"] is None or victim["age"] >= 16)
                 and gen.FAMILY[r["classification"]] in ("violence", "sexual", "damage")
+                and all(
+                    s["age"] >= 16
+                    for s in inc["suspects"]
+                    if s["suspect_id"] == discs[r["disclosure_ids"][0]]["suspect_id"]
+                )
             ):
                 c["da_due"] += 1
                 c["da_missing"] += "domestic_abuse" not in r["flags"]
@@ -460,7 +486,8 @@ def measured(batch: list[dict[str, Any]]) -> Counter[str]:
                 if canc["category"] == "C2":
                     c["c2"] += 1
                     c["c2_no_avi"] += canc["avi"] is None
-                    c["c2_withdrawal"] += "withdr" in (canc["avi"] or canc["reason"]).lower()
+                    text = (canc["avi"] or canc["reason"]).lower()
+                    c["c2_withdrawal"] += "withdr" in text and "cctv" not in text  # evidence beside it is AVI
                     sexual = gen.FAMILY[r["classification"]] == "sexual"
                     c["c2_sexual_wrong_role"] += sexual and canc["authorised_by_role"] not in ("FCR", "DFCR")
     return c
@@ -509,7 +536,7 @@ def bad_kind(line: bytes) -> str | None:
     for kind, marker in (
         ("missing_incident_id", "incident_id missing"),
         ("naive_datetime", "not an ISO time"),
-        ("unknown_offence", "unknown offence 'ZZ9'"),
+        ("unknown_victim", "victim 'V9' does not exist"),
         ("negative_age", "bad age -"),
     ):
         if marker in text:

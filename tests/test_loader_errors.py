@@ -88,7 +88,7 @@ def test_retired_id_cannot_come_back(rules_dir: Path) -> None:
 
 def test_broken_reference_table(rules_dir: Path) -> None:
     path = rules_dir / "reference" / "cancellation-authorisation.yaml"
-    path.write_text(path.read_text().replace("roles: [FCR, DFCR]\n", "roles: [FCR, Chief]\n", 1))
+    path.write_text(path.read_text().replace("roles: [FCR, DFCR, DDM]\n", "roles: [FCR, Chief]\n", 1))
     [msg] = _errors(rules_dir)
     assert "cancellation-authorisation.yaml:" in msg and "rows[0].roles[1]" in msg
 
@@ -97,9 +97,13 @@ def test_force_points_at_its_own_reference(rules_dir: Path, tmp_path: Path) -> N
     own = tmp_path / "force-ref"
     shutil.copytree(rules_dir / "reference", own)
     text = (own / "cancellation-authorisation.yaml").read_text()
+    rape_row = '  - categories: [C2]\n    offences: ["subgroup:rape"]\n    roles: [FCR, DFCR]\n'
     (own / "cancellation-authorisation.yaml").write_text(
-        text.replace("roles: [FCR, DFCR, DDM]", "roles: [FCR, DFCR, DDM, supervisor]")
+        text.replace("rows:\n", "rows:\n" + rape_row).replace(
+            "roles: [FCR, DFCR, DDM]", "roles: [FCR, DFCR, DDM, supervisor]"
+        )
     )
+    assert load_rules(rules_dir).reference.allowed_roles("C2", "19C") == ("FCR", "DFCR", "DDM")  # the default
     ruleset = load_rules(rules_dir, own)
     assert ruleset.reference.allowed_roles("C2", "105A") == ("FCR", "DFCR", "DDM", "supervisor")
     assert ruleset.reference.allowed_roles("C2", "19C") == ("FCR", "DFCR")

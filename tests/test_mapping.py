@@ -232,7 +232,8 @@ def test_mapping_fields_follow_the_contract() -> None:
     from checker.core import models
     from checker.read import mapping
 
-    nested = {"victims", "disclosures", "records", "schema_version", "cancellation"}
+    # suspects (issue 10) are a list of parts like victims; CSV mappings do not read them yet
+    nested = {"victims", "disclosures", "records", "schema_version", "cancellation", "suspects"}
     pairs: list[tuple[type[BaseModel], type[BaseModel]]] = [
         (mapping.IncidentFields, models.Incident),
         (mapping.VictimFields, models.Victim),

@@ -21,6 +21,7 @@ CONFIGURABLE = {
     "authoriser_check",
     "allowed_roles",
     "grounds_withdrawal_only",
+    "avi_judgement",  # judged with the settings avi_evidence_terms, not_avi_phrases, withdrawal_phrases
     "decision",
     "decision_reason",
     "expected_code",
@@ -50,6 +51,9 @@ def test_rule_is_documented_and_exemplified(ruleset: RuleSet, rule_id: str) -> N
     fails = [e for e in m.examples if e.name.startswith("fail_")]
     passes = [e for e in m.examples if e.name.startswith("pass_")]
     assert fails and passes
+    if m.status == "deprecated":  # not evaluated: its examples show which rule now reports the fault
+        assert all(e.expect and all(x.rule != m.id for x in e.expect) for e in fails)
+        return
     assert all(any(x.rule == m.id for x in e.expect) for e in fails), "a fail_ example must expect this rule"
     assert all(all(x.rule != m.id for x in e.expect) for e in passes), "a pass_ example must not expect this rule"
 

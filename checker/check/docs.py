@@ -7,8 +7,19 @@ from pathlib import Path
 import yaml
 
 from checker.check.examples import example_incident, jsonable
-from checker.rules.conditions import leaves
+from checker.rules.conditions import Leaf, Node
 from checker.rules.loader import AREAS, Rule, RuleSet, load_rules
+
+
+def node_text(node: Node, top: bool = True) -> str:
+    """A condition as the engine evaluates it: `all` joined by "and", `any` by "or", in brackets
+    when nested, so an either/or never reads as an and."""
+    parts = [item.text if isinstance(item, Leaf) else node_text(item, item.op == node.op) for item in node.items]
+    parts = [p for p in parts if p]
+    if not parts:
+        return ""
+    text = (" and " if node.op == "all" else " or ").join(parts)
+    return text if top or len(parts) == 1 else f"({text})"
 
 
 def rule_text(ruleset: RuleSet, rule: Rule) -> str:
@@ -43,9 +54,8 @@ def rule_text(ruleset: RuleSet, rule: Rule) -> str:
         if len(rule.branches) > 1:
             lines.append(f"Alternative {n + 1}:")
         for p in branch.patterns:
-            tests = [leaf.text for leaf in leaves(p.test)]
             head = f"no {p.kind}" if p.absent else f"a {p.kind} `{p.alias}`"
-            lines.append(f"- {head} where " + (" and ".join(tests) if tests else "anything"))
+            lines.append(f"- {head} where " + (node_text(p.test) or "anything"))
     lines += ["", "## Examples", ""]
     for ex in m.examples:
         expect = ", ".join(f"{e.rule} on {e.subject}" for e in ex.expect) or "no finding"

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 import orjson
 
-from checker.core.errors import InputError, Problem
+from checker.check.assess import band_fits, classification_fault, duplicate_state, is_domestic, judge_avi
 from checker.core.models import Disclosure, Incident, Record, Victim
+from checker.core.times import LONDON
 from checker.rules.facts_schema import Hit, Screen
-from checker.rules.reference import Reference
+from checker.rules.reference import Offence, Reference
 
 DECISION_TEXT = {
     "victim_report": "the victim reported it and nothing credible contradicts it",
@@ -30,6 +31,12 @@ DECISION_TEXT = {
     "principal_crime": "reported with a more serious crime against the same victim by the same offender: "
     "it is counted in that principal crime",
     "s5_officer_warned": "public order aimed only at a police officer, who warned, and the behaviour stopped",
+    "action_fraud": "fraud is recorded by Action Fraud for the National Fraud Intelligence Bureau, not by the "
+    "force: refer the victim to Action Fraud",
+    "unknown_code": "its code is not in the offence list, so the rules cannot decide it",
+    "vulnerable_third_party": "a report by someone else of a crime against a child or a vulnerable adult: it is not "
+    "dropped because the victim has not confirmed it",
+    "capable_adult_declines": "a professional's referral of a capable adult who does not want police involvement",
 }
 
 
@@ -52,9 +59,17 @@ class Decision:
 
 def decide(incident: Incident, d: Disclosure, victim: Victim | None, ref: Reference) -> Decision:
     """The decision Section A and the N100 rules require for one disclosure (see the brief, 2-3)."""
-    offence = ref.offences[d.offence]
-    code = ref.banded_code(d.offence, victim.age if victim else None, victim.sex if victim else "unknown")
+    offence = ref.offence(d.offence)
+    if offence is None or offence.notifiable_incident:
+        return Decision("review", "unknown_code", d.offence)
+    code = ref.banded_code(offence.code, victim.age if victim else None, victim.sex if victim else "unknown")
+    if {"race", "religion"} & set(d.hate):
+        code = ref.aggravated_form(code) or code
     rape = offence.subgroup == "rape"
+    if offence.recorded_by == "action_fraud":
+        return Decision("no_crime", "action_fraud", code)
+    child = victim is not None and victim.age is not None and victim.age < int(ref.param("child_age_below"))
+    vulnerable = child or (victim is not None and victim.vulnerable)
     in_area = incident.occurred_in_force_area if d.occurred_in_force_area is None else d.occurred_in_force_area
     reporter = d.reported_by or incident.reporter
     if d.credible_evidence_to_contrary:
@@ -68,19 +83,21 @@ def decide(incident: Incident, d: Disclosure, victim: Victim | None, ref: Refere
     if reporter in ("victim", "acting_for_victim"):
         return Decision("crime", "victim_report" if reporter == "victim" else "acting_for_victim", code)
     if reporter == "professional" and not ref.param("professional_report_needs_confirmation"):
+        if d.victim_confirmed is False and not vulnerable:
+            return Decision("n100" if rape else ref.param("capable_adult_declines"), "capable_adult_declines", code)
         return Decision("crime", "professional_referral", code)
     if reporter == "police":
         return Decision("review", "police_generated", code)
     if d.victim_confirmed is True:
         return Decision("crime", "victim_confirmed", code)
+    if rape:  # every report of rape is recorded, as an N100 at least
+        return Decision("n100", "victim_not_confirmed", code)
+    if d.victim_confirmed is None and not d.victim_traceable:
+        return Decision(ref.param("untraceable_victim"), "victim_untraceable", code)
+    if vulnerable:  # a child or vulnerable adult's report is not dropped for want of confirmation
+        return Decision("review", "vulnerable_third_party", code)
     if d.victim_confirmed is False:
         return Decision(ref.param("third_party_denied"), "victim_denies", code)
-    if not d.victim_traceable:
-        if rape:
-            return Decision("n100", "victim_not_confirmed", code)
-        return Decision(ref.param("untraceable_victim"), "victim_untraceable", code)
-    if rape:
-        return Decision("n100", "victim_not_confirmed", code)
     policy = ref.param("third_party_unconfirmed")
     return Decision("crime" if policy == "crime" else "review", "confirm_with_victim", code)
 
@@ -112,29 +129,29 @@ def _principals(incident: Incident, ref: Reference) -> dict[str, str]:
     return out
 
 
-def _grounds_withdrawal_only(record: Record, phrases: list[str]) -> bool:
-    c = record.cancellation
-    if c is None:
-        return False
-    grounds = (c.avi or "").strip() or (c.reason or "").strip()
-    if not grounds:
-        return False
-    text = grounds.lower()
-    # The grounds count as withdrawal only when a withdrawal phrase is there and the text is short
-    # enough to be nothing else; a long AVI that mentions withdrawal in passing is judged by a person.
-    return any(p in text for p in phrases) and len(text.split()) <= 25
+def _unknown(code: str) -> Offence:
+    """A stand-in for a code the offence list does not hold: the review path, never a rejection."""
+    unknown = "unknown"
+    return Offence(code=code, name=f"unknown code {code}", group=unknown, subgroup=unknown, family=unknown, src="")
+
+
+def _local(value: datetime) -> str:
+    """`Fri 3 Jan 2025 14:22`: an absolute date and time in the force's zone, for messages."""
+    moment = value.astimezone(LONDON)
+    return f"{moment.strftime('%a')} {moment.day} {moment.strftime('%b %Y %H:%M')}"
 
 
 def build_facts(incident: Incident, ref: Reference, as_of: datetime, screen: Screen | None = None) -> IncidentFacts:
-    """Turn one validated incident into facts; unknown offence codes are input errors."""
-    _check_codes(incident, ref)
+    """Turn one validated incident into facts; a code outside the offence list becomes a fact the
+    review rules read, not an input error."""
     out = _Facts(incident.reported_at.astimezone(UTC).date().isoformat())
     _incident_fact(out, incident)
     _victim_facts(out, incident, int(ref.param("domestic_abuse_min_age")))
     principal_of = _principals(incident, ref)
-    decisions, disclosed = _disclosure_facts(out, incident, ref, as_of, principal_of)
-    links = _record_facts(out, incident, ref)
-    _link_facts(out, incident, ref, links, disclosed, principal_of)
+    seen = _disclosure_facts(out, incident, ref, as_of, principal_of)
+    links = _links(incident, ref)
+    _record_facts(out, incident, ref, links, seen)
+    _link_facts(out, incident, ref, links, seen, principal_of)
     if screen is not None and incident.narrative:
         for hit in _uncontested_hits(incident, ref, screen(incident.narrative)):
             out.add(
@@ -147,31 +164,7 @@ def build_facts(incident: Incident, ref: Reference, as_of: datetime, screen: Scr
                     "sentence": hit.sentence,
                 },
             )
-    return IncidentFacts(incident, out.facts, decisions)
-
-
-def _check_codes(incident: Incident, ref: Reference) -> None:
-    problems: list[Problem] = []
-    for i, d in enumerate(incident.disclosures):
-        if d.offence not in ref.offences or ref.offences[d.offence].notifiable_incident:
-            problems.append(
-                Problem(
-                    f"unknown Home Office offence code {d.offence!r}",
-                    record=incident.incident_id,
-                    field=f"disclosures[{i}].offence",
-                )
-            )
-    for i, r in enumerate(incident.records):
-        if r.classification not in ref.offences:
-            problems.append(
-                Problem(
-                    f"unknown Home Office offence code {r.classification!r}",
-                    record=incident.incident_id,
-                    field=f"records[{i}].classification",
-                )
-            )
-    if problems:
-        raise InputError(problems)
+    return IncidentFacts(incident, out.facts, seen.decisions)
 
 
 class _Facts:
@@ -185,6 +178,21 @@ class _Facts:
         fact = {k: v for k, v in values.items() if v is not None}
         fact.update(kind=kind, id=f"{kind}:{key}", reported_on=self.reported_on)
         self.facts.append(fact)
+
+
+@dataclass
+class _Seen:
+    """What the disclosure facts found that the record and link facts need."""
+
+    decisions: dict[str, Decision]
+    disclosed: dict[str, datetime]
+    in_area: dict[str, bool]
+    domestic: dict[str, bool]
+    hate: dict[str, bool]
+
+
+def _offence(ref: Reference, code: str) -> Offence:
+    return ref.offence(code) or _unknown(code)
 
 
 def _incident_fact(out: _Facts, incident: Incident) -> None:
@@ -226,17 +234,20 @@ def _victim_facts(out: _Facts, incident: Incident, min_da_age: int) -> None:
 
 def _disclosure_facts(
     out: _Facts, incident: Incident, ref: Reference, as_of: datetime, principal_of: dict[str, str]
-) -> tuple[dict[str, Decision], dict[str, datetime]]:
-    """A fact per disclosure; returns the decision each requires and when each was disclosed."""
+) -> _Seen:
+    """A fact per disclosure; returns the decision each requires, when each was disclosed, and
+    where, between whom and with what hostility each happened."""
     window = ref.recording_window_s
     victims = {v.victim_id: v for v in incident.victims}
+    suspects = {s.suspect_id: s for s in incident.suspects}
+    min_da_age = int(ref.param("domestic_abuse_min_age"))
+    child_below = int(ref.param("child_age_below"))
     all_from = date.fromisoformat(str(ref.param("principal_crime_all_from")))
     in_addition_from = date.fromisoformat(str(ref.param("conduct_in_addition_from")))
     report_day = incident.reported_at.astimezone(UTC).date()
-    decisions: dict[str, Decision] = {}
-    disclosed: dict[str, datetime] = {}
+    seen = _Seen({}, {}, {}, {}, {})
     for d in incident.disclosures:
-        offence = ref.offences[d.offence]
+        offence = _offence(ref, d.offence)
         victim = victims.get(d.victim_id) if d.victim_id else None
         decision = decide(incident, d, victim, ref)
         principal = principal_of.get(d.disclosure_id)
@@ -246,55 +257,77 @@ def _disclosure_facts(
                 in_addition = True
             else:
                 decision = Decision("no_crime", "principal_crime", decision.expected_code)
-        decisions[d.disclosure_id] = decision
+        seen.decisions[d.disclosure_id] = decision
         at = d.disclosed_at or incident.reported_at
-        disclosed[d.disclosure_id] = at
+        seen.disclosed[d.disclosure_id] = at
         age_s = int((as_of - at).total_seconds())
+        in_area = incident.occurred_in_force_area if d.occurred_in_force_area is None else d.occurred_in_force_area
+        seen.in_area[d.disclosure_id] = in_area
+        suspect = suspects.get(d.suspect_id) if d.suspect_id else None
+        relationship = (suspect.relationship_to(d.victim_id) if suspect and d.victim_id else None) or (
+            victim.relationship_to_suspect if victim else None
+        )
+        domestic = is_domestic(
+            relationship, victim.age if victim else None, suspect.age_at(at) if suspect else None, min_da_age
+        )
+        seen.domestic[d.disclosure_id] = domestic
+        seen.hate[d.disclosure_id] = bool(d.hate)
+        child = victim is not None and victim.age is not None and victim.age < child_below
         out.add(
             "disclosure",
             d.disclosure_id,
             {
                 "disclosure_id": d.disclosure_id,
-                "offence": d.offence,
+                "offence": offence.code,
                 "offence_name": offence.name,
                 "family": offence.family,
                 "group": offence.group,
                 "subgroup": offence.subgroup,
-                "is_rape": offence.subgroup == "rape",
+                "is_rape": offence.subgroup == "rape" and not offence.notifiable_incident,
                 "conduct": offence.conduct,
                 "victim_based": offence.victim_based,
+                "state_based": offence.state_based,
+                "known": ref.offence(d.offence) is not None and not offence.notifiable_incident,
+                "recorded_by": offence.recorded_by,
                 "expected_code": decision.expected_code,
                 "banded": offence.band is not None,
                 "victim_id": d.victim_id,
                 "victim_age": victim.age if victim else None,
                 "victim_sex": victim.sex if victim else "unknown",
                 "victim_attended": _yes_no(d.victim_attended, "unknown"),
+                "victim_child": child,
+                "victim_vulnerable": child or (victim is not None and victim.vulnerable),
                 "principal_id": principal,
                 "in_addition": in_addition,
                 "suspect_id": d.suspect_id,
+                "domestic": domestic,
+                "hate": bool(d.hate),
+                "hate_strands": ", ".join(s.replace("_", " ") for s in d.hate) or None,
+                "hate_incident": "hate" in incident.qualifiers,
                 "reported_by": d.reported_by or incident.reporter,
                 "victim_confirmed": _yes_no(d.victim_confirmed, "not_asked"),
                 "victim_traceable": d.victim_traceable,
                 "credible_evidence": d.credible_evidence_to_contrary,
-                "in_force_area": incident.occurred_in_force_area
-                if d.occurred_in_force_area is None
-                else d.occurred_in_force_area,
+                "in_force_area": in_area,
                 "disclosed_at": _iso(at),
+                "disclosed_text": _local(at),
                 "deadline": _iso(at + timedelta(seconds=window)),
+                "deadline_text": _local(at + timedelta(seconds=window)),
                 "age_s": age_s,
                 "left_s": window - age_s,
                 "window_expired": age_s > window,
                 "decision": decision.decision,
                 "decision_reason": decision.reason,
+                "decision_text": DECISION_TEXT.get(decision.reason, decision.reason),
             },
         )
-    return decisions, disclosed
+    return seen
 
 
 def _authoriser_check(r: Record, ref: Reference) -> tuple[str, tuple[str, ...] | None]:
     """Whether the record's cancellation was authorised by a role allowed to, and the roles allowed."""
     c = r.cancellation
-    allowed = ref.allowed_roles(c.category, r.classification) if c and c.category else None
+    allowed = ref.allowed_roles(c.category, _offence(ref, r.classification).code) if c and c.category else None
     if c is None or c.category is None or r.status == "recorded":
         return "allowed", allowed
     if c.authorised_by_role is None:
@@ -304,25 +337,79 @@ def _authoriser_check(r: Record, ref: Reference) -> tuple[str, tuple[str, ...] |
     return ("allowed" if c.authorised_by_role in allowed else "not_allowed"), allowed
 
 
-def _record_facts(out: _Facts, incident: Incident, ref: Reference) -> list[tuple[str, Record, bool]]:
-    """A fact per record; returns which disclosure each record answers (explicitly or inferred)."""
-    phrases = [p.lower() for p in ref.param("withdrawal_phrases")]
+def _links(incident: Incident, ref: Reference) -> list[tuple[str, Record, bool]]:
+    """Which disclosures each record answers: its disclosure_ids, or else those of the same victim
+    and offence family (an N100 is in the rape family), the way a reviewer would pair them by hand."""
     links: list[tuple[str, Record, bool]] = []
-    record_ids = {r.record_id for r in incident.records}
     for r in incident.records:
-        offence = ref.offences[r.classification]
+        if r.disclosure_ids:
+            links.extend((did, r, True) for did in r.disclosure_ids)
+            continue
+        family = _offence(ref, r.classification).family
+        for d in incident.disclosures:
+            same_victim = r.victim_id is None or d.victim_id is None or r.victim_id == d.victim_id
+            if same_victim and family != "unknown" and _offence(ref, d.offence).family == family:
+                links.append((d.disclosure_id, r, False))
+    return links
+
+
+def _cancellation_facts(
+    r: Record, incident: Incident, mine: set[str], live: dict[str, set[str]], seen: _Seen, ref: Reference
+) -> dict[str, Any]:
+    """What a cancellation's grounds and target say: AVI judged by content, the C3 target, a C3 or
+    C4 on a report of its own, whether the victim loses a crime."""
+    c = r.cancellation
+    category = c.category if c else None
+    dup = duplicate_state(r, incident) if category == "C3" else None
+    not_avi = [p.lower() for p in (*ref.param("withdrawal_phrases"), *ref.param("not_avi_phrases"))]
+    judgement = (
+        judge_avi(c, not_avi, [p.lower() for p in ref.param("avi_evidence_terms")]) if category == "C2" else None
+    )
+    others_live = any(live.get(did, set()) - {r.record_id} for did in mine)
+    crime_due = any(seen.decisions[did].decision == "crime" for did in mine)
+    return {
+        "has_avi": bool(c and c.avi and c.avi.strip()),
+        "grounds_withdrawal_only": judgement == "not_avi",
+        "avi_judgement": judgement,
+        "duplicate_exists": dup in ("cancelled", "separate", "live"),
+        "duplicate_state": dup,
+        "separate_report": dup == "separate" or (category == "C4" and not others_live and crime_due),
+        # the victim keeps a crime when a C3's surviving record (here or, to be confirmed, on
+        # another incident) stands for it
+        "victim_loses_crime": dup not in ("live", "elsewhere"),
+    }
+
+
+def _record_facts(
+    out: _Facts, incident: Incident, ref: Reference, links: list[tuple[str, Record, bool]], seen: _Seen
+) -> None:
+    """A fact per record."""
+    answered: dict[str, set[str]] = {}
+    live: dict[str, set[str]] = {}
+    for did, r, _ in links:
+        answered.setdefault(r.record_id, set()).add(did)
+        if r.status == "recorded":
+            live.setdefault(did, set()).add(r.record_id)
+    codes = {d.disclosure_id: d.offence for d in incident.disclosures}
+    for r in incident.records:
+        offence = _offence(ref, r.classification)
+        known = ref.offence(r.classification) is not None
         c = r.cancellation
+        mine = answered.get(r.record_id, set())
         check, allowed = _authoriser_check(r, ref)
         out.add(
             "record",
             r.record_id,
             {
                 "record_id": r.record_id,
-                "classification": r.classification,
+                "classification": offence.code,
                 "is_n100": r.classification == "N100",
                 "family": offence.family,
                 "group": offence.group,
                 "subgroup": offence.subgroup,
+                "known": known,
+                "unknown_shared": not known and any(codes[did] == r.classification for did in mine),
+                "recorded_by": offence.recorded_by,
                 "status": r.status,
                 "live": r.status == "recorded",
                 "victim_id": r.victim_id,
@@ -335,29 +422,20 @@ def _record_facts(out: _Facts, incident: Incident, ref: Reference) -> list[tuple
                 "converted": r.converted_to is not None,
                 "has_cancellation": c is not None,
                 "cancel_category": c.category if c else None,
+                "cancel_category_text": CATEGORY_WORDS.get(c.category) if c and c.category else None,
                 "authorised_by": c.authorised_by_role if c else None,
-                "has_avi": bool(c and c.avi and c.avi.strip()),
-                "grounds_withdrawal_only": _grounds_withdrawal_only(r, phrases),
+                **_cancellation_facts(r, incident, mine, live, seen, ref),
                 "victim_informed": _yes_no(c.victim_informed if c else None, "unknown"),
                 "transferred_to": c.transferred_to if c else None,
                 "duplicate_of": c.duplicate_of if c else None,
-                "duplicate_exists": bool(
-                    c and c.duplicate_of and c.duplicate_of in record_ids and c.duplicate_of != r.record_id
-                ),
+                "in_force_area": all(seen.in_area[did] for did in mine) if mine else incident.occurred_in_force_area,
+                "domestic": any(seen.domestic[did] for did in mine),
+                "hate": any(seen.hate[did] for did in mine),
+                "hate_incident": "hate" in incident.qualifiers,
                 "authoriser_check": check,
-                "allowed_roles": ", ".join(allowed or ()),
+                "allowed_roles": _either(ROLE_WORDS.get(role, role) for role in allowed or ()),
             },
         )
-        if r.disclosure_ids:
-            links.extend((did, r, True) for did in r.disclosure_ids)
-        else:
-            # A record without disclosure_ids answers the disclosures of the same victim and offence
-            # family (an N100 is in the rape family), the way a reviewer would pair them by hand.
-            for d in incident.disclosures:
-                same_victim = r.victim_id is None or d.victim_id is None or r.victim_id == d.victim_id
-                if same_victim and ref.offences[d.offence].family == offence.family:
-                    links.append((d.disclosure_id, r, False))
-    return links
 
 
 def _link_facts(
@@ -365,7 +443,7 @@ def _link_facts(
     incident: Incident,
     ref: Reference,
     links: list[tuple[str, Record, bool]],
-    disclosed: dict[str, datetime],
+    seen: _Seen,
     principal_of: dict[str, str],
 ) -> None:
     """A fact per (record, disclosure it answers)."""
@@ -376,11 +454,13 @@ def _link_facts(
     answered: dict[str, set[str]] = {}
     for did, r, _ in links:
         answered.setdefault(r.record_id, set()).add(did)
-    codes = {d.disclosure_id: d.offence for d in incident.disclosures}
+    by_id = {d.disclosure_id: d for d in incident.disclosures}
+    victims = {v.victim_id: v for v in incident.victims}
     for did, r, explicit in links:
-        offence = ref.offences[r.classification]
+        offence = _offence(ref, r.classification)
         principal = principal_of.get(did)
-        note = ref.substitutions.get((codes[did], r.classification))
+        note = ref.substitutions.get((_offence(ref, by_id[did].offence).code, offence.code))
+        fault, certain, right = _link_fault(r, by_id[did], seen.decisions, answered[r.record_id], by_id, victims, ref)
         out.add(
             "link",
             orjson.dumps([r.record_id, did]).decode(),  # "A>B" + "C" and "A" + "B>C" must differ
@@ -388,18 +468,22 @@ def _link_facts(
                 "disclosure_id": did,
                 "record_id": r.record_id,
                 "victim_id": r.victim_id,
-                "classification": r.classification,
+                "classification": offence.code,
                 "family": offence.family,
                 "group": offence.group,
                 "subgroup": offence.subgroup,
                 "conduct": offence.conduct,
                 "is_n100": r.classification == "N100",
                 "live": r.status == "recorded",
+                "known": ref.offence(r.classification) is not None,
                 "covers_principal": principal is not None and principal in answered[r.record_id],
                 "wrong_substitution": note is not None,
                 "substitution_note": note,
+                "classification_fault": fault,
+                "fault_certain": certain,
+                "right_code": right,
                 "status": r.status,
-                "elapsed_s": int((r.recorded_at - disclosed[did]).total_seconds()),
+                "elapsed_s": int((r.recorded_at - seen.disclosed[did]).total_seconds()),
                 "first_decision": r.recorded_at == first[did],
                 "converted": r.converted_to is not None,
                 "explicit": explicit,
@@ -407,10 +491,72 @@ def _link_facts(
         )
 
 
+CATEGORY_WORDS = {
+    "C1": "C1 (committed outside the force area, transferred)",
+    "C2": "C2 (additional verifiable information, AVI, shows no crime happened)",
+    "C3": "C3 (duplicate record)",
+    "C4": "C4 (recorded in error)",
+    "C5": "C5",
+}
+ROLE_WORDS = {
+    "FCR": "the force crime registrar (FCR)",
+    "DFCR": "a deputy force crime registrar (DFCR)",
+    "DDM": "a designated decision maker (DDM)",
+    "supervisor": "a supervisor",
+    "investigator": "an investigator",
+    "other": "someone else",
+}
+
+
+def _either(words: Iterable[str]) -> str:
+    """`a, b or c`."""
+    items = list(words)
+    return " or ".join(filter(None, [", ".join(items[:-1]), *items[-1:]]))
+
+
+def _link_fault(
+    r: Record,
+    d: Disclosure,
+    decisions: dict[str, Decision],
+    answered: set[str],
+    by_id: dict[str, Disclosure],
+    victims: dict[str, Victim],
+    ref: Reference,
+) -> tuple[str, bool, str]:
+    """The classification fault of a live crime record judged against this disclosure, or "none".
+
+    A record answering several disclosures (a principal crime and what it counts in) is judged once,
+    against the most serious disclosure that is to be recorded; a record whose code is the one any
+    of them requires is right. Whether the report had to be recorded at all (a review decision) does
+    not matter: a crime that was recorded is judged as recorded."""
+    recorded = ref.offence(r.classification)
+    decision = decisions[d.disclosure_id]
+    disclosed = ref.offence(d.offence)
+    if (
+        recorded is None
+        or disclosed is None
+        or recorded.notifiable_incident
+        or r.status != "recorded"
+        or decision.decision not in ("crime", "review")
+    ):
+        return "none", True, decision.expected_code
+    judged = [by_id[i] for i in sorted(answered) if decisions[i].decision in ("crime", "review")]
+    head = min(judged, key=lambda i: ref.seriousness((ref.offence(i.offence) or disclosed).code))
+    if head.disclosure_id != d.disclosure_id:
+        return "none", True, decision.expected_code
+    victim = victims.get(r.victim_id or d.victim_id or "")
+    if (
+        any(decisions[i.disclosure_id].expected_code == recorded.code for i in judged)
+        and band_fits(recorded, victim) is not False
+    ):
+        return "none", True, decision.expected_code
+    return classification_fault(recorded, disclosed, decision.expected_code, victim, ref)
+
+
 def _uncontested_hits(incident: Incident, ref: Reference, hits: Sequence[Hit]) -> list[Hit]:
     """Hits, less those whose phrase overlaps a hit of a family already disclosed or recorded:
     "the van was broken into" is the recorded theft, not a second, criminal damage, offence."""
-    covered = {ref.offences[d.offence].family for d in incident.disclosures}
-    covered |= {ref.offences[r.classification].family for r in incident.records}
+    covered = {o.family for d in incident.disclosures if (o := ref.offence(d.offence))}
+    covered |= {o.family for r in incident.records if (o := ref.offence(r.classification))}
     spans = [(h.start, h.end) for h in hits if h.family in covered]
     return [h for h in hits if h.family in covered or not any(s < h.end and h.start < e for s, e in spans)]

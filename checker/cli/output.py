@@ -30,7 +30,7 @@ def human_result(result: Result, paint: Paint, as_of: datetime, zone: tzinfo, ex
         + paint(f"  (judged at {human_time(as_of.isoformat(), as_of, zone)})", "dim")
     ]
     for d in result.decisions:
-        what = _DECISION[d.decision]
+        what = "refer to Action Fraud (no force crime)" if d.reason == "action_fraud" else _DECISION[d.decision]
         if d.decision == "crime":
             what += f" ({d.expected_code})"
         due = datetime.fromisoformat(d.deadline.replace("Z", "+00:00"))
@@ -41,6 +41,8 @@ def human_result(result: Result, paint: Paint, as_of: datetime, zone: tzinfo, ex
                 left = int((due - as_of).total_seconds())
                 when = human_time(d.deadline, as_of, zone)
                 what += f" by {when} (due in {human_duration(left)})" if left > 0 else f", overdue since {when}"
+        elif d.decision == "review" and not d.recorded:
+            what += f" by {human_time(d.deadline, as_of, zone)}"
         elif d.recorded:
             what += f"; recorded as {', '.join(d.recorded)}"
         out.append(f"  {d.disclosure_id} {d.offence_name} ({d.offence}) -> {what}")
@@ -52,6 +54,14 @@ def human_result(result: Result, paint: Paint, as_of: datetime, zone: tzinfo, ex
     return out
 
 
+# How sure a finding's source is, in words: the brief's tags ([S-weak], [M]) are internal.
+SOURCE_WORDS = {
+    "S-weak": "; from a secondary source",
+    "M": "; unverified: check it against the force's own copy of the rules",
+    "D": "; derived from the rules",
+}
+
+
 def _human_finding(f: Finding, paint: Paint, explain: bool) -> list[str]:
     label = f"{f.outcome:<12}"
     lines = [
@@ -59,7 +69,7 @@ def _human_finding(f: Finding, paint: Paint, explain: bool) -> list[str]:
         *textwrap.wrap(f.message, WIDTH, initial_indent="      ", subsequent_indent="      ", break_long_words=False),
         paint(
             f"      source: {f.source['document']}, {f.source['section']} ({f.source['edition']})"
-            + (f" [{f.source['tag']}]" if f.source.get("tag") not in (None, "S") else ""),
+            + SOURCE_WORDS.get(str(f.source.get("tag")), ""),
             "dim",
         ),
     ]

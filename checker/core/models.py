@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo
@@ -30,6 +30,7 @@ Status = Literal["recorded", "cancelled", "transferred"]
 Category = Literal["C1", "C2", "C3", "C4", "C5"]
 Role = Literal["FCR", "DFCR", "DDM", "supervisor", "investigator", "other"]
 N100Reason = Literal["victim_not_confirmed", "credible_evidence_to_contrary", "other_force_area"]
+HateStrand = Literal["race", "religion", "sexual_orientation", "disability", "transgender"]
 
 
 # Times outside these years are typing or export errors; refusing them also keeps the UTC
@@ -85,6 +86,35 @@ class Victim(_Model):
     vulnerable: bool = False
 
 
+class SuspectLink(_Model):
+    """How a suspect is related to one victim."""
+
+    victim_id: Id = Field(min_length=1)
+    relationship: Relationship = "unknown"
+
+
+class Suspect(_Model):
+    """A suspect (optional): lets the rules see both parties, as the domestic abuse flag needs."""
+
+    suspect_id: Id = Field(min_length=1)
+    age: int | None = Field(default=None, ge=0, le=120)
+    date_of_birth: date | None = None
+    sex: Sex = "unknown"
+    relationships: list[SuspectLink] = Field(default_factory=list)
+
+    def age_at(self, when: datetime) -> int | None:
+        """Age in years at a moment: the stated age, else from the date of birth."""
+        if self.age is not None or self.date_of_birth is None:
+            return self.age
+        day = when.date()
+        born = self.date_of_birth
+        return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+    def relationship_to(self, victim_id: str) -> str | None:
+        """The stated relationship to one victim, if the record gives it."""
+        return next((r.relationship for r in self.relationships if r.victim_id == victim_id), None)
+
+
 class Disclosure(_Model):
     """An offence the report discloses, as assessed by the person reviewing it."""
 
@@ -104,6 +134,9 @@ class Disclosure(_Model):
     only_victim_is_police_officer: bool = False
     warned_and_stopped: bool = False
     victim_attended: bool | None = None
+    # Issue 10: the hate strands the disclosure carries (race, religion, sexual orientation,
+    # disability, transgender identity); racial or religious ones call for the aggravated code.
+    hate: list[HateStrand] = Field(default_factory=list)
 
 
 class Cancellation(_Model):
@@ -157,6 +190,7 @@ class Incident(_Model):
     version: int | None = Field(default=None, ge=0, le=2**63 - 1)  # a 64-bit database integer
     updated_at: Time | None = None
     victims: list[Victim] = Field(default_factory=list)
+    suspects: list[Suspect] = Field(default_factory=list)
     disclosures: list[Disclosure] = Field(default_factory=list)
     records: list[Record] = Field(default_factory=list)
 
@@ -198,11 +232,20 @@ def consistency_problems(incident: Incident) -> list[Problem]:
         return seen
 
     victims = unique(incident.victims, "victim_id", "victims")
+    suspects = unique(incident.suspects, "suspect_id", "suspects")
+    for i, s in enumerate(incident.suspects):
+        for j, link in enumerate(s.relationships):
+            if link.victim_id not in victims:
+                bad(("suspects", i, "relationships", j, "victim_id"), f"no victim {link.victim_id!r} in this incident")
+        if s.date_of_birth is not None and s.date_of_birth > incident.reported_at.date():
+            bad(("suspects", i, "date_of_birth"), "born after the incident was reported")
     disclosures = unique(incident.disclosures, "disclosure_id", "disclosures")
     records = unique(incident.records, "record_id", "records")
     for i, d in enumerate(incident.disclosures):
         if d.victim_id is not None and d.victim_id not in victims:
             bad(("disclosures", i, "victim_id"), f"no victim {d.victim_id!r} in this incident")
+        if suspects and d.suspect_id is not None and d.suspect_id not in suspects:
+            bad(("disclosures", i, "suspect_id"), f"no suspect {d.suspect_id!r} in this incident's suspects")
         if d.disclosed_at is not None and d.disclosed_at < incident.reported_at:
             bad(("disclosures", i, "disclosed_at"), "disclosed before the incident was reported")
     by_id = {d.disclosure_id: d for d in incident.disclosures}

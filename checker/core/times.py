@@ -6,6 +6,7 @@ from datetime import UTC, datetime, tzinfo
 from zoneinfo import ZoneInfo
 
 LONDON = ZoneInfo("Europe/London")
+LIVE_S = 900  # an --as-of within 15 minutes of the clock is "now": relative words are added
 
 
 def human_duration(seconds: int) -> str:
@@ -22,12 +23,16 @@ def human_duration(seconds: int) -> str:
 
 
 def human_time(iso: str, as_of: datetime, zone: tzinfo) -> str:
-    """`14:22 tomorrow` or `14:22 Fri 3 Jan 2025`, in the force's time zone."""
+    """`14:22 Fri 3 Jan 2025`, in the force's time zone, always as an absolute date; when the check
+    is judged at the present moment, `(tomorrow)` and the like are added. A check judged at a past
+    --as-of never says "today", which would read as the day the report is read."""
     moment = datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(zone)
+    text = f"{moment.strftime('%H:%M')} {moment.strftime('%a')} {moment.day} {moment.strftime('%b %Y')}"
+    if abs((utc_now() - as_of).total_seconds()) > LIVE_S:
+        return text
     days = (moment.date() - as_of.astimezone(zone).date()).days
     word = {0: "today", 1: "tomorrow", -1: "yesterday"}.get(days)
-    clock = moment.strftime("%H:%M")
-    return f"{clock} {word}" if word else f"{clock} {moment.strftime('%a')} {moment.day} {moment.strftime('%b %Y')}"
+    return f"{text} ({word})" if word else text
 
 
 def parse_time(text: str, zone: tzinfo | None = None) -> datetime:

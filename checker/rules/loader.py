@@ -185,7 +185,7 @@ def _check_rule(doc: YamlDoc, model: RuleModel, ref: Reference) -> tuple[Rule | 
         problems.append(doc.problem(("id",), f"ids of area {model.area} start with {PREFIX[model.area]}"))
     if model.effective.to is not None and model.effective.to <= model.effective.from_:
         problems.append(doc.problem(("effective", "to"), "`to` must be after `from`"))
-    params = {name: s.value for name, s in ref.settings.items()} | model.params
+    params = {name: s.value for name, s in ref.settings.items()} | {"offence_list_edition": ref.edition} | model.params
     parser = Parser(params)
     branches = parser.parse(model.when, ("when",))
     problems.extend(doc.problem(loc, msg) for loc, msg in parser.errors)

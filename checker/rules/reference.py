@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -44,7 +44,7 @@ class Band(Strict):
     """The victim age and sex an offence code implies, within a set of sibling codes."""
 
     set: str
-    sex: Literal["female", "male"]
+    sex: Literal["female", "male"] | None = None  # None: the code carries an age band only
     min_age: int | None = None
     max_age: int | None = None
 
@@ -67,6 +67,16 @@ class Offence(Strict):
     notifiable_incident: bool = False
     band: Band | None = None
     tag: Tag = "S"
+    src: str  # key of the file's `sources:` map: where this entry was found
+    recorded_by: Literal["force", "action_fraud"] = "force"
+    aggravated_of: tuple[Code, ...] = ()  # basic offences this is the racially or religiously aggravated form of
+    legacy: bool = False  # a historic code, kept for reading old data
+    subgroup_tag: Tag = "S"
+
+    @property
+    def state_based(self) -> bool:
+        """An offence against the state ("other crimes against society"): no victim's report decides it."""
+        return not self.victim_based and not self.notifiable_incident
 
 
 class Source(Strict):
@@ -81,7 +91,9 @@ class Source(Strict):
 
 
 class OffenceFile(Strict):
+    edition: str
     source: Source
+    sources: dict[str, Source]
     groups: dict[str, str]
     offences: list[Offence]
 
@@ -148,10 +160,16 @@ class Reference:
     settings: dict[str, Setting]
     principal: PrincipalFile
     substitutions: dict[tuple[str, str], str]
+    edition: str = ""
+    sources: dict[str, Source] = field(default_factory=dict)
 
     def offence(self, code: str) -> Offence | None:
-        """The offence for a code, or None when the table does not know it."""
-        return self.offences.get(code)
+        """The offence for a code, or None when the table does not know it (4/1 reads as 4.1)."""
+        return self.offences.get(code) or self.offences.get(code.replace("/", "."))
+
+    def aggravated_form(self, code: str) -> str | None:
+        """The racially or religiously aggravated code whose basic offence is `code`, if there is one."""
+        return next((o.code for o in self.offences.values() if code in o.aggravated_of), None)
 
     def banded_code(self, code: str, age: int | None, sex: str) -> str:
         """The sibling code that fits the victim's age and sex (19C for a woman, 19D at 14)."""
@@ -160,7 +178,7 @@ class Reference:
             return code
         for other in self.offences.values():
             band = other.band
-            if band is not None and band.set == offence.band.set and band.sex == sex and band.fits(age):
+            if band is not None and band.set == offence.band.set and band.sex in (sex, None) and band.fits(age):
                 return other.code
         return code
 
@@ -223,6 +241,11 @@ def load_reference(directory: Path) -> Reference:
                     problems.append(doc.problem(("offences", i, "code"), f"duplicate code {off.code!r}"))
                 if off.group not in value.groups:
                     problems.append(doc.problem(("offences", i, "group"), f"unknown group {off.group!r}"))
+                if off.src not in value.sources:
+                    problems.append(doc.problem(("offences", i, "src"), f"no source {off.src!r} under sources:"))
+                for j, basic in enumerate(off.aggravated_of):
+                    if basic not in {o.code for o in value.offences}:
+                        problems.append(doc.problem(("offences", i, "aggravated_of", j), f"unknown code {basic!r}"))
                 seen.add(off.code)
         if isinstance(value, SettingsFile):
             window = value.params.get("recording_window")
@@ -245,4 +268,6 @@ def load_reference(directory: Path) -> Reference:
         settings=settings.params,
         principal=principal,
         substitutions={(row.disclosed, row.recorded): row.why for row in misclassification.rows},
+        edition=offences.edition,
+        sources=offences.sources,
     )
