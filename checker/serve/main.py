@@ -136,6 +136,9 @@ def _serve(args: argparse.Namespace, database: str, out: TextIO) -> int:
                 service.store.add_token(f"demo-{role}", role, digest(token))
                 print(f"  {role:<10} token: {token}", file=out)
         print(f"crimecheck serving on {url} (database {service.store.where}; Ctrl-C stops)", file=out, flush=True)
+        if args.demo:
+            page = f"  the supervisors' page: open {url}/ and sign in with the supervisor or FCR token"
+            print(page, file=out, flush=True)
         config = uvicorn.Config(
             with_page(service), host=args.host, port=args.port, access_log=False, log_config=None, log_level="warning"
         )
