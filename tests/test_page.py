@@ -43,6 +43,7 @@ SHOTS = ROOT / "tests" / "screenshots"
 AXE = ROOT / "tests" / "vendor" / "axe.min.js"
 AXE_SOURCE = AXE.read_text(encoding="utf-8")
 WIDTHS = (1280, 400)
+CONSOLE: list[str] = []  # errors and warnings the browser printed, from every page
 RAPE_N100 = "INC-2025-000102"  # RN002 on N100-25-0007, a rape area finding (FCR, DFCR, DDM only)
 ASB = "INC-2025-000113"  # RC003: the log mentions an assault
 
@@ -75,7 +76,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 def new_page(browser: Browser, width: int = 1280, javascript: bool = True) -> tuple[BrowserContext, Page]:
     context = browser.new_context(viewport={"width": width, "height": 900}, java_script_enabled=javascript)
     context.set_default_timeout(15_000)
-    return context, context.new_page()
+    page = context.new_page()
+    page.on("console", lambda m: CONSOLE.append(f"{m.type}: {m.text}") if m.type in ("error", "warning") else None)
+    return context, page
 
 
 def sign_in(page: Page, server: Server, role: str) -> None:
@@ -103,6 +106,8 @@ def look(page: Page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     width = page.viewport_size["width"] if page.viewport_size else 0
     page.screenshot(path=str(SHOTS / f"{name}-{width}.png"), full_page=True)
+    refused = [m for m in CONSOLE if "Content Security Policy" in m or "Refused to" in m]
+    assert refused == [], f"{name}: the browser refused something the page asked for: {refused}"
     bad = axe_violations(page)
     assert bad == [], f"{name} at {width} px: {bad}"
     # nothing is wider than the window: no sideways scrolling at phone width
