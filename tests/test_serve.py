@@ -259,8 +259,9 @@ def test_queue_is_ordered_by_deadline_and_filtered(server: Server) -> None:
     assert [i["decision"]["disclosure_id"] for i in north] == ["D1"]
     breaches = server.call("GET", "/v1/queue?outcome=breach&team=Blue", "supervisor").json()["items"]
     assert breaches and all(i["finding"]["outcome"] == "breach" for i in breaches)
-    timely = server.call("GET", "/v1/queue?rule_area=timeliness", "supervisor").json()["items"]
-    assert timely and all(i["finding"]["area"] == "timeliness" for i in timely)
+    recording = server.call("GET", "/v1/queue?rule_area=recording", "supervisor").json()["items"]
+    assert recording and all(i["finding"]["area"] == "recording" for i in recording)
+    assert server.call("GET", "/v1/queue?rule_area=flags&team=Red", "supervisor").json()["items"] == []
     late = server.call("GET", "/v1/queue?due_after=2030-01-01T00:00:00Z", "supervisor").json()["items"]
     assert late == []
 
