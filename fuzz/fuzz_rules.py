@@ -6,7 +6,8 @@ Run (atheris is a test tool, not a dependency: `pip install atheris`):
 
 The fuzzed bytes replace rules/timeliness/TL001.yaml in a temporary copy of the rule set that holds
 only that file and the reference tables (a whole set loads five times slower). A rule that loads is
-also compiled for the engine and evaluated on the baseline incident by the reference evaluator.
+also compiled for the engine and evaluated on the baseline incident by the reference evaluator,
+and its id must be ASCII (issue 14: `TL00١` loaded one rule again under a look-alike id).
 """
 
 from __future__ import annotations
@@ -68,6 +69,8 @@ def test_one(data: bytes) -> None:
             return
         raise
     for rule in ruleset.rules:
+        if not (rule.id.isascii() and rule.id[:2].isupper() and rule.id[2:].isdigit()):
+            raise AssertionError(f"a rule id that is not two ASCII capitals and three ASCII digits: {rule.id!r}")
         for branch in rule.branches:
             branch_json(branch)
     checker = Checker(ruleset, evaluator="reference")

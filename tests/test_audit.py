@@ -31,7 +31,10 @@ ROOT = Path(__file__).resolve().parent.parent
 FIX = ROOT / "fixtures" / "incidents"
 CSV_FIX = ROOT / "fixtures" / "csv"
 AS_OF = "2025-02-01T00:00:00+00:00"
-KEY = "test-pseudonym-key-0123456789abcdef"
+KEY = "6b1f0e7c2d9a4f3815c7e2ab90d4f6135a8c7e1d2f3b4a5968e7d6c5b4a39281"  # 32 bytes, as keygen writes
+
+
+OTHER_KEY = "0f9e8d7c6b5a49382716f5e4d3c2b1a0ffeeddccbbaa99887766554433221100"
 
 
 # The twelve fixtures the hand-checked figures below were worked out on (others may be added to the
@@ -244,7 +247,9 @@ def test_pseudonymise(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     batch = write_jsonl(tmp_path / "b.jsonl", incidents)
     _run_pseudonymised(batch, tmp_path / "a", monkeypatch)
     _run_pseudonymised(batch, tmp_path / "b", monkeypatch)
-    _run_pseudonymised(batch, tmp_path / "c", monkeypatch, key="another-key-of-at-least-16-bytes")
+    _run_pseudonymised(
+        batch, tmp_path / "c", monkeypatch, key="0f9e8d7c6b5a49382716f5e4d3c2b1a0ffeeddccbbaa99887766554433221100"
+    )
     ids = {i["incident_id"] for i in incidents} | {r["record_id"] for i in incidents for r in i["records"]}
     for p in (tmp_path / "a").iterdir():
         text = p.read_text(encoding="utf-8-sig")
@@ -261,7 +266,7 @@ def test_pseudonymise(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     rn002 = next(r for r in a if r["rule_id"] == "RN002")
     assert rn002["record_id"] in rn002["message"], "ids inside messages are replaced by the same pseudonyms"
     s = summary_of(tmp_path / "a")
-    assert s["data_protection"]["pseudonymised"] is True and len(s["data_protection"]["pseudonym_key_id"]) == 8
+    assert s["data_protection"] == {"narratives_included": False, "pseudonymised": True}, "no key fingerprint"
     assert s["figures"] == summary_of(tmp_path / "c")["figures"], "pseudonyms change no figure"
 
 
@@ -524,17 +529,6 @@ def test_streamed_run_keeps_memory_bounded(tmp_path: Path) -> None:
     assert large - small < 60 * 1024, f"peak RSS grew from {small} KB to {large} KB"
 
 
-def test_quoted_log_text_is_withheld_without_narratives() -> None:
-    from checker.audit.rows import WITHHELD, withhold
-
-    log = "Caller Jane Secretname says she was attacked by her door supervisor"
-    facts = {"m": {"kind": "mention", "phrase": "she was attacked", "sentence": log, "family": "assault"}}
-    message = f'The log says "she was attacked" (assault). Context: "{log}". Authorised by "supervisor".'
-    out = withhold(message, facts, log)
-    assert "Secretname" not in out and "she was attacked" not in out and out.count(WITHHELD) == 2
-    assert "(assault)" in out and '"supervisor"' in out, "codes, families and single words stay"
-
-
 def test_progress_bar_only_when_enabled() -> None:
     from checker.cli.progress import Progress, count_lines
 
@@ -562,7 +556,7 @@ def test_chunks_outcomes_and_tallies_cross_process_boundaries(engine_checker: Ch
     from checker.read.csvitems import read_csv_items
     from checker.read.mapping import load_mapping
 
-    settings = Settings(datetime(2025, 2, 1, tzinfo=UTC), 86400, pseudonymiser=Pseudonymiser(KEY.encode()))
+    settings = Settings(datetime(2025, 2, 1, tzinfo=UTC), 86400, pseudonymiser=Pseudonymiser(bytes.fromhex(KEY)))
     csv_items = read_csv_items(
         load_mapping(CSV_FIX / "force-mapping.yaml"), CSV_FIX / "incidents.csv", CSV_FIX / "crimes.csv"
     )
@@ -576,15 +570,6 @@ def test_chunks_outcomes_and_tallies_cross_process_boundaries(engine_checker: Ch
         tally.add(o)
     back = pickle.loads(pickle.dumps(tally))
     assert back.measures == tally.measures and back.incidents_to_fix() == tally.incidents_to_fix()
-
-
-def test_one_word_quote_from_the_screen_is_withheld() -> None:
-    from checker.audit.rows import WITHHELD, withhold
-
-    log = "She told the call handler she was raped."
-    facts = {"m": {"kind": "mention", "phrase": "raped", "sentence": log, "family": "rape"}}
-    out = withhold('The incident log says "raped" (rape). Context: "' + log + '"', facts, log)
-    assert "raped" not in out.replace("(rape)", "") and WITHHELD in out
 
 
 def test_worker_processes_give_the_same_bytes(tmp_path: Path) -> None:

@@ -30,6 +30,11 @@ NAIVE = (
     "to read naive times in that zone) (got '2025-01-02T14:22:00')"
 )
 LATIN1 = "(Latin-1 or Windows-1252 text?); save the export as UTF-8"
+EPOCH = "a number is not a time: write ISO 8601 with an offset, e.g. 2025-01-02T14:22:00+00:00"
+GAP = (
+    "2025-03-30T01:30:00 did not happen in Europe/London: the clocks went forward over it; "
+    "write the time with its UTC offset"
+)
 DEEP = "invalid JSON: nested too deeply (more than 1024 levels of arrays or objects)"
 
 Error = tuple[int | None, str | None, str | None, str]  # line, incident, field, message
@@ -73,6 +78,29 @@ def _deep_line() -> bytes:
 def _deep_field() -> bytes:
     deep = b"[" * 1000 + b"]" * 1000
     return _good_line("BAD-DEEP-FIELD", victims=None).replace(b'"victims": null', b'"victims": ' + deep) + b"\n"
+
+
+def _long_id() -> bytes:
+    # an id of 8 MB crashed the durable-rules engine, which copies ids onto its stack
+    victim = {**GOOD["victims"][0], "victim_id": "V" * 8_388_608}
+    return _good_line("BAD-LONG-ID", victims=[victim]) + b"\n"
+
+
+def _many(field: str, count: int, key: str) -> Callable[[], bytes]:
+    def build() -> bytes:
+        items = [{**GOOD[field][0], key: f"X{i}"} for i in range(count)]
+        return _good_line(f"BAD-MANY-{field.upper()}", **{field: items}) + b"\n"
+
+    return build
+
+
+def _huge_narrative() -> bytes:
+    return _good_line("BAD-HUGE-NARRATIVE", narrative="x" * 1_048_577) + b"\n"
+
+
+def _long_text() -> bytes:
+    record = {**GOOD["records"][0], "status": "cancelled", "cancellation": {"category": "C1", "avi": "y" * 20_001}}
+    return _good_line("BAD-LONG-AVI", records=[record]) + b"\n"
 
 
 CASES = [
@@ -307,7 +335,133 @@ CASES = [
         batch=True,
     ),
     Case("long-narrative.jsonl", 1, 1, exit=EXIT_OK, batch=True, build=_long_narrative),
-    Case("deep-nesting.json", 1, 0, ((1, None, None, f"{DEEP} (column 1026)"),), build=_deep_file),
+    Case(
+        "long-id.jsonl",
+        1,
+        0,
+        ((1, "BAD-LONG-ID", "victims[0].victim_id", "an id or code of 8,388,608 characters; the limit is 200"),),
+        batch=True,
+        build=_long_id,
+    ),
+    Case(
+        "many-victims.jsonl",
+        1,
+        0,
+        ((1, "BAD-MANY-VICTIMS", "victims", "51 victims in one incident; the limit is 50"),),
+        batch=True,
+        build=_many("victims", 51, "victim_id"),
+    ),
+    Case(
+        "many-disclosures.jsonl",
+        1,
+        0,
+        ((1, "BAD-MANY-DISCLOSURES", "disclosures", "51 disclosures in one incident; the limit is 50"),),
+        batch=True,
+        build=_many("disclosures", 51, "disclosure_id"),
+    ),
+    Case(
+        "many-records.jsonl",
+        1,
+        0,
+        ((1, "BAD-MANY-RECORDS", "records", "51 records in one incident; the limit is 50"),),
+        batch=True,
+        build=_many("records", 51, "record_id"),
+    ),
+    Case(
+        "huge-narrative.jsonl",
+        1,
+        0,
+        (
+            (
+                1,
+                "BAD-HUGE-NARRATIVE",
+                "narrative",
+                "1,048,577 characters of narrative; the limit is 1,048,576 (raise it with --max-narrative)",
+            ),
+        ),
+        batch=True,
+        build=_huge_narrative,
+    ),
+    Case(
+        "long-text.jsonl",
+        1,
+        0,
+        ((1, "BAD-LONG-AVI", "records[0].cancellation.avi", "text of 20,001 characters; the limit is 20,000"),),
+        batch=True,
+        build=_long_text,
+    ),
+    Case(
+        "bidi-ids.jsonl",
+        3,
+        0,
+        (
+            (
+                1,
+                None,
+                "incident_id",
+                "unprintable character U+202E (RIGHT-TO-LEFT OVERRIDE) in an id or code (got 'INC-2025-\\u202e321000')",
+            ),
+            *(
+                (
+                    2,
+                    "BAD-BIDI-VICTIM",
+                    field,
+                    "unprintable character U+2066 (LEFT-TO-RIGHT ISOLATE) in an id or code (got 'V\\u20661')",
+                )
+                for field in ("victims[0].victim_id", "disclosures[0].victim_id", "records[0].victim_id")
+            ),
+            (
+                3,
+                "BAD-ZWSP",
+                "records[0].record_id",
+                "unprintable character U+200B (ZERO WIDTH SPACE) in an id or code (got 'CRN-25\\u200b-0101')",
+            ),
+        ),
+        batch=True,
+    ),
+    Case(
+        "epoch-time.jsonl",
+        2,
+        0,
+        (
+            (1, "BAD-EPOCH", "reported_at", f"{EPOCH} (got 1735827720)"),
+            (2, "BAD-EPOCH-TEXT", "reported_at", f"{EPOCH} (got '1735827720')"),
+        ),
+        batch=True,
+    ),
+    Case(
+        "spring-gap.jsonl",
+        1,
+        0,
+        (
+            (1, "BAD-GAP", "reported_at", f"{GAP} (got '2025-03-30T01:30:00')"),
+            (1, "BAD-GAP", "disclosures[0].disclosed_at", f"{GAP} (got '2025-03-30T01:30:00')"),
+        ),
+        args=("--timezone", "Europe/London"),
+        batch=True,
+    ),
+    Case(
+        # ids are compared as normalised: surrounding and repeated spaces (a non-breaking one too) do not count
+        "spaced-duplicate-ids.jsonl",
+        3,
+        1,
+        (
+            (2, "INC-SPACED", "incident_id", "duplicate incident_id 'INC-SPACED' in this batch; the first was checked"),
+            (3, "INC-SPACED-2", "victims[1].victim_id", "duplicate victim_id 'V 1' in this incident"),
+        ),
+        batch=True,
+    ),
+    # several pretty-printed incidents one after another are read as a sequence of documents
+    Case("pretty-objects.json", 3, 2, ((50, "PRETTY-2", "reported_at", "required field is missing"),)),
+    # an array is read element by element: a broken element is rejected, the others are checked
+    Case(
+        "broken-array-element.json",
+        3,
+        2,
+        ((3, "ARR-BROKEN", None, "invalid JSON: unexpected character, expected a JSON value (column 46)"),),
+    ),
+    # an element is parsed on its own, so the file may nest one level deeper than orjson allows a document
+    Case("deep-nesting.json", 1, 0, ((1, None, None, f"{DEEP} (column 1027)"),), build=_deep_file),
     Case("deep-nesting-line.jsonl", 2, 1, ((2, "BAD-DEEP", None, f"{DEEP} (column 1061)"),), build=_deep_line),
     Case(
         "deep-field.jsonl",

@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 import checker.check.checker as check_module
+import checker.rules.fact_ids as fact_ids
 from checker.check.checker import Checker
 from checker.check.facts import IncidentFacts, build_facts
 from checker.cli.exits import EXIT_ERROR
@@ -32,6 +33,7 @@ from checker.core.models import Incident
 from checker.core.times import parse_time
 from checker.engine.durable import DurableEngine
 from checker.read.incidents import Item, validate
+from checker.rules.fact_ids import FIRST_FACT_ID, MAX_FACTS
 from checker.rules.loader import RuleSet, load_rules
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -257,3 +259,80 @@ def test_an_unknown_code_is_a_finding_and_the_engine_goes_on(engine_checker: Che
     found = {(f.rule_id, f.subject) for f in engine_checker.check(bad, AS_OF).findings}
     assert ("CL008", "D1") in found
     assert [r for r, *_ in _keys(engine_checker, incident)] == ["RN002"]
+
+
+# --- fact ids the engine cannot confuse -------------------------------------------------------------
+
+
+def _engine_hash(text: str) -> int:
+    """The hash durable-rules keeps of a fact id (32-bit FNV-1a of its text, src/rules/state.c)."""
+    value = 0x811C9DC5
+    for byte in text.encode():
+        value = ((value ^ byte) * 16777619) & 0xFFFFFFFF
+    return value
+
+
+def _colliding_ids(prefix: str) -> tuple[str, str]:
+    """Two distinct ids whose facts, named `prefix + id`, hash alike: a birthday search, 1-2 s."""
+    seen: dict[int, str] = {}
+    n = 0
+    while True:
+        candidate = f"V{n:07d}"
+        key = _engine_hash(prefix + candidate)
+        if key in seen:
+            return seen[key], candidate
+        seen[key] = candidate
+        n += 1
+
+
+def test_the_hash_model_is_the_engines(engine_checker: Checker, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ids that collide under _engine_hash do collide inside the engine: the model is right.
+
+    The pair is found by search, not copied: the first two numbers whose text hashes alike."""
+    seen: dict[int, int] = {}
+    n = 1
+    while _engine_hash(str(n)) not in seen:
+        seen[_engine_hash(str(n))] = n
+        n += 1
+    a, b = seen[_engine_hash(str(n))], n
+    monkeypatch.setattr(fact_ids, "FIRST_FACT_ID", 1)  # let the engine take these ids
+    monkeypatch.setattr(fact_ids, "MAX_FACTS", b)
+    facts = [{"kind": "victim", "id": fid, "victim_id": f"V{fid}", "reported_on": "2025-01-01"} for fid in (a, b)]
+    with pytest.raises(RuntimeError, match="MessageObserved"):
+        engine_checker._engine.evaluate(facts)
+    engine_checker._engine.evaluate([{**facts[0], "id": 1}, {**facts[1], "id": 2}])
+
+
+def test_colliding_victim_and_record_ids_are_checked(engine_checker: Checker, reference_checker: Checker) -> None:
+    """Victim and record ids chosen to collide under the engine's hash (as `victim:<id>` and
+    `record:<id>` once did) are two victims and two records, checked like any others."""
+    v1, v2 = _colliding_ids("victim:")
+    r1, r2 = _colliding_ids("record:")
+    assert _engine_hash("victim:" + v1) == _engine_hash("victim:" + v2) and v1 != v2
+    data = json.loads((FIX / "two-victims-one-recorded.json").read_text())
+    data["victims"][0]["victim_id"], data["victims"][1]["victim_id"] = v1, v2
+    for part in (*data["disclosures"], *data["records"]):
+        if part.get("victim_id") == "V1":
+            part["victim_id"] = v1
+        elif part.get("victim_id") == "V2":
+            part["victim_id"] = v2
+    record = data["records"][0]
+    late = {"record_id": r2, "victim_id": v2, "disclosure_ids": ["D2"], "recorded_at": "2025-01-14T09:00:00+00:00"}
+    data["records"] = [{**record, "record_id": r1}, {**record, **late}]
+    incident = validate(Item("colliding", 1, 0, data=data))[0]
+    as_of = parse_time("2025-02-01T00:00:00+00:00")
+    found = _keys(engine_checker, incident, as_of)
+    assert found == _keys(reference_checker, incident, as_of)
+    assert [(rule, subject) for rule, subject, _ in found] == [("TL001", r2)]
+
+
+def test_assigned_fact_ids_never_collide() -> None:
+    """Every id the checker may assign has a hash of its own in the engine, and text of five digits."""
+    ids = range(FIRST_FACT_ID, FIRST_FACT_ID + MAX_FACTS)
+    assert len({_engine_hash(str(n)) for n in ids}) == MAX_FACTS
+    assert {len(str(n)) for n in ids} == {5}  # so ids sort the same as numbers and as text
+
+
+def test_a_fact_id_made_of_user_data_is_refused(engine_checker: Checker) -> None:
+    with pytest.raises(ValueError, match="assigned by the checker"):
+        engine_checker._engine.evaluate([{"kind": "victim", "id": "victim:V1", "reported_on": "2025-01-01"}])

@@ -124,3 +124,11 @@ def test_yaml_alias_bomb_is_refused_quickly(rules_dir: Path) -> None:
     (rules_dir / "timeliness" / "TL002.yaml").write_text("\n".join(lines) + "\n")
     [msg] = _errors(rules_dir)
     assert "TL002.yaml:" in msg and "expands to more than 100,000 values" in msg
+
+
+@pytest.mark.parametrize("digit", ["\u0661", "\u0967", "\uff12"], ids=["arabic-indic", "devanagari", "fullwidth"])
+def test_a_rule_id_is_ascii(rules_dir: Path, digit: str) -> None:
+    """`TL00١` would load the same rule again under a look-alike id."""
+    (rules_dir / "timeliness" / f"TL00{digit}.yaml").write_text(GOOD.replace("id: TL002", f"id: TL00{digit}"))
+    errors = _errors(rules_dir)
+    assert any(f"TL00{digit}.yaml" in e and "id: String should match pattern" in e for e in errors), errors

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import os
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
+import checker.read.incidents as reader
+from checker.cli.main import main
 from checker.core.errors import InputError
-from checker.read.incidents import read_items, validate
+from checker.read.incidents import CHUNK, DETECT_BYTES, read_items, validate
 
 ROOT = Path(__file__).resolve().parent.parent
 GOOD = json.loads((ROOT / "fixtures" / "incidents" / "compliant-harassment-recorded.json").read_text())
@@ -113,3 +119,78 @@ def test_array_where_object_expected(tmp_path: Path) -> None:
     [item] = list(read_items(path))
     with pytest.raises(InputError, match="expected an incident object, got a JSON array"):
         validate(item)
+
+
+class _Counting(io.BytesIO):
+    """A stream that records how many bytes were read from it."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.taken = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        out = super().read(size)
+        self.taken += len(out)
+        return out
+
+    def readline(self, size: int | None = -1) -> bytes:
+        out = super().readline(size)
+        self.taken += len(out)
+        return out
+
+
+@pytest.mark.parametrize("separator", [b",", b",\n"], ids=["one-line", "one-per-line"])
+def test_an_array_is_read_as_it_streams(separator: bytes) -> None:
+    """The first element of a 30 MB array is given after reading about a chunk, not the file."""
+    element = _line(GOOD)
+    data = b"[" + separator.join([element] * (30_000_000 // len(element))) + b"]"
+    stream = _Counting(data)
+    items = read_items("big.json", stream)
+    first = next(items)
+    assert first.data["incident_id"] == GOOD["incident_id"]
+    assert stream.taken <= 2 * CHUNK + DETECT_BYTES
+    assert sum(1 for _ in items) + 1 == data.count(b'"schema_version"')
+
+
+def test_a_broken_first_line_does_not_load_the_file() -> None:
+    data = b'{"incident_id": "BAD-FIRST", "reported_at": \n' + (_line(GOOD) + b"\n") * 20_000
+    stream = _Counting(data)
+    items = read_items("broken.jsonl", stream)
+    assert next(items).problem is not None
+    assert next(items).data["incident_id"] == GOOD["incident_id"]
+    assert stream.taken < 2 * len(_line(GOOD)) + 100
+
+
+def test_an_incident_too_big_to_read_is_rejected_and_reading_goes_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(reader, "MAX_ITEM_BYTES", 100_000)
+    big = _line({**GOOD, "incident_id": "BIG", "narrative": "x" * 200_000})
+    for data in (b"[" + big + b",\n" + _line(GOOD) + b"]", big + b"\n" + _line(GOOD) + b"\n"):
+        first, second = read_items("big.json", io.BytesIO(data))
+        assert first.problem is not None and first.line == 1
+        assert (
+            str(first.problem) == "big.json:1: incident BIG: an incident of more than 100,000 bytes of JSON; not read"
+        )
+        assert second.data == GOOD and second.line == 2
+
+
+@pytest.mark.parametrize("as_array", [False, True], ids=["lines", "array"])
+def test_a_fifo_is_read_once_without_hanging(tmp_path: Path, as_array: bool) -> None:
+    """A named pipe (or `<(...)` process substitution) is read once, never reopened or sought in."""
+    fifo = tmp_path / "incidents.fifo"
+    os.mkfifo(fifo)
+    lines = [_line({**GOOD, "incident_id": f"F-{i}"}) for i in range(3)]
+    body = b"[" + b",\n".join(lines) + b"]\n" if as_array else b"".join(line + b"\n" for line in lines)
+
+    def write() -> None:
+        with open(fifo, "wb") as pipe:
+            pipe.write(body)
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    out = io.StringIO()
+    with contextlib.redirect_stderr(io.StringIO()):
+        code = main(["check", str(fifo), "--format", "json", "--as-of", "2025-01-05T00:00:00+00:00"], stdout=out)
+    writer.join(timeout=10)
+    assert not writer.is_alive()
+    assert json.loads(out.getvalue())["counts"]["checked"] == 3
+    assert code == 0

@@ -11,7 +11,8 @@ import hashlib
 import hmac
 import os
 import re
-from collections.abc import Mapping
+import secrets
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from checker.core.errors import CheckerError, Problem
@@ -19,20 +20,28 @@ from checker.core.errors import CheckerError, Problem
 KEY_ENV = "CRIMECHECK_PSEUDONYM_KEY"
 PREFIX = "P-"
 DIGITS = 16  # hex digits kept: 64 bits, so a million ids collide with odds of about 1 in 37 million
-MIN_KEY_BYTES = 16  # ids are guessable (INC-2025-000123), so only the key's strength protects them
+# Ids are guessable (INC-2025-000123), so only the key protects them: 32 random bytes, written as
+# hex by `crimecheck keygen`. A passphrase or a repeated pattern is refused: random bytes have many
+# distinct values (32 random bytes with fewer than 20 distinct values: odds below 1 in 10^9).
+MIN_KEY_BYTES = 32
+MIN_DISTINCT_BYTES = 20
+_HEX = re.compile(r"[0-9a-fA-F]+")
+# A value quoted in a message, as repr() writes it: an id, or a value a check quotes back.
+_QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
 
 
 class Pseudonymiser:
     """Replaces ids with `P-` and 16 hex digits of HMAC-SHA256 under a secret key."""
 
     def __init__(self, key: bytes) -> None:
-        if len(key) < MIN_KEY_BYTES:
-            raise ValueError(f"the pseudonym key must be at least {MIN_KEY_BYTES} bytes")
+        problem = weak_key(key)
+        if problem is not None:
+            raise ValueError(problem)
         self._key = key
 
     def __repr__(self) -> str:
-        # never let the key reach a log or a traceback through repr()
-        return f"Pseudonymiser(key_id={self.key_id})"
+        # never let the key, or anything that lets a guess of it be checked, reach a log or a traceback
+        return "Pseudonymiser()"
 
     def __reduce__(self) -> tuple[type[Pseudonymiser], tuple[bytes]]:
         # picklable for worker processes; the key travels only between our own processes
@@ -41,11 +50,6 @@ class Pseudonymiser:
     def _digest(self, *parts: str) -> str:
         message = "\x1f".join(parts).encode("utf-8")
         return PREFIX + hmac.new(self._key, message, hashlib.sha256).hexdigest()[:DIGITS]
-
-    @property
-    def key_id(self) -> str:
-        """A fingerprint of the key (not the key): equal in two reports made with the same key."""
-        return hmac.new(self._key, b"crimecheck key id", hashlib.sha256).hexdigest()[:8]
 
     def incident(self, incident_id: str) -> str:
         """The pseudonym of an incident id."""
@@ -64,6 +68,51 @@ class Pseudonymiser:
         return out
 
 
+def scrub_quoted(text: str, table: Mapping[str, str], unknown: Callable[[str], str]) -> str:
+    """Every quoted value in a message replaced: a known id by its pseudonym, anything else (an id
+    that names nothing, a value a check quotes back) by `unknown(value)`. Rejection reasons quote
+    what they are about (`no victim 'VIC-MARY-JONES' in this incident`), so this is every id."""
+
+    def replace(m: re.Match[str]) -> str:
+        quoted = m.group()
+        value = quoted[1:-1]
+        return repr(table.get(value) or unknown(value))
+
+    return _QUOTED.sub(replace, text)
+
+
+def weak_key(key: bytes) -> str | None:
+    """Why a key may not be used; None when it may."""
+    if len(key) < MIN_KEY_BYTES:
+        return (
+            f"the pseudonym key must be at least {MIN_KEY_BYTES} random bytes (make one with `crimecheck keygen FILE`)"
+        )
+    if len(set(key)) < MIN_DISTINCT_BYTES:
+        return (
+            "the pseudonym key does not look random (a passphrase or a pattern): make one with `crimecheck keygen FILE`"
+        )
+    return None
+
+
+def new_key() -> str:
+    """A new key as keygen writes it: 32 random bytes in hex, and a newline."""
+    return secrets.token_hex(MIN_KEY_BYTES) + "\n"
+
+
+def _decode(text: bytes, where: str) -> bytes:
+    """A key as written (hex, as keygen writes it); a located error for anything else."""
+    stripped = text.strip()
+    try:
+        decoded = stripped.decode("ascii")
+    except UnicodeDecodeError:
+        decoded = ""
+    if not _HEX.fullmatch(decoded) or len(decoded) % 2:
+        raise CheckerError(
+            [Problem(f"{where}: the pseudonym key must be written in hex, as `crimecheck keygen FILE` writes it")]
+        )
+    return bytes.fromhex(decoded)
+
+
 def scrub(text: str, table: Mapping[str, str]) -> str:
     """Replace whole-word occurrences of the ids in `table` (longest first) in free text."""
     if not text or not table:
@@ -78,17 +127,19 @@ def load_key(key_file: Path | None) -> bytes:
     """The key from --key-file, else from $CRIMECHECK_PSEUDONYM_KEY; a located error when neither."""
     if key_file is not None:
         try:
-            key = key_file.read_bytes().strip()
+            text = key_file.read_bytes()
         except OSError as exc:
             raise CheckerError([Problem(f"cannot read the key file: {exc.strerror}", file=str(key_file))]) from None
         where = f"--key-file {key_file}"
     else:
-        key = os.environ.get(KEY_ENV, "").strip().encode("utf-8")
+        text = os.environ.get(KEY_ENV, "").encode("utf-8")
         where = f"${KEY_ENV}"
-        if not key:
+        if not text.strip():
             raise CheckerError(
                 [Problem(f"--pseudonymise needs a key: set ${KEY_ENV} or give --key-file FILE (never stored)")]
             )
-    if len(key) < MIN_KEY_BYTES:
-        raise CheckerError([Problem(f"{where}: the pseudonym key must be at least {MIN_KEY_BYTES} bytes")])
+    key = _decode(text, where)
+    problem = weak_key(key)
+    if problem is not None:
+        raise CheckerError([Problem(f"{where}: {problem}")])
     return key

@@ -9,8 +9,8 @@ formula (starting = + - @, tab or carriage return) is prefixed with a quote.
 
 from __future__ import annotations
 
+import contextlib
 import csv
-import os
 from dataclasses import dataclass, fields
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -20,6 +20,7 @@ import orjson
 
 from checker.audit.figures import FigureOptions, figures_for, unrecorded
 from checker.audit.measures import BUCKETS, EXAMPLES, LONGER, SCHEMA_VERSION
+from checker.audit.outdir import ReportDir
 from checker.audit.report_html import render
 from checker.audit.rows import DecisionRow, ItemResult, Settings
 from checker.audit.tally import Tally
@@ -51,36 +52,31 @@ def safe_cell(value: Any) -> Any:
 
 
 class ReportWriter:
-    """Writes the report files into a directory; nothing is in place until `commit`."""
+    """Writes the report files into a private directory; nothing is in place until `commit`
+    (see checker/audit/outdir.py for how a shared disk is kept out)."""
 
     def __init__(self, directory: Path, include_narrative: bool = False) -> None:
-        if directory.exists() and not directory.is_dir():
-            raise CheckerError([Problem("--out must be a directory", file=str(directory))])
-        try:
-            directory.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise CheckerError(
-                [Problem(f"cannot create the report directory: {exc.strerror}", str(directory))]
-            ) from None
         self.directory = directory
         self.include_narrative = include_narrative
+        self._dir = ReportDir(directory, FILES)
         self._streams: dict[str, IO[str]] = {}
         self._writers: dict[str, Any] = {}
         finding_columns = FINDING_COLUMNS + (["narrative"] if include_narrative else [])
-        for name, columns in (
-            ("findings.csv", finding_columns),
-            ("excepted.csv", EXCEPTED_COLUMNS),
-            ("decisions.csv", DECISION_COLUMNS),
-            ("rejected.csv", REJECTED_COLUMNS),
-        ):
-            stream = open(self._partial(name), "w", encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed in commit/abort
-            self._streams[name] = stream
-            writer = csv.writer(stream)
-            writer.writerow(columns)
-            self._writers[name] = writer
-
-    def _partial(self, name: str) -> Path:
-        return self.directory / f".{name}.partial"
+        try:
+            for name, columns in (
+                ("findings.csv", finding_columns),
+                ("excepted.csv", EXCEPTED_COLUMNS),
+                ("decisions.csv", DECISION_COLUMNS),
+                ("rejected.csv", REJECTED_COLUMNS),
+            ):
+                stream = self._dir.create(name, "utf-8-sig", newline="")
+                self._streams[name] = stream
+                writer = csv.writer(stream)
+                writer.writerow(columns)
+                self._writers[name] = writer
+        except BaseException:
+            self.abort()
+            raise
 
     def _row(self, name: str, values: list[Any]) -> None:
         self._writers[name].writerow([safe_cell(v) for v in values])
@@ -104,22 +100,21 @@ class ReportWriter:
             self._row("decisions.csv", [*d.csv_values(), o.period, o.where])
 
     def commit(self, summary: dict[str, Any], tally: Tally) -> None:
-        """Write summary.json and report.html, then move every file into place."""
+        """Write summary.json and report.html, then put the whole report in place in one rename."""
         for stream in self._streams.values():
             stream.close()
-        self._partial("summary.json").write_bytes(
-            orjson.dumps(summary, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS) + b"\n"
-        )
-        self._partial("report.html").write_text(render(summary, tally), encoding="utf-8")
-        for name in FILES:
-            os.replace(self._partial(name), self.directory / name)
+        with self._dir.create("summary.json", "utf-8") as f:
+            f.write(orjson.dumps(summary, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode() + "\n")
+        with self._dir.create("report.html", "utf-8") as f:
+            f.write(render(summary, tally))
+        self._dir.commit()
 
     def abort(self) -> None:
-        """Close and remove the partial files."""
+        """Close and remove everything written."""
         for stream in self._streams.values():
-            stream.close()
-        for name in FILES:
-            self._partial(name).unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                stream.close()
+        self._dir.abort()
 
 
 def _version() -> str:
@@ -244,7 +239,6 @@ def build_summary(
         "data_protection": {
             "narratives_included": settings.include_narrative,
             "pseudonymised": ps is not None,
-            "pseudonym_key_id": ps.key_id if ps is not None else None,
         },
         "warnings": [w for _, w in tally.warning_examples[:EXAMPLES]],
         "files": list(FILES),

@@ -280,7 +280,7 @@ def render(summary: dict[str, Any], tally: Tally) -> str:
         else ""
     )
     dp = s["data_protection"]
-    ids = f"are pseudonymised (key {_e(dp['pseudonym_key_id'])})" if dp["pseudonymised"] else "are shown as recorded"
+    ids = "are pseudonymised with a secret key" if dp["pseudonymised"] else "are shown as recorded"
     out.append(
         f"</table><p class=small>Intervals: {method}, {st['confidence'] * 100:g}% confidence{fpc}. Each figure's "
         f"counts are in summary.json. Narratives {'are' if dp['narratives_included'] else 'are not'} included; "

@@ -3,21 +3,21 @@ the per-disclosure facts the figures count. Pure: depends on nothing but the ite
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import datetime, tzinfo
 from typing import Any
 
 from checker.audit.measures import RECORDING_AREAS, SAFEGUARDING_QUALIFIERS
-from checker.audit.pseudonym import Pseudonymiser, scrub
-from checker.check.checker import Checker, DisclosureDecision, Finding, Result
+from checker.audit.pseudonym import Pseudonymiser, scrub, scrub_quoted
+from checker.check.checker import Checker, DisclosureDecision, Finding, Mask, Result
 from checker.check.exceptions import Excepted, Register
 from checker.core.errors import CheckerError, Problem
-from checker.core.models import Incident
+from checker.core.models import DEFAULT_LIMITS, Incident, Limits, safe_id
 from checker.core.times import LONDON, human_duration
 from checker.read.csvitems import CsvItem
 from checker.read.incidents import Item, validate
+from checker.rules.facts_schema import NARRATIVE_FIELDS, PERSONAL_FIELDS, is_id_field
 
 
 @dataclass(frozen=True)
@@ -103,6 +103,7 @@ class Settings:
     timezone: tzinfo | None = None  # for times without an offset; None refuses them
     include_narrative: bool = False
     pseudonymiser: Pseudonymiser | None = None
+    limits: Limits = DEFAULT_LIMITS
     register: Register | None = None  # --exceptions: accepted findings, counted apart until they expire
 
 
@@ -129,11 +130,11 @@ def _raw_ids(data: Any) -> tuple[str | None, list[str], list[str], list[str]]:
         items = data.get(key)
         if not isinstance(items, list):
             return []
-        return [x[name] for x in items if isinstance(x, dict) and isinstance(x.get(name), str)]
+        found = (safe_id(x.get(name)) for x in items[: DEFAULT_LIMITS.records] if isinstance(x, dict))
+        return [value for value in found if value is not None]
 
-    rid = data.get("incident_id")
     return (
-        rid if isinstance(rid, str) else None,
+        safe_id(data.get("incident_id")),
         ids("records", "record_id"),
         ids("disclosures", "disclosure_id"),
         ids("victims", "victim_id"),
@@ -143,7 +144,7 @@ def _raw_ids(data: Any) -> tuple[str | None, list[str], list[str], list[str]]:
 def check_item(checker: Checker, q: Queued, settings: Settings) -> ItemResult:
     """Validate and check one item; a located rejection instead when it cannot be checked."""
     item = q.item
-    raw_id, records, disclosures, victims = _raw_ids(item.data)
+    raw_id = _raw_ids(item.data)[0]
     problems: list[Problem] = []
     if q.duplicate:
         problems = [
@@ -161,7 +162,7 @@ def check_item(checker: Checker, q: Queued, settings: Settings) -> ItemResult:
         raw_id = next((p.record for p in problems if p.record), None)
     else:
         try:
-            incident, warnings = validate(item, settings.timezone)
+            incident, warnings = validate(item, settings.timezone, settings.limits)
             result = checker.check(incident, settings.as_of)
         except CheckerError as exc:
             problems = list(exc.problems)
@@ -169,12 +170,26 @@ def check_item(checker: Checker, q: Queued, settings: Settings) -> ItemResult:
                 problems = [item.locate(p) for p in problems]
             raw_id = raw_id or next((p.record for p in problems if p.record), None)
         else:
-            return _checked(q, incident, result, warnings, settings)
+            return _checked(checker, q, incident, result, warnings, settings)
+    return rejected_item(q, settings, problems, raw_id)
+
+
+def rejected_item(q: Queued, settings: Settings, problems: list[Problem], raw_id: str | None = None) -> ItemResult:
+    """The outcome of an item that could not be checked, its ids pseudonymised when asked."""
+    item = q.item
+    found, records, disclosures, victims = _raw_ids(item.data)
+    raw_id = raw_id or found
     ps = settings.pseudonymiser
     if ps is not None and raw_id is not None:
         table = ps.ids(raw_id, records, disclosures, victims)
+        rid = raw_id
+
+        def unknown(value: str) -> str:
+            return ps.local(rid, "value", value)
+
         problems = [
-            replace(p, message=scrub(p.message, table), record=table.get(p.record or "", p.record)) for p in problems
+            replace(p, message=scrub_quoted(p.message, table, unknown), record=table.get(p.record or "", p.record))
+            for p in problems
         ]
         raw_id = table[raw_id]
     elif ps is not None:
@@ -182,10 +197,29 @@ def check_item(checker: Checker, q: Queued, settings: Settings) -> ItemResult:
     return ItemResult(q.index, item.where, raw_id, problems=tuple(problems))
 
 
+def _mask(ids: _Ids, settings: Settings) -> Mask:
+    """How a report says each value a finding's message quotes: the narrative's words are withheld
+    unless asked for; under --pseudonymise, ids become pseudonyms and a victim's particulars are
+    withheld. The message is written from the masked values, so nothing withheld reaches it."""
+
+    def mask(name: str, value: Any) -> Any:
+        if name in NARRATIVE_FIELDS and not settings.include_narrative:
+            return WITHHELD
+        if ids.table and isinstance(value, str) and is_id_field(name):
+            return ids.any(value)
+        if ids.table and name in PERSONAL_FIELDS:
+            return WITHHELD_PERSONAL
+        return value
+
+    return mask
+
+
 class _Ids:
     """The incident's ids as the report shows them: pseudonymised when asked, else as they are."""
 
     def __init__(self, incident: Incident, ps: Pseudonymiser | None) -> None:
+        self.ps = ps
+        self.incident_id = incident.incident_id
         self.table: dict[str, str] = {}
         if ps is not None:
             self.table = ps.ids(
@@ -197,6 +231,12 @@ class _Ids:
 
     def id(self, value: str) -> str:
         return self.table.get(value, value)
+
+    def any(self, value: str) -> str:
+        """The pseudonym of an id, one of the incident's or not (a C3 naming a record not there)."""
+        if value in self.table or self.ps is None:
+            return self.id(value)
+        return self.ps.local(self.incident_id, "record", value)
 
     def optional(self, value: str | None) -> str | None:
         return None if value is None else self.id(value)
@@ -210,9 +250,11 @@ class _Ids:
         return f"{self.id(head)} {rest}".strip() if self.table else text
 
 
-def _checked(q: Queued, incident: Incident, result: Result, warnings: list[str], settings: Settings) -> ItemResult:
+def _checked(
+    checker: Checker, q: Queued, incident: Incident, result: Result, warnings: list[str], settings: Settings
+) -> ItemResult:
     ids = _Ids(incident, settings.pseudonymiser)
-    log = incident.narrative if not settings.include_narrative else None
+    mask = _mask(ids, settings)
     wrong = {f.disclosure_id for f in result.findings if f.area in RECORDING_AREAS and f.disclosure_id}
     broken = {f.record_id for f in result.findings if f.area == "cancellation" and f.outcome == "breach"}
 
@@ -224,7 +266,8 @@ def _checked(q: Queued, incident: Incident, result: Result, warnings: list[str],
             disclosure_id=ids.optional(f.disclosure_id),
             victim_id=ids.optional(f.victim_id),
             subject=ids.id(f.subject),
-            message=ids.text(withhold(f.message, f.facts, log) if log else f.message),
+            message=checker.message(f, settings.as_of, mask),
+            quote=f.quote if settings.include_narrative else None,
             facts={},
         )
 
@@ -301,26 +344,7 @@ def _decision_row(d: DisclosureDecision, ids: _Ids, wrong: set[str], window_s: i
 
 
 WITHHELD = "[log text withheld]"
-_QUOTED = re.compile(r'"([^"]{3,})"')
-
-
-def withhold(message: str, facts: dict[str, dict[str, Any]], narrative: str) -> str:
-    """A message with every piece of the incident log it quotes replaced, for reports without narratives.
-
-    A rule may quote the log (the narrative screen quotes the phrase and sentence it found). Any
-    text value of the finding's facts, and any quoted span of the message, that occurs in the
-    narrative is withheld; withholding too much is safe, quoting a victim's words is not.
-    """
-    # what the narrative screen quotes, exactly; then any several words of the log (never a code,
-    # id or family name) that another rule may have carried into its message
-    pieces = {str(f[k]) for f in facts.values() if f.get("kind") == "mention" for k in ("phrase", "sentence") if k in f}
-    pieces |= {
-        v for fact in facts.values() for v in fact.values() if isinstance(v, str) and " " in v and v in narrative
-    }
-    pieces.update(q for m in _QUOTED.finditer(message) if " " in (q := m.group(1)) and q in narrative)
-    for piece in sorted(pieces, key=len, reverse=True):
-        message = message.replace(piece, WITHHELD)
-    return message
+WITHHELD_PERSONAL = "[withheld]"  # a victim's age, sex or relationship, under --pseudonymise
 
 
 def _yes(value: bool) -> str:

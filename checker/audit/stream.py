@@ -10,14 +10,18 @@ from array import array
 from bisect import bisect_left
 from collections import deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from hashlib import blake2b
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from checker.audit.measures import CHUNK
-from checker.audit.rows import ItemResult, Queued, Settings, check_chunk
+from checker.audit.rows import ItemResult, Queued, Settings, check_chunk, rejected_item
 from checker.check.checker import Checker
+from checker.core.errors import Problem
+from checker.core.models import normalise_id
 from checker.read.incidents import Item
 from checker.rules.loader import RuleSet, load_rules
 
@@ -57,7 +61,7 @@ def queue(items: Iterable[Item]) -> Iterator[Queued]:
     for index, item in enumerate(items):
         data = item.data
         rid = data.get("incident_id") if isinstance(data, dict) else None
-        duplicate = isinstance(rid, str) and seen.add(rid)
+        duplicate = isinstance(rid, str) and seen.add(normalise_id(rid))  # as validation will read it
         yield Queued(index, item, duplicate)
 
 
@@ -108,21 +112,91 @@ def checked_chunks(
 
     At most two chunks per worker are in flight, so memory does not grow with the batch (a plain
     Pool.imap would read the whole input ahead); results are taken back in the order they were
-    sent, so the report is the same whatever the number of workers."""
+    sent, so the report is the same whatever the number of workers. A worker that dies (the C
+    engine can abort the process) is noticed: see `_Workers`."""
     if workers <= 1:
         checker = Checker(ruleset, evaluator=evaluator)  # type: ignore[arg-type]
         for chunk in batches:
             yield len(chunk), check_chunk(checker, chunk, settings)
         return
-    ctx = multiprocessing.get_context("spawn")
-    reference = ruleset.reference.directory
-    with ctx.Pool(workers, _start_worker, (ruleset.directory, reference, evaluator, settings)) as pool:
-        pending: deque[tuple[int, Any]] = deque()
+    pool = _Workers(workers, (ruleset.directory, ruleset.reference.directory, evaluator, settings))
+    try:
         for chunk in batches:
-            pending.append((len(chunk), pool.apply_async(_work, (chunk,))))
-            if len(pending) >= 2 * workers:
-                size, result = pending.popleft()
-                yield size, result.get()
-        while pending:
-            size, result = pending.popleft()
-            yield size, result.get()
+            pool.submit(chunk)
+            if pool.waiting() >= 2 * workers:
+                yield pool.next()
+        while pool.waiting():
+            yield pool.next()
+    finally:
+        pool.close()
+
+
+class _Workers:
+    """Worker processes that check chunks, and what to do when one of them dies.
+
+    When a worker dies, every chunk in flight is lost with it (concurrent.futures says so at once;
+    a multiprocessing.Pool would wait for ever). The chunk due next is then checked again on its
+    own, in a fresh process, halving it until the items that kill a worker are found: those are
+    rejected as an internal error naming the incident, the others are checked. The chunks behind
+    it are sent again to a fresh pool."""
+
+    def __init__(self, workers: int, start: tuple[Any, ...]) -> None:
+        self.workers = workers
+        self.start = start
+        self.pool = self._new(workers)
+        self.pending: deque[tuple[list[Queued], Future[list[ItemResult]]]] = deque()
+
+    def _new(self, workers: int) -> ProcessPoolExecutor:
+        ctx = multiprocessing.get_context("spawn")
+        return ProcessPoolExecutor(workers, mp_context=ctx, initializer=_start_worker, initargs=self.start)
+
+    def waiting(self) -> int:
+        return len(self.pending)
+
+    def submit(self, chunk: list[Queued]) -> None:
+        try:
+            self.pending.append((chunk, self.pool.submit(_work, chunk)))
+        except BrokenProcessPool:
+            self.pending.append((chunk, _broken()))
+
+    def next(self) -> tuple[int, list[ItemResult]]:
+        chunk, future = self.pending.popleft()
+        try:
+            return len(chunk), future.result()
+        except BrokenProcessPool:
+            pass
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        outcome = self._isolate(chunk)
+        self.pool = self._new(self.workers)
+        lost = [c for c, _ in self.pending]
+        self.pending.clear()
+        for c in lost:
+            self.submit(c)
+        return len(chunk), outcome
+
+    def _isolate(self, chunk: list[Queued]) -> list[ItemResult]:
+        """Check the chunk in a process of its own; when that dies too, halve it, down to one item."""
+        alone = self._new(1)
+        try:
+            return alone.submit(_work, chunk).result()
+        except BrokenProcessPool:
+            pass
+        finally:
+            alone.shutdown(wait=False, cancel_futures=True)
+        if len(chunk) > 1:
+            half = len(chunk) // 2
+            return self._isolate(chunk[:half]) + self._isolate(chunk[half:])
+        settings: Settings = self.start[3]
+        message = "internal error: the process checking this incident died (the rule engine aborted); not checked"
+        q = chunk[0]
+        problem = Problem(message, file=q.item.source, line=q.item.line)
+        return [rejected_item(q, settings, [problem])]
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _broken() -> Future[list[ItemResult]]:
+    future: Future[list[ItemResult]] = Future()
+    future.set_exception(BrokenProcessPool("a worker process died"))
+    return future

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import string
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import datetime, tzinfo
 from typing import Any, ClassVar, Literal
@@ -37,6 +38,9 @@ class Finding:
     victim_id: str | None = None
     message: str
     source: dict[str, str | None]
+    # The words of the incident log the finding is about (the sentence the narrative screen found),
+    # apart from the message so that an output that must not show the log never receives them.
+    quote: str | None = None
     facts: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False, repr=False)
 
     # findings.csv: these fields, `source_X` being the source's X
@@ -107,17 +111,26 @@ class Result:
     reporter: str = "victim"
 
 
+# What a report may show of a fact field's value: the value, a pseudonym, or a word saying it is
+# withheld. Called with the field's name and value for every field a rule message quotes.
+Mask = Callable[[str, Any], Any]
+
+
 class _Formatter(string.Formatter):
     """Renders rule messages: `{d.left_s:duration}`, `{d.deadline:when}`, `{params.window}`."""
 
-    def __init__(self, as_of: datetime, zone: tzinfo) -> None:
+    def __init__(self, as_of: datetime, zone: tzinfo, mask: Mask | None = None) -> None:
         self.as_of = as_of
         self.zone = zone
+        self.mask = mask
 
     def get_field(self, field_name: str, args: Any, kwargs: Any) -> tuple[Any, str]:
         head, _, name = field_name.partition(".")
         scope = kwargs.get(head, {})
-        return scope.get(name, "?"), field_name
+        value = scope.get(name, "?")
+        if self.mask is not None and head != "params":
+            value = self.mask(name, value)
+        return value, field_name
 
     def format_field(self, value: Any, format_spec: str) -> str:
         if format_spec == "duration" and isinstance(value, int):
@@ -187,8 +200,10 @@ class Checker:
         subject = bindings[rule.subject]
         kind = subject["kind"]
         clean = {a: {k: v for k, v in f.items() if k not in ("sid", "id")} for a, f in bindings.items()}
-        params = {k: v for k, v in rule.params.items() if not isinstance(v, list | dict)}
-        message = " ".join(fmt.format(m.message, **clean, params=params).split())
+        message = _render(rule, clean, fmt)
+        quote = next(
+            (str(f["sentence"]) for f in clean.values() if f.get("kind") == "mention" and "sentence" in f), None
+        )
 
         def pick(name: str) -> str | None:
             for f in (subject, *bindings.values()):
@@ -216,8 +231,22 @@ class Checker:
             record_id=pick("record_id"),
             disclosure_id=pick("disclosure_id"),
             victim_id=pick("victim_id"),
+            quote=quote,
             facts=clean,
         )
+
+    def message(self, finding: Finding, as_of: datetime, mask: Mask) -> str:
+        """A finding's message again, each value it quotes passed through `mask` first: how a
+        report made without narratives, or with pseudonyms, says it. Never a rewrite of the text."""
+        rule = self.ruleset.get(finding.rule_id)
+        if rule is None:  # a finding always comes from this rule set
+            raise KeyError(finding.rule_id)
+        return _render(rule, finding.facts, _Formatter(as_of, self.zone, mask))
+
+
+def _render(rule: Rule, facts: dict[str, dict[str, Any]], fmt: _Formatter) -> str:
+    params = {k: v for k, v in rule.params.items() if not isinstance(v, list | dict)}
+    return " ".join(fmt.format(rule.model.message, **facts, params=params).split())
 
 
 def _binding_key(bindings: dict[str, dict[str, Any]]) -> tuple[str, ...]:

@@ -12,6 +12,7 @@ import orjson
 from checker.check.assess import band_fits, classification_fault, duplicate_state, is_domestic, judge_avi
 from checker.core.models import Disclosure, Incident, Record, Victim
 from checker.core.times import LONDON
+from checker.rules.fact_ids import number
 from checker.rules.facts_schema import Hit, Screen
 from checker.rules.reference import Offence, Reference
 
@@ -164,6 +165,7 @@ def build_facts(incident: Incident, ref: Reference, as_of: datetime, screen: Scr
                     "sentence": hit.sentence,
                 },
             )
+    number(out.facts, out.names)  # ids the engine cannot confuse (checker/rules/fact_ids.py)
     return IncidentFacts(incident, out.facts, seen.decisions)
 
 
@@ -173,11 +175,13 @@ class _Facts:
     def __init__(self, reported_on: str) -> None:
         self.reported_on = reported_on
         self.facts: list[dict[str, Any]] = []
+        self.names: list[str] = []  # each fact's name, made of the incident's own ids
 
     def add(self, kind: str, key: str, values: dict[str, Any]) -> None:
         fact = {k: v for k, v in values.items() if v is not None}
-        fact.update(kind=kind, id=f"{kind}:{key}", reported_on=self.reported_on)
+        fact.update(kind=kind, reported_on=self.reported_on)
         self.facts.append(fact)
+        self.names.append(f"{kind}:{key}")
 
 
 @dataclass

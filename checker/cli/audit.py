@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 from collections.abc import Iterable, Iterator
 from itertools import chain
 from pathlib import Path
@@ -13,7 +15,7 @@ from typing import TextIO
 import orjson
 
 from checker.audit.compare import compare, human, load_summary
-from checker.audit.pseudonym import Pseudonymiser, load_key
+from checker.audit.pseudonym import Pseudonymiser, load_key, new_key
 from checker.audit.report import ReportWriter, SummaryOptions, build_summary
 from checker.audit.rows import Queued, Settings
 from checker.audit.stream import checked_chunks, chunks, queue, reservoir
@@ -23,6 +25,7 @@ from checker.cli.commands import load_ruleset
 from checker.cli.exits import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, FAIL_ON
 from checker.cli.progress import Progress, count_lines
 from checker.core.errors import CheckerError, Problem
+from checker.core.models import Limits
 from checker.core.times import parse_time, utc_now
 from checker.read.csvitems import read_csv_items
 from checker.read.incidents import Item, read_items
@@ -43,6 +46,8 @@ def _check_args(args: argparse.Namespace) -> None:
         raise _usage("--recorded-per-year must not be negative")
     if not 0.5 <= args.confidence < 1:
         raise _usage("--confidence is a level such as 0.95")
+    if args.key_file is not None and not args.pseudonymise:
+        raise _usage("--key-file is only read with --pseudonymise: give both, or neither")
     if args.pseudonymise and args.include_narrative:
         raise _usage("--include-narrative cannot be combined with --pseudonymise: narratives name people")
     mapped = args.mapping is not None
@@ -77,6 +82,28 @@ def _items(args: argparse.Namespace) -> Iterable[Item]:
     return chain([first] if first is not None else [], csv_items)
 
 
+def _terminated(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def run_keygen(args: argparse.Namespace, out: TextIO) -> int:
+    """`crimecheck keygen FILE`: a new pseudonym key in a new file only its owner can read."""
+    path: Path = args.key_file
+    try:
+        # O_EXCL: never overwrite a key (reports made with it could no longer be matched), and
+        # never follow a link planted in its place
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except FileExistsError:
+        raise CheckerError([Problem("the file exists; keygen never overwrites a key", file=str(path))]) from None
+    except OSError as exc:
+        raise CheckerError([Problem(f"cannot create the key file: {exc.strerror}", file=str(path))]) from None
+    with os.fdopen(fd, "w", encoding="ascii") as f:
+        os.fchmod(f.fileno(), 0o600)
+        f.write(new_key())
+    print(f"key written to {path} (readable by you only); keep it apart from the reports", file=out)
+    return EXIT_OK
+
+
 def run_audit(args: argparse.Namespace, out: TextIO) -> int:
     """`crimecheck audit`: check a batch and write summary.json, the CSVs and report.html to --out."""
     try:
@@ -91,18 +118,25 @@ def run_audit(args: argparse.Namespace, out: TextIO) -> int:
 
     ruleset = load_ruleset(args)
     window_s = ruleset.reference.recording_window_s
+    limits = Limits(narrative=args.max_narrative)
     register = load_register(args.exceptions, ruleset) if args.exceptions else None
-    settings = Settings(as_of, window_s, args.timezone, args.include_narrative, pseudonymiser, register)
+    settings = Settings(
+        as_of, window_s, args.timezone, args.include_narrative, pseudonymiser, limits=limits, register=register
+    )
     items = _items(args)
     workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
     show = not args.quiet and sys.stderr.isatty()
     total = None
     if show and args.files[0] != "-":
         total = sum(count_lines(str(f)) or 0 for f in args.files) - (1 if mapped else 0)
-    progress = Progress(sys.stderr, show, "reading" if args.sample else "auditing", total or None)
+    terminal = getattr(sys.stderr, "raw", sys.stderr)  # the bar's own \r, past the escaping of controls
+    progress = Progress(terminal, show, "reading" if args.sample else "auditing", total or None)
     tally = Tally(window_s=window_s)
     writer = ReportWriter(Path(args.out), include_narrative=args.include_narrative)
     read = 0
+    # so that SIGTERM removes the partial report too (a handler can only be set in the main thread)
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminated) if main_thread else None
     try:
         stream = queue(items)
         if args.sample is not None:
@@ -128,9 +162,16 @@ def run_audit(args: argparse.Namespace, out: TextIO) -> int:
         tally.balance()
         summary = build_summary(_summary_options(args), ruleset, tally, settings, read)
         writer.commit(summary, tally)
+    except OSError as exc:
+        writer.abort()
+        # a full or read-only disk: said plainly, and no partial report is left behind
+        raise CheckerError([Problem(f"cannot write the report: {exc.strerror or exc}", file=str(args.out))]) from None
     except BaseException:
         writer.abort()
         raise
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
     counts = summary["counts"]
     headline = summary["figures"]["recording.all_crime"]
     print(

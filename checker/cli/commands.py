@@ -18,7 +18,9 @@ from checker.check.exceptions import Excepted, Register, load_register
 from checker.check.facts import build_facts
 from checker.cli.exits import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, FAIL_ON
 from checker.cli.output import Paint, human_result
+from checker.cli.terminal import wants_colour
 from checker.core.errors import CheckerError, Problem
+from checker.core.models import Limits
 from checker.core.times import LONDON, human_time, parse_time, utc_now
 from checker.narrative.loader import load_lexicon
 from checker.read.incidents import read_items, validate
@@ -33,10 +35,7 @@ def load_ruleset(args: argparse.Namespace) -> RuleSet:
 
 
 def _paint(args: argparse.Namespace, out: TextIO) -> Paint:
-    colour = getattr(args, "color", "auto")
-    if colour == "auto":
-        return Paint(out.isatty() and not os.environ.get("NO_COLOR"))
-    return Paint(colour == "always")
+    return Paint(wants_colour(getattr(args, "color", "auto"), out))
 
 
 def run_check(args: argparse.Namespace, out: TextIO) -> int:
@@ -61,7 +60,7 @@ def run_check(args: argparse.Namespace, out: TextIO) -> int:
     for path in args.files:
         for item in read_items(path):
             try:
-                incident, warns = validate(item, args.timezone)
+                incident, warns = validate(item, args.timezone, Limits(narrative=args.max_narrative))
                 if incident.incident_id in seen:
                     raise CheckerError(
                         [
@@ -103,8 +102,9 @@ def run_check(args: argparse.Namespace, out: TextIO) -> int:
                 if args.why_not:
                     _print_why_not(checker, args.why_not, incident, as_of, out, paint)
     if human:
+        on_stderr = _paint(args, sys.stderr)
         for w in warnings:
-            print(paint(f"warning: {w}", "dim"), file=sys.stderr)
+            print(on_stderr(f"warning: {w}", "dim"), file=sys.stderr)
         counts = f"{len(results) + len(rejected)} read, {len(results)} checked, {len(rejected)} rejected"
         total = {
             o: sum(1 for r in results for f in r.findings if f.outcome == o) for o in ("breach", "risk", "needs_review")

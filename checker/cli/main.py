@@ -8,11 +8,13 @@ import sys
 from collections.abc import Sequence
 from datetime import tzinfo
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import Any, NoReturn, TextIO, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from checker.cli.exits import EXIT_ERROR, EXIT_OK, FAIL_ON
+from checker.cli.exits import EXIT_ERROR, FAIL_ON
+from checker.cli.terminal import Terminal
 from checker.core.errors import CheckerError
+from checker.core.models import DEFAULT_LIMITS
 
 
 class _Parser(argparse.ArgumentParser):
@@ -36,6 +38,26 @@ def _clock_args(p: argparse.ArgumentParser) -> None:
         default=None,
         metavar="ZONE",
         help="read times without an offset in this zone (e.g. Europe/London); default: refuse them",
+    )
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more, got {text!r}")
+    return value
+
+
+def _limit_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--max-narrative",
+        type=_positive,
+        default=DEFAULT_LIMITS.narrative,
+        metavar="CHARS",
+        help=f"reject an incident whose narrative is longer (default {DEFAULT_LIMITS.narrative:,})",
     )
 
 
@@ -80,6 +102,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     check.add_argument("files", nargs="+", metavar="FILE", help="incident file(s); - reads standard input")
     check.add_argument("--format", choices=("human", "json"), default="human", help="output format (default: human)")
     _clock_args(check)
+    _limit_args(check)
     check.add_argument(
         "--fail-on",
         choices=tuple(FAIL_ON),
@@ -110,6 +133,14 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     _rules_args(tst)
 
     _audit_parser(sub)
+    keygen = sub.add_parser(
+        "keygen",
+        help="write a new pseudonym key (for audit --pseudonymise --key-file)",
+        description="Write 32 random bytes, in hex, to a new file only you can read (mode 0600). "
+        "An existing file is never overwritten.",
+    )
+    keygen.add_argument("key_file", type=Path, metavar="FILE", help="the key file to create")
+
     _serve_parser(sub)
     compare = sub.add_parser("compare", help="compare two audit summaries: change and statistical significance")
     compare.add_argument("a", metavar="A", help="the earlier summary.json")
@@ -134,6 +165,7 @@ def _audit_parser(sub: Any) -> None:
     audit.add_argument("--records", metavar="FILE", help="CSV of crime and N100 records (with --mapping)")
     audit.add_argument("--disclosures", metavar="FILE", help="CSV of further disclosures (with --mapping)")
     _clock_args(audit)
+    _limit_args(audit)
     audit.add_argument("--sample", type=int, metavar="N", help="audit a simple random sample of N incidents")
     audit.add_argument("--seed", type=int, default=0, metavar="S", help="seed for --sample (default 0)")
     audit.add_argument("--ci-method", choices=("wilson", "normal"), default="wilson", help="interval (default wilson)")
@@ -200,9 +232,22 @@ def _serve_parser(sub: Any) -> None:
 
 def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int:
     """Run the command line; returns the exit code."""
-    out = stdout or sys.stdout
     parser, rules = build_parser()
     args = parser.parse_args(argv)
+    # Everything for people goes through a Terminal: controls escaped, a closed pipe survived.
+    # JSON output is left as it is: orjson escapes every control character in a string.
+    human = getattr(args, "format", "human") != "json"
+    colour = getattr(args, "color", "auto")
+    out = cast(TextIO, Terminal(stdout or sys.stdout, escape=human, colour=colour))
+    saved, sys.stderr = sys.stderr, cast(TextIO, Terminal(sys.stderr, colour=colour))
+    try:
+        return _run(args, parser, rules, out)
+    finally:
+        sys.stderr.flush()
+        sys.stderr = saved
+
+
+def _run(args: argparse.Namespace, parser: argparse.ArgumentParser, rules: argparse.ArgumentParser, out: TextIO) -> int:
     # Each command's module is imported only when it runs, so `check` does not load the audit's.
     try:
         if args.command == "check":
@@ -213,6 +258,10 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
             from checker.cli.audit import run_audit
 
             return run_audit(args, out)
+        if args.command == "keygen":
+            from checker.cli.audit import run_keygen
+
+            return run_keygen(args, out)
         if args.command == "compare":
             from checker.cli.audit import run_compare
 
@@ -233,7 +282,12 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
             print(f"  {p}", file=sys.stderr)
         return EXIT_ERROR
     except BrokenPipeError:
-        return EXIT_OK
+        return EXIT_ERROR  # output was lost: never a success (Terminal normally absorbs this)
+    except OSError as exc:
+        # a read-only or full disk, a closed standard input: the operating system's reason, not a crash
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"crimecheck: cannot continue: {where}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_ERROR
     except Exception as exc:
         if os.environ.get("CRIMECHECK_DEBUG"):
             raise

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+import unicodedata
+from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo
 
 from checker.core.errors import Problem, dotted
+from checker.core.times import in_range, local_time
 
 SCHEMA_VERSION = "1"
 
@@ -33,20 +36,46 @@ N100Reason = Literal["victim_not_confirmed", "credible_evidence_to_contrary", "o
 HateStrand = Literal["race", "religion", "sexual_orientation", "disability", "transgender"]
 
 
-# Times outside these years are typing or export errors; refusing them also keeps the UTC
-# arithmetic of deadlines clear of the ends of the calendar (year 1 and 9999 overflow).
-FIRST_YEAR = 1900
-LAST_YEAR = 2199
-# Control characters (and Unicode line separators) have no place in ids or codes, and would reach
-# a supervisor's terminal through the messages that quote them.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 MAX_FLAGS = 64  # Home Office crime flags are a few dozen; the engine drops facts of 254+ fields
+# Ids and codes are copied onto the durable-rules engine's stack (an id of 8 MB crashed it) and
+# quoted in every message; a force's longest reference is a few dozen characters.
+MAX_ID_LENGTH = 200
+MAX_TEXT_LENGTH = 20_000  # avi, reason, incident_category: a paragraph, not a document
+# Runs of Unicode space separators (a non-breaking space, an ideographic space) inside an id read as one space.
+_SPACES = re.compile(r"[^\S\r\n\t\v\f\x1c-\x1f\x85\u2028\u2029]+")
+# A time written as a bare number (a Unix epoch) is read by pydantic as seconds since 1970.
+_EPOCH = re.compile(r"\s*[-+]?\d+(\.\d*)?\s*")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much of each part one incident may hold; an incident over a bound is rejected before the
+    engine sees it. Only the narrative bound is set per run (`--max-narrative`)."""
+
+    narrative: int = 1_048_576  # characters; the narrative screen's cost grows with the text
+    # Each record answers the disclosures it lists, or those of its victim and offence family, so
+    # the engine's facts grow as disclosures x records: at 50 x 50 an incident takes 0.8 s and 80 MB.
+    victims: int = 50
+    disclosures: int = 50
+    records: int = 50
+    # Suspects are named only by disclosures (suspect_id), so the disclosure bound bounds them too.
+
+
+DEFAULT_LIMITS = Limits()
+
+
+def _written(value: Any) -> Any:
+    """Refuse a time written as a number: pydantic would read it as a Unix epoch."""
+    if (isinstance(value, int | float) and not isinstance(value, bool)) or (
+        isinstance(value, str) and _EPOCH.fullmatch(value)
+    ):
+        raise ValueError("a number is not a time: write ISO 8601 with an offset, e.g. 2025-01-02T14:22:00+00:00")
+    return value
 
 
 def _aware(value: datetime, info: ValidationInfo) -> datetime:
     """Insist on an offset; read a naive time in the run's default zone when one was named."""
-    if not FIRST_YEAR <= value.year <= LAST_YEAR:
-        raise ValueError(f"year {value.year} is outside {FIRST_YEAR}-{LAST_YEAR}; check the date")
+    in_range(value)
     if value.tzinfo is not None and value.utcoffset() is not None:
         return value
     zone: tzinfo | None = (info.context or {}).get("timezone")
@@ -55,19 +84,53 @@ def _aware(value: datetime, info: ValidationInfo) -> datetime:
             "time has no UTC offset (write e.g. 2025-01-02T14:22:00+00:00, "
             "or run with --timezone Europe/London to read naive times in that zone)"
         )
-    return value.replace(tzinfo=zone)
+    return local_time(value, zone)
+
+
+def normalise_id(value: str) -> str:
+    """An id as compared and shown: surrounding whitespace removed, inner runs of spaces made one."""
+    return _SPACES.sub(" ", value.strip())
 
 
 def _plain(value: str) -> str:
-    """Refuse control characters in an id or code."""
-    found = _CONTROL.search(value)
-    if found is not None:
-        raise ValueError(f"control character U+{ord(found.group()):04X} in an id or code")
+    """Refuse an id or code that is too long or holds characters that do not print."""
+    if len(value) > MAX_ID_LENGTH:
+        raise ValueError(f"an id or code of {len(value):,} characters; the limit is {MAX_ID_LENGTH:,}")
+    value = normalise_id(value)
+    for char in value:
+        if char.isprintable() or char == " ":
+            continue
+        code = f"U+{ord(char):04X}"
+        if unicodedata.category(char) == "Cc":
+            raise ValueError(f"control character {code} in an id or code")
+        # bidirectional controls (U+202A-U+202E, U+2066-U+2069) make an id display as another one
+        name = unicodedata.name(char, "unassigned")
+        raise ValueError(f"unprintable character {code} ({name}) in an id or code")
     return value
 
 
-Time = Annotated[datetime, AfterValidator(_aware)]
+def safe_id(value: Any) -> str | None:
+    """An unvalidated id, normalised, when it may be quoted in a message; None when it may not."""
+    if not isinstance(value, str) or len(value) > MAX_ID_LENGTH:
+        return None
+    try:
+        return _plain(value)
+    except ValueError:
+        return None
+
+
+def _bounded(limit: int) -> AfterValidator:
+    def check(value: str) -> str:
+        if len(value) > limit:
+            raise ValueError(f"text of {len(value):,} characters; the limit is {limit:,}")
+        return value
+
+    return AfterValidator(check)
+
+
+Time = Annotated[datetime, BeforeValidator(_written), AfterValidator(_aware)]
 Id = Annotated[str, AfterValidator(_plain)]
+Text = Annotated[str, _bounded(MAX_TEXT_LENGTH)]
 
 
 class _Model(BaseModel):
@@ -145,8 +208,8 @@ class Cancellation(_Model):
     category: Category | None = None
     decided_at: Time | None = None
     authorised_by_role: Role | None = None
-    avi: str | None = None
-    reason: str | None = None
+    avi: Text | None = None
+    reason: Text | None = None
     victim_informed: bool | None = None
     transferred_to: Id | None = None
     duplicate_of: Id | None = None
@@ -176,7 +239,7 @@ class Incident(_Model):
     reported_at: Time
     channel: Channel | None = None
     reporter: Reporter = "victim"
-    incident_category: str | None = None
+    incident_category: Text | None = None
     qualifiers: list[Qualifier] = Field(default_factory=list)
     occurred_in_force_area: bool = True
     narrative: str | None = None
@@ -193,6 +256,30 @@ class Incident(_Model):
     suspects: list[Suspect] = Field(default_factory=list)
     disclosures: list[Disclosure] = Field(default_factory=list)
     records: list[Record] = Field(default_factory=list)
+
+
+def bound_problems(data: dict[str, Any], limits: Limits = DEFAULT_LIMITS) -> list[Problem]:
+    """The bounds an incident's raw data breaks, found before any validation copies it."""
+    name = safe_id(data.get("incident_id"))
+    problems: list[Problem] = []
+
+    def over(field: str, count: int, limit: int, what: str, hint: str = "") -> None:
+        if count > limit:
+            problems.append(Problem(f"{count:,} {what}; the limit is {limit:,}{hint}", record=name, field=field))
+
+    narrative = data.get("narrative")
+    if isinstance(narrative, str):
+        hint = " (raise it with --max-narrative)"
+        over("narrative", len(narrative), limits.narrative, "characters of narrative", hint)
+
+    def items(field: str) -> list[Any]:
+        value = data.get(field)
+        return value if isinstance(value, list) else []
+
+    over("victims", len(items("victims")), limits.victims, "victims in one incident")
+    over("disclosures", len(items("disclosures")), limits.disclosures, "disclosures in one incident")
+    over("records", len(items("records")), limits.records, "records in one incident")
+    return problems
 
 
 def unknown_fields(incident: Incident) -> list[str]:

@@ -7,6 +7,28 @@ from zoneinfo import ZoneInfo
 
 LONDON = ZoneInfo("Europe/London")
 LIVE_S = 900  # an --as-of within 15 minutes of the clock is "now": relative words are added
+# Times outside these years are typing or export errors; refusing them also keeps the UTC
+# arithmetic of deadlines clear of the ends of the calendar (year 1 and 9999 overflow).
+FIRST_YEAR = 1900
+LAST_YEAR = 2199
+
+
+def in_range(value: datetime) -> datetime:
+    """Refuse a time outside FIRST_YEAR to LAST_YEAR, before any arithmetic can overflow on it."""
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(f"year {value.year} is outside {FIRST_YEAR}-{LAST_YEAR}; check the date")
+    return value
+
+
+def local_time(value: datetime, zone: tzinfo) -> datetime:
+    """A naive wall-clock time read in `zone`; a time the clocks skipped is refused, not guessed."""
+    aware = value.replace(tzinfo=zone)
+    if aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != value:
+        raise ValueError(
+            f"{value.isoformat()} did not happen in {zone}: the clocks went forward over it; "
+            "write the time with its UTC offset"
+        )
+    return aware
 
 
 def human_duration(seconds: int) -> str:
@@ -37,11 +59,11 @@ def human_time(iso: str, as_of: datetime, zone: tzinfo) -> str:
 
 def parse_time(text: str, zone: tzinfo | None = None) -> datetime:
     """An ISO 8601 time for --as-of; a naive one is read in `zone`, or refused without one."""
-    value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    value = in_range(datetime.fromisoformat(text.strip().replace("Z", "+00:00")))
     if value.tzinfo is None:
         if zone is None:
             raise ValueError(f"{text!r} has no UTC offset; write e.g. 2025-01-03T15:00:00+00:00")
-        value = value.replace(tzinfo=zone)
+        value = local_time(value, zone)
     return value
 
 

@@ -20,6 +20,7 @@ from durable import engine as _durable
 
 from checker.engine.compile import branch_json
 from checker.rules.conditions import Branch
+from checker.rules.fact_ids import check_id
 
 Bindings = dict[str, dict[str, Any]]
 Hit = tuple[int, Bindings]  # (index of the compiled branch, facts bound by alias)
@@ -129,6 +130,7 @@ MAX_FACT_FIELDS = 250  # a fact of 254+ fields, nested ones included, is silentl
 
 def _supported(fact: dict[str, Any]) -> None:
     """Refuse a fact the C engine would silently ignore, rather than report no findings for it."""
+    check_id(fact)
     fields = len(fact) + sum(len(v) for v in fact.values() if isinstance(v, dict))
     if fields > MAX_FACT_FIELDS:
         raise ValueError(f"fact {fact.get('id')} has {fields} fields; the engine ignores more than {MAX_FACT_FIELDS}")

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import csv
+import os
+import shutil
+import stat
+import tempfile
 import zlib
 from array import array
 from bisect import bisect_left
@@ -28,6 +32,7 @@ class CsvFile:
         self.header: list[str] = []
         self._stream: IO[bytes] | None = None
         self._seek: IO[bytes] | None = None  # a second handle for reading rows back by offset
+        self._spool: Path | None = None  # the private copy of a file that can be read only once
 
     def _source(self, stream: IO[bytes]) -> Iterator[str]:
         for raw in stream:
@@ -37,9 +42,15 @@ class CsvFile:
             yield raw.decode(self.encoding, "surrogateescape")
 
     def open(self) -> list[str]:
-        """Open the file and read its header row; RuleError when it cannot be read."""
+        """Open the file and read its header row; RuleError when it cannot be read.
+
+        Rows of a joined file are read back later by offset, through a second handle. A pipe, a
+        FIFO or a process substitution (`--records <(...)`) can be read only once, so it is first
+        copied to a private temporary file (mode 0600 in a 0700 directory, removed on close)."""
         try:
             self._stream = open(self.path, "rb")  # noqa: SIM115 - closed by close(); rows stream lazily
+            if not stat.S_ISREG(os.fstat(self._stream.fileno()).st_mode):
+                self._stream = self._spooled(self._stream)
         except OSError as exc:
             raise RuleError([Problem(f"cannot read: {exc.strerror}", file=self.name)]) from None
         self._reader = csv.reader(self._source(self._stream), delimiter=self.delimiter)
@@ -69,6 +80,14 @@ class CsvFile:
                 continue
             yield line, start, row, None
 
+    def _spooled(self, stream: IO[bytes]) -> IO[bytes]:
+        self._spool = Path(tempfile.mkdtemp(prefix="crimecheck-"))
+        copy = self._spool / "rows.csv"
+        with stream, open(os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600), "wb") as out:
+            shutil.copyfileobj(stream, out, 1 << 20)
+        self.path = copy  # read back from the copy; messages still name the file given
+        return open(copy, "rb")
+
     def row_at(self, offset: int) -> list[str] | None:
         """The row starting at a byte offset (read again through a second handle)."""
         if self._seek is None:
@@ -91,6 +110,9 @@ class CsvFile:
             self._stream.close()
         if self._seek is not None:
             self._seek.close()
+        if self._spool is not None:
+            shutil.rmtree(self._spool, ignore_errors=True)
+            self._spool = None
 
 
 def cell(row: list[str], index: int) -> str:

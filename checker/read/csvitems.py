@@ -292,7 +292,7 @@ def read_csv_items(
             joins.append(_Join.open("records", mapping, records, files, problems))
         if problems:
             raise RuleError(problems)
-        assembler = _Assembler(mapping, inc_file.name, inc_bound, victim_bound, disc_bound, joins)
+        assembler = _Assembler(mapping, inc_file, inc_bound, victim_bound, disc_bound, joins)
         index = 0
         for line, _offset, row, problem in inc_file.rows():
             yield assembler.item(index, line, row, problem, inc_key)
@@ -357,20 +357,29 @@ class _Join:
             index += 1
 
 
+def _misaligned(cells: int, columns: int, where: tuple[str, int], incident_id: str) -> Problem:
+    msg = (
+        f"the row has {cells} cells but the header names {columns} columns: a comma outside quotes? "
+        "None of its cells is read (or repeated here); quote text columns in the export"
+    )
+    return Problem(msg, where[0], where[1], incident_id)
+
+
 class _Assembler:
     """Builds one contract incident from its row and the joined rows."""
 
     def __init__(
         self,
         mapping: Mapping,
-        name: str,
+        file: CsvFile,
         fields: list[Bound],
         victims: list[list[Bound]],
         disclosures: list[list[Bound]],
         joins: list[_Join],
     ) -> None:
         self.conv = Converter(mapping)
-        self.name = name
+        self.name = file.name
+        self.columns = len(file.header)
         self.fields = fields
         self.victims = victims
         self.disclosures = disclosures
@@ -390,6 +399,14 @@ class _Assembler:
             return CsvItem(name, line, index, problem=p, problems=(p,))
         built = Built({"incident_id": key})
         built.origin["incident_id"] = (name, line, self.id_column)
+        # A row with more cells than the header has a comma out of place (an unquoted narrative):
+        # its cells are not what the header says, so none is read, and none is quoted back.
+        if len(row) > self.columns:
+            for join in self.joins:  # its joined rows belong to it, rejected with it: not orphans
+                for _ in join.index.lookup(key):
+                    pass
+            p = _misaligned(len(row), self.columns, (name, line), key)
+            return CsvItem(name, line, index, problem=p, problems=(p,))
         self.conv.fill(built.data, self.fields, row, (name, line), "", built, key)
         victims: list[dict[str, Any]] = []
         disclosures: list[dict[str, Any]] = []
@@ -401,6 +418,9 @@ class _Assembler:
         for join in self.joins:
             for _n, jline, jrow in join.index.lookup(key):
                 where = (join.file.name, jline)
+                if len(jrow) > len(join.file.header):
+                    built.problems.append(_misaligned(len(jrow), len(join.file.header), where, key))
+                    continue
                 if join.section == "disclosures":
                     if join.extra:
                         self._victim(join.extra, jrow, where, built, key, victims)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import tzinfo
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -18,7 +18,15 @@ import orjson
 from pydantic import ValidationError
 
 from checker.core.errors import InputError, Problem, dotted
-from checker.core.models import Incident, consistency_problems, unknown_fields
+from checker.core.models import (
+    DEFAULT_LIMITS,
+    Incident,
+    Limits,
+    bound_problems,
+    consistency_problems,
+    safe_id,
+    unknown_fields,
+)
 
 BOM = b"\xef\xbb\xbf"
 # Byte-order marks of encodings that are not UTF-8, longest first (UTF-32 LE starts like UTF-16 LE).
@@ -30,8 +38,6 @@ _OTHER_BOMS = (
 )
 MAX_PROBLEMS = 50  # per incident: a record with thousands of bad fields still gives a readable rejection
 MAX_WARNINGS = 20  # unknown fields reported per incident; the rest are summed up in one line
-# A JSON string or one structural character: enough to find where each element of an array starts.
-_TOKEN = re.compile(rb'"(?:[^"\\]++|\\.)*+"|[\[\]{},]')
 _WHITESPACE = b" \t\r\n"
 # The incident id as written in text that does not parse, so that even a broken record is named.
 _ID = re.compile(rb'"incident_id"[ \t\r\n]*:[ \t\r\n]*("(?:[^"\\\x00-\x1f]|\\.){1,200}")')
@@ -53,7 +59,8 @@ class Item:
         return f"{self.source}:{self.line}" if self.line else f"{self.source} item {self.index + 1}"
 
 
-def _decode_error(exc: orjson.JSONDecodeError, text: bytes) -> str:
+def _decode_error(exc: orjson.JSONDecodeError, text: bytes, column: int = 1) -> str:
+    """orjson's message made plain; `column` is where the text starts on its first line."""
     msg = exc.msg
     if msg == "depth limit exceeded":
         msg = "nested too deeply (more than 1024 levels of arrays or objects)"
@@ -61,7 +68,9 @@ def _decode_error(exc: orjson.JSONDecodeError, text: bytes) -> str:
         char = _char_at(text, exc.pos)
         code = f" U+{ord(char):04X}" if char is not None else ""
         msg = f"a control character{code} inside a string; remove it or write it escaped (\\u0000)"
-    return f"invalid JSON: {msg} (column {exc.colno})" if exc.colno else f"invalid JSON: {msg}"
+    if not exc.colno:
+        return f"invalid JSON: {msg}"
+    return f"invalid JSON: {msg} (column {exc.colno + (column - 1 if exc.lineno <= 1 else 0)})"
 
 
 def _char_at(text: bytes, pos: int) -> str | None:
@@ -85,8 +94,9 @@ def _guess_id(text: bytes) -> str | None:
     return value if isinstance(value, str) and value.isprintable() else None
 
 
-def _encoding_problem(text: bytes) -> tuple[str, int] | None:
-    """Why the bytes are not UTF-8 text, and the line where that shows; None when they are."""
+def _encoding_problem(text: bytes, first_column: int = 1) -> tuple[str, int] | None:
+    """Why the bytes are not UTF-8 text, and the line (of the text) where that shows; None when
+    they are. `first_column` is where the text starts on its first line."""
     for bom, name in _OTHER_BOMS:
         if text.startswith(bom):
             return f"the file is {name} text, not UTF-8; save the export as UTF-8", 1
@@ -96,7 +106,7 @@ def _encoding_problem(text: bytes) -> tuple[str, int] | None:
         start = text.rfind(b"\n", 0, exc.start) + 1
         line = text.count(b"\n", 0, exc.start) + 1
         byte = text[exc.start]
-        column = len(text[start : exc.start].decode("utf-8", "replace")) + 1
+        column = len(text[start : exc.start].decode("utf-8", "replace")) + (first_column if line == 1 else 1)
         hint = " (Latin-1 or Windows-1252 text?)" if byte >= 0x80 else ""
         return f"not UTF-8: byte 0x{byte:02X} at column {column}{hint}; save the export as UTF-8", line
     return None
@@ -107,6 +117,9 @@ def read_items(path: Path | str, stream: BinaryIO | None = None) -> Iterator[Ite
     name = str(path)
     if stream is None:
         if name == "-":
+            if sys.stdin is None:  # started with standard input closed (`<&-`)
+                yield Item(name, None, 0, problem=Problem("cannot read: standard input is closed", file=name))
+                return
             stream = sys.stdin.buffer
         else:
             try:
@@ -124,6 +137,18 @@ def read_items(path: Path | str, stream: BinaryIO | None = None) -> Iterator[Ite
             stream.close()
 
 
+CHUNK = 1 << 20  # bytes read at a time: memory stays flat whatever the size of the file
+MAX_ITEM_BYTES = 64 << 20  # one incident as JSON; far above what the record bounds let through
+DETECT_BYTES = 8 << 20  # read at most, to tell JSON Lines from other JSON
+LOOKAHEAD_LINES = 20
+# Skip strings and everything but structure, then stop at one structural character: the C regex
+# engine walks the text, Python sees only brackets and commas. A string cut off by the end of the
+# buffer does not match, so the cut never falls inside a string.
+_STRUCTURE = re.compile(rb'(?:[^"\[\]{},]++|"(?:[^"\\]++|\\.)*+")*+([\[\]{},])')
+_OPEN = b"[{"
+_CLOSE = b"]}"
+
+
 def _is_object(raw: bytes) -> bool:
     stripped = raw.strip(_WHITESPACE)
     if not stripped.startswith(b"{"):
@@ -135,100 +160,96 @@ def _is_object(raw: bytes) -> bool:
 
 
 def _read(name: str, stream: BinaryIO) -> Iterator[Item]:
-    first = stream.readline()
+    """Tell the format from the first lines, then read it as it streams. The file is read once,
+    never reopened or sought in: a pipe or a FIFO works as well as a file."""
+    first = stream.readline(DETECT_BYTES)
     if first.startswith(BOM):
         first = first[len(BOM) :]
-    # A file whose first line is a whole JSON object is JSON Lines, read line by line as it streams.
-    if _is_object(first):
-        yield from _lines(name, _chain(first, stream))
+    head = [first]  # the lines read to tell the format, passed on to the reader chosen
+    if _lines_ahead(head, stream):
+        yield from _lines(name, _chain(b"".join(head), stream))
         return
-    data = first + stream.read()
-    if not data.strip(_WHITESPACE):
+    for bom, encoding in _OTHER_BOMS:
+        if first.startswith(bom):
+            msg = f"the file is {encoding} text, not UTF-8; save the export as UTF-8"
+            yield Item(name, 1, 0, problem=Problem(msg, file=name, line=1))
+            return
+    data = b"".join(head)
+    if not data.strip(_WHITESPACE) and len(data) < DETECT_BYTES:
         yield Item(name, 1, 0, problem=Problem("the file is empty: no incident to check", file=name, line=1))
         return
-    try:
-        doc = orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        if _looks_like_lines(data):
-            yield from _lines(name, data.split(b"\n"))
-            return
-        encoding = _encoding_problem(data)
-        if encoding is not None:
-            msg, line = encoding
-        else:
-            msg, line = _decode_error(exc, data), exc.lineno
-        # in a broken array the id nearest the error may be another incident's: name none rather than a wrong one
-        rid = None if data.lstrip(_WHITESPACE).startswith(b"[") else _guess_id(data)
-        yield Item(name, line, 0, problem=Problem(msg, file=name, line=line, record=rid))
-        return
-    if isinstance(doc, list):
-        if not doc:
-            msg = "the JSON array is empty: no incident to check"
-            yield Item(name, 1, 0, problem=Problem(msg, file=name, line=1))
-        for i, (value, line) in enumerate(zip(doc, _element_lines(data, len(doc)), strict=True)):
-            yield Item(name, line, i, data=value)
-    else:
-        yield Item(name, _first_line(data), 0, data=doc)
+    # a JSON array, one document, or several (pretty-printed) documents one after another
+    yield from _values(name, data, stream, array=data.lstrip(_WHITESPACE).startswith(b"["))
 
 
-def _looks_like_lines(data: bytes) -> bool:
-    """Whether a file that is not one JSON document is JSON Lines whose first line is broken."""
-    # Lines starting with `{` in the first column are incidents of JSON Lines; a pretty-printed
-    # document has at most one (its opening brace), which alone is not an object.
-    starts = 0
+def _lines_ahead(head: list[bytes], stream: BinaryIO) -> bool:
+    """Whether the file is JSON Lines, from its first few lines (read into `head`).
+
+    It is when one of them is a whole JSON object, or when two of them open an object and go on
+    (`{"incident_id": ...` cut short): pretty-printed JSON opens its objects with `{` alone. A
+    file that opens with `[` is an array, unless it ends within those lines, is not valid JSON,
+    has such a line and none that is an element (an object and a comma): then the `[` is a
+    broken line of JSON Lines."""
+    opened = 0
     nonblank = 0
-    parsed = False
-    for raw in data.split(b"\n"):
-        if raw.strip(_WHITESPACE):
+    size = 0
+    lines = False
+    array = False
+    elements = False
+    line = head[0]
+    while True:
+        size += len(line)
+        stripped = line.strip(_WHITESPACE)
+        if stripped:
+            array = array or (nonblank == 0 and stripped.startswith(b"["))
             nonblank += 1
-        if raw.startswith(b"{"):
-            starts += 1
-            parsed = parsed or _is_object(raw)
-    return nonblank >= 2 and (starts >= 2 or parsed)
+            opened += stripped.startswith(b"{") and stripped != b"{"
+            lines = lines or opened >= 2 or _is_object(stripped)
+            elements = elements or (stripped.endswith(b",") and _is_object(stripped[:-1]))
+            if lines and not array:
+                return True
+        if nonblank >= LOOKAHEAD_LINES or size >= DETECT_BYTES or len(line) >= DETECT_BYTES:
+            return False
+        if not line.endswith(b"\n"):
+            break  # the end of the file
+        line = stream.readline(DETECT_BYTES)
+        if not line:
+            break
+        head.append(line)
+    if not (array and lines) or elements:
+        return False
+    try:
+        orjson.loads(b"".join(head))
+    except orjson.JSONDecodeError:
+        return True
+    return False
 
 
-def _first_line(data: bytes) -> int:
-    """The line where the document starts (after any blank lines)."""
-    body = data.lstrip(_WHITESPACE)
-    return data.count(b"\n", 0, len(data) - len(body)) + 1
+def _bounded_line(stream: BinaryIO, limit: int | None = None) -> bytes:
+    """One line, or its first `limit` bytes (MAX_ITEM_BYTES + 1); the rest of it is read on, and dropped."""
+    limit = MAX_ITEM_BYTES + 1 if limit is None else limit
+    line = stream.readline(limit)
+    if len(line) >= limit and not line.endswith(b"\n"):
+        rest = line
+        while rest and not rest.endswith(b"\n"):
+            rest = stream.readline(CHUNK)
+    return line
 
 
-def _element_lines(data: bytes, count: int) -> list[int]:
-    """The line each top-level element of a valid JSON array starts on."""
-    starts: list[int] = []
-    depth = 0
-    for m in _TOKEN.finditer(data):
-        tok = m.group()
-        if tok in (b"[", b"{"):
-            depth += 1
-            if depth == 1:
-                starts.append(m.end())
-        elif tok in (b"]", b"}"):
-            depth -= 1
-        elif tok == b"," and depth == 1:
-            starts.append(m.end())
-    lines: list[int] = []
-    line, pos = 1, 0
-    for start in starts[:count]:
-        while start < len(data) and data[start] in _WHITESPACE:
-            start += 1
-        line += data.count(b"\n", pos, start)
-        pos = start
-        lines.append(line)
-    # never lose an element, even if the scan and the parser ever disagree
-    return lines + [lines[-1] if lines else 1] * (count - len(lines))
-
-
-def _chain(first: bytes, stream: BinaryIO) -> Iterator[bytes]:
-    yield first
-    yield from stream
+def _chain(head: bytes, stream: BinaryIO) -> Iterator[bytes]:
+    """The lines of `head` and then of the stream; a line cut off at the end of `head` is completed."""
+    *lines, last = head.split(b"\n")  # as readline splits: at \n only
+    for line in lines:
+        yield line + b"\n"
+    if last:
+        yield last + _bounded_line(stream, MAX_ITEM_BYTES + 1 - len(last))
+    while line := _bounded_line(stream):
+        yield line
 
 
 def _lines(name: str, lines: Iterable[bytes]) -> Iterator[Item]:
     index = 0
     for number, raw in enumerate(lines, start=1):
-        if number == 1 and raw.startswith(BOM):
-            raw = raw[len(BOM) :]
         if not raw.strip(_WHITESPACE):
             continue
         yield _parse_line(name, number, index, raw)
@@ -236,14 +257,165 @@ def _lines(name: str, lines: Iterable[bytes]) -> Iterator[Item]:
 
 
 def _parse_line(name: str, number: int, index: int, raw: bytes) -> Item:
-    raw = raw.rstrip(b"\r\n")  # an error at the end of the line is at its last column, not on the next line
+    if len(raw) > MAX_ITEM_BYTES:
+        return Item(name, number, index, problem=_too_big(name, number, raw))
+    return _parse(name, number, 1, index, raw.rstrip(b"\r\n"))
+
+
+def _too_big(name: str, line: int, raw: bytes) -> Problem:
+    msg = f"an incident of more than {MAX_ITEM_BYTES:,} bytes of JSON; not read"
+    return Problem(msg, file=name, line=line, record=_guess_id(raw[:CHUNK]))
+
+
+def _parse(name: str, line: int, column: int, index: int, raw: bytes) -> Item:
+    """One JSON value that starts at `line` and `column`; errors are located in the file."""
     try:
-        return Item(name, number, index, data=orjson.loads(raw))
+        return Item(name, line, index, data=orjson.loads(raw))
     except orjson.JSONDecodeError as exc:
-        encoding = _encoding_problem(raw)
-        msg = encoding[0] if encoding is not None else _decode_error(exc, raw)
-        problem = Problem(msg, file=name, line=number, record=_guess_id(raw))
-        return Item(name, number, index, problem=problem)
+        encoding = _encoding_problem(raw, column)
+        if encoding is not None:
+            msg, at = encoding
+        else:
+            msg, at = _decode_error(exc, raw, column), exc.lineno or 1
+        where = line + at - 1
+        return Item(name, line, index, problem=Problem(msg, file=name, line=where, record=_guess_id(raw)))
+
+
+class _Cursor:
+    """Line and column of positions in a buffer whose front is dropped as it is read."""
+
+    def __init__(self) -> None:
+        self.pos = 0  # the position in the buffer counted up to
+        self.line = 1  # the line at self.pos
+        self.line_start = 0  # where that line starts, relative to the buffer (negative once dropped)
+
+    def at(self, buf: bytearray, pos: int) -> tuple[int, int]:
+        """The line and (byte) column of `pos`, at or after the last position asked for."""
+        count = buf.count(b"\n", self.pos, pos)
+        if count:
+            self.line += count
+            self.line_start = buf.rfind(b"\n", self.pos, pos) + 1
+        self.pos = max(self.pos, pos)
+        return self.line, pos - self.line_start + 1
+
+    def drop(self, buf: bytearray, size: int) -> None:
+        """Forget the first `size` bytes of the buffer."""
+        self.at(buf, size)
+        self.pos -= size
+        self.line_start -= size
+        del buf[:size]
+
+
+class _Cutter:
+    """Cuts a byte stream into top-level JSON values, holding one value (and a chunk) at a time."""
+
+    def __init__(self, name: str, head: bytes, stream: BinaryIO) -> None:
+        self.name = name
+        self.buf = bytearray(head)
+        self.stream = stream
+        self.cursor = _Cursor()
+        self.eof = False
+        self.start = 0  # where the value being cut starts
+        self.index = 0  # values given so far
+        self.oversize: Problem | None = None  # the value being cut is too big: read through, not kept
+
+    def more(self, pos: int) -> int:
+        """Read the next chunk, dropping what is already cut; the new scanning position."""
+        if self.oversize is None and pos - self.start > MAX_ITEM_BYTES:
+            line, _ = self.value_start(pos)
+            self.oversize = _too_big(self.name, line, bytes(self.buf[self.start : self.start + CHUNK]))
+        drop = pos if self.oversize is not None else self.start
+        self.cursor.drop(self.buf, drop)
+        self.start = max(self.start - drop, 0)
+        chunk = self.stream.read(CHUNK)
+        self.eof = not chunk
+        self.buf += chunk
+        return pos - drop
+
+    def value_start(self, end: int) -> tuple[int, int]:
+        """Line and column of the first non-blank byte of the value being cut (it ends at `end`)."""
+        skip = len(self.buf[self.start : end]) - len(self.buf[self.start : end].lstrip(_WHITESPACE))
+        return self.cursor.at(self.buf, self.start + skip)
+
+    def cut(self, end: int, keep_blank: bool = False) -> Item | None:
+        """The value from the start to `end`, parsed; None when it is blank (and not kept)."""
+        oversize, self.oversize = self.oversize, None
+        if oversize is None and end - self.start > MAX_ITEM_BYTES:
+            line, _ = self.value_start(end)
+            oversize = _too_big(self.name, line, bytes(self.buf[self.start : self.start + CHUNK]))
+        raw = b"" if oversize is not None else bytes(self.buf[self.start : end]).strip(_WHITESPACE)
+        if oversize is not None:
+            self.index += 1
+            return Item(self.name, oversize.line, self.index - 1, problem=oversize)
+        if not raw and not keep_blank:
+            return None
+        line, column = self.value_start(end)
+        self.index += 1
+        if not raw:
+            problem = Problem("invalid JSON: an empty element", file=self.name, line=line)
+            return Item(self.name, line, self.index - 1, problem=problem)
+        return _parse(self.name, line, column, self.index - 1, raw)
+
+
+def _values(name: str, head: bytes, stream: BinaryIO, array: bool) -> Iterator[Item]:
+    """The top-level JSON values of a stream, each parsed on its own as soon as it is cut.
+
+    In an array (`array`) the values are its elements; otherwise the documents one after another
+    (one object, or several pretty-printed ones). Text between documents that is not whitespace is
+    a value of its own, which fails to parse: nothing is skipped unseen. Anything after the
+    array's closing bracket is read as documents, and so fails to parse too."""
+    cutter = _Cutter(name, head, stream)
+    buf = cutter.buf
+    pos = 0  # scanned up to here
+    depth = 0
+    opened = False  # the array's opening bracket was seen
+    while True:
+        m = _STRUCTURE.match(buf, pos)
+        if m is None:
+            if cutter.eof:
+                break
+            pos = cutter.more(pos)
+            continue
+        char = m.group(1)
+        at, pos = m.end() - 1, m.end()
+        item: Item | None = None
+        if char in _OPEN:
+            depth += 1
+            if array and not opened:
+                opened = True
+                cutter.start = pos
+            elif not array and depth == 1:
+                item = cutter.cut(at)  # text before this document
+                cutter.start = at
+        elif char in _CLOSE and depth > 0:  # a stray closing bracket stays in its value, which fails
+            depth -= 1
+            if array and depth == 0:
+                item = cutter.cut(at, keep_blank=cutter.index > 0)  # `[1,]` has an empty element
+                if item is None:
+                    msg = "the JSON array is empty: no incident to check"
+                    item = Item(name, 1, 0, problem=Problem(msg, file=name, line=1))
+                    cutter.index = 1
+                cutter.start = pos
+                array = False
+            elif not array and depth == 0:
+                item = cutter.cut(pos)
+                cutter.start = pos
+        elif char == b"," and array and depth == 1:
+            item = cutter.cut(at, keep_blank=True)
+            cutter.start = pos
+        if item is not None:
+            yield item
+    # an unfinished value or trailing text: a document or array cut short fails to parse
+    item = cutter.cut(len(buf))
+    if item is not None:
+        yield item
+    if array and opened:
+        line, _ = cutter.cursor.at(buf, len(buf))
+        msg = "invalid JSON: the array is not closed (no ] at the end); the file may be cut short"
+        yield Item(name, line, cutter.index, problem=Problem(msg, file=name, line=line))
+        cutter.index += 1
+    elif cutter.index == 0:
+        yield Item(name, 1, 0, problem=Problem("the file is empty: no incident to check", file=name, line=1))
 
 
 def _json_kind(value: Any) -> str:
@@ -266,7 +438,7 @@ def _capped(problems: list[Problem], item: Item, rid: str | None) -> list[Proble
     return [*problems[:MAX_PROBLEMS], summary]
 
 
-def validate(item: Item, zone: tzinfo | None = None) -> tuple[Incident, list[str]]:
+def validate(item: Item, zone: tzinfo | None = None, limits: Limits = DEFAULT_LIMITS) -> tuple[Incident, list[str]]:
     """The incident an item holds, with warnings; raises InputError naming file, line and field."""
     if item.problem is not None:
         raise InputError([item.problem])
@@ -277,7 +449,10 @@ def validate(item: Item, zone: tzinfo | None = None) -> tuple[Incident, list[str
         raise InputError([Problem(msg, file=item.source, line=line)])
     raw_id = data.get("incident_id")
     # a numeric id is wrong (the field says so) but still the best name for the incident in messages
-    rid = raw_id if isinstance(raw_id, str) else str(raw_id) if isinstance(raw_id, int | float) else None
+    rid = safe_id(raw_id) if isinstance(raw_id, str) else str(raw_id) if isinstance(raw_id, int | float) else None
+    bounds = bound_problems(data, limits)
+    if bounds:
+        raise InputError([replace(p, file=item.source, line=line) for p in bounds])
     try:
         incident = Incident.model_validate(data, context={"timezone": zone})
     except ValidationError as exc:

@@ -51,7 +51,7 @@ def _why_not_branch(branch: Branch, by_kind: dict[str, list[dict[str, Any]]]) ->
         if p.absent:
             blockers = [f for f in candidates if test_node(p.test, f, bound)]
             if blockers:
-                return [f"fails: a {p.kind} exists that the rule requires to be absent: {blockers[0]['id']}"]
+                return [f"fails: a {p.kind} exists that the rule requires to be absent: {fact_label(blockers[0])}"]
             continue
         match = next((f for f in candidates if test_node(p.test, f, bound)), None)
         if match is None:
@@ -63,10 +63,20 @@ def _why_not_branch(branch: Branch, by_kind: dict[str, list[dict[str, Any]]]) ->
                 shown = "; ".join(f"{leaf.describe(p.alias)} (is {_value(leaf, f)})" for leaf in failed) or _nested(
                     p.test
                 )
-                lines.append(f"  {f['id']}: {shown}")
+                lines.append(f"  {fact_label(f)}: {shown}")
             return lines
         bound[p.alias] = match
     return ["all conditions hold: the rule fires"]
+
+
+def fact_label(fact: dict[str, Any]) -> str:
+    """A fact as a person reads it: its kind and the id of what it stands for (`link CRN-1>D1`).
+
+    The fact's own `id` is a number the checker assigns, which means nothing to a reader."""
+    kind = str(fact.get("kind"))
+    if kind == "link":
+        return f"link {fact.get('record_id')}>{fact.get('disclosure_id')}"
+    return f"{kind} {fact.get(kind + '_id')}"
 
 
 def _nested(node: Node) -> str:

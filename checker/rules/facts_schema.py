@@ -200,3 +200,16 @@ class Hit(Protocol):
 
 
 Screen = Callable[[str], Sequence[Hit]]
+
+# What reports may not show of a fact field as it is (checker/audit/rows.py masks them):
+# the words of the incident log, which name people ...
+NARRATIVE_FIELDS = frozenset({"phrase", "sentence"})
+# ... a victim's particulars, which with the date and place point to one person under --pseudonymise ...
+PERSONAL_FIELDS = frozenset({"age", "sex", "relationship", "partner_or_family", "victim_age", "victim_sex"})
+# ... and ids: every `*_id` field (but mention_id, which names an offence family) and these.
+ID_FIELDS = frozenset({"duplicate_of"})
+
+
+def is_id_field(name: str) -> bool:
+    """Whether a fact field holds an id of the incident, a record, a disclosure, a victim or a suspect."""
+    return name in ID_FIELDS or (name.endswith("_id") and name != "mention_id")

@@ -75,7 +75,7 @@ class Example(Strict):
 class RuleModel(Strict):
     """The schema of one rule file."""
 
-    id: str = Field(pattern=r"^[A-Z]{2}\d{3}$")
+    id: str = Field(pattern=r"^[A-Z]{2}[0-9]{3}$")  # ASCII: \d would take any Unicode digit
     name: str = Field(pattern=r"^[a-z_]+\.[a-z0-9_]+$")
     title: str
     area: Area

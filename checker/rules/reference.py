@@ -14,7 +14,7 @@ from checker.core.strict import Strict
 from checker.read.yamlio import load_yaml
 
 Tag = Literal["S", "S-weak", "M", "D"]
-_DURATION = re.compile(r"^(\d+)([smhd])$")
+_DURATION = re.compile(r"^([0-9]+)([smhd])$")  # ASCII digits only
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 

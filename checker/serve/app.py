@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -19,14 +20,15 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from checker.audit.rows import withhold
-from checker.check.checker import Result
+from checker.audit.rows import WITHHELD
+from checker.check.checker import Checker, Result
 from checker.check.docs import rule_text
 from checker.check.document import json_document, problem_dict
 from checker.check.exceptions import Entry, Policy, Register, check_entry
 from checker.core.errors import Problem, dotted
 from checker.core.models import Incident
 from checker.core.times import utc_now
+from checker.rules.facts_schema import NARRATIVE_FIELDS
 from checker.rules.loader import Area, Outcome, RuleSet
 from checker.serve.auth import PERMISSIONS, Caller, Permission, digest
 from checker.serve.pagestore import PageStore
@@ -76,6 +78,11 @@ class Service:
     store: Store
     workers: Workers
 
+    @cached_property
+    def messages(self) -> Checker:
+        """Writes findings' messages again with masked values (no engine: checking is the workers')."""
+        return Checker(self.ruleset, evaluator="reference")
+
 
 # ------------------------------------------------------------------------------------------------
 # Error bodies, and what the store keeps of a checked version
@@ -95,7 +102,7 @@ def incident_row(
 ) -> IncidentRow:
     """What the store keeps of one checked version: no narrative, and no quote of it, unless the force asks."""
     keep_log = service.settings.store_narrative
-    kept = result if keep_log else _withheld(result, incident)
+    kept = result if keep_log else _withheld(service, result, incident, now)
     return IncidentRow(
         incident_id=incident.incident_id,
         key=key,
@@ -121,12 +128,16 @@ def version_key(incident: Incident) -> Stored:
     )
 
 
-def _withheld(result: Result, incident: Incident) -> Result:
-    """A result whose messages quote nothing of the incident log, for storing without narratives."""
-    log = incident.narrative
-    if not log:
+def _withheld(service: Service, result: Result, incident: Incident, as_of: datetime) -> Result:
+    """A result whose messages quote nothing of the incident log, for storing without narratives:
+    each message written again with the log's words withheld, and no quote kept."""
+    if not incident.narrative:
         return result
-    findings = tuple(replace(f, message=withhold(f.message, f.facts, log)) for f in result.findings)
+
+    def mask(name: str, value: Any) -> Any:
+        return WITHHELD if name in NARRATIVE_FIELDS else value
+
+    findings = tuple(replace(f, message=service.messages.message(f, as_of, mask), quote=None) for f in result.findings)
     return replace(result, findings=findings)
 
 
