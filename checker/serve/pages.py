@@ -54,9 +54,11 @@ from checker.serve.views import (
     SUBJECT_WORDS,
     countdown,
     decision_text,
+    log_mask,
+    log_pieces,
     queue_rows,
-    screened,
     source_text,
+    without_log,
 )
 from checker.serve.workers import Checked
 
@@ -70,6 +72,8 @@ CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
+Found = dict[str, Any]  # a finding, decision or record as the stored JSON has it
+LOG_MESSAGE_WITHHELD = "This message is withheld: it quotes the incident log, which your role may not read."
 API_PATHS = ("/v1/", "/healthz", "/readyz", "/openapi.json")
 
 
@@ -187,6 +191,24 @@ def add_pages(app: FastAPI, service: Service) -> None:
     def csrf_refused(request: Request, viewer: Viewer | None) -> HTMLResponse:
         reason = "The form had expired or did not come from this page. Go back, reload the page and send it again."
         return render(request, "refused.html", viewer, 403, title="Form refused", reason=reason)
+
+    async def log_free(
+        findings: list[dict[str, Any]], record: dict[str, Any] | None, at: datetime
+    ) -> list[dict[str, Any]]:
+        """Stored findings as a role that may not read the log sees them. Kept without the log, they
+        already quote none of it; kept with it, each message is written again from the stored version
+        (checked again as at `at`) with the log's words withheld, or withheld whole if it cannot be."""
+        narrative = record.get("narrative") if record else None
+        if not narrative or record is None:
+            return [{**f, "quote": None} for f in findings]
+        checked = await _check(service, orjson.dumps(record), at, single=True)
+        again = {(g.rule_id, g.subject): g for r in checked.results for g in r.findings}
+        out = []
+        for f in findings:
+            g = again.get((f["rule_id"], f["subject"]))
+            message = _masked(service, g, at, narrative) if g is not None else LOG_MESSAGE_WITHHELD
+            out.append({**f, "message": message, "quote": None})
+        return out
 
     # -- sign-in -------------------------------------------------------------------------------
 
@@ -324,7 +346,7 @@ def add_pages(app: FastAPI, service: Service) -> None:
             "narrative": narrative if viewer.reads_log else None,
             "log_withheld": bool(narrative) and not viewer.reads_log,
             "doc": doc,
-            "findings": _screen_all(findings, None if viewer.reads_log else narrative),
+            "findings": findings if viewer.reads_log else await log_free(findings, record, checked_at),
             "decisions": _decision_rows(doc["decisions"], now, checked_at, zone),
             "checked_at": human_time(checked_at.isoformat(), now, zone),
             "exceptions": [_exception_row(i, e, now, zone) for i, e in entries],
@@ -420,24 +442,18 @@ def add_pages(app: FastAPI, service: Service) -> None:
             json_document(service.ruleset, results, [], now, warnings=checked.warnings, excepted=excepted)
         )
         narratives = {i.incident_id: i.narrative for i in checked.incidents}
-        explained: dict[tuple[str, str, str], list[str]] = {}
-        for r in results:
-            hidden = None if viewer.reads_log else narratives.get(r.incident_id)
-            for f in r.findings:
-                explained[(f.incident_id, f.rule_id, f.subject)] = _explain_lines(service, f, hidden)
         incidents = []
         for r in results:
             log = narratives.get(r.incident_id)
             hidden = None if viewer.reads_log else log
-            facts = {(f.rule_id, f.subject): f.facts for f in r.findings}
             findings = [
                 {
-                    **fd,
-                    "message": screened(fd["message"], hidden, facts.get((fd["rule_id"], fd["subject"]))),
-                    "explain": explained.get((r.incident_id, fd["rule_id"], fd["subject"]), []),
+                    **f.to_dict(),
+                    "message": f.message if viewer.reads_log else _masked(service, f, now, log),
+                    "quote": f.quote if viewer.reads_log else None,
+                    "explain": _explain_lines(service, f, hidden),
                 }
-                for fd in doc["findings"]
-                if fd["incident_id"] == r.incident_id
+                for f in r.findings
             ]
             decisions = [d for d in doc["decisions"] if d["incident_id"] == r.incident_id]
             incidents.append(
@@ -487,9 +503,9 @@ def add_pages(app: FastAPI, service: Service) -> None:
         )
         if finding is None:
             return None
-        record = await run_in_threadpool(pages.record, incident_id)
-        hidden = None if viewer.reads_log or record is None else record.get("narrative")
-        finding = {**finding, "message": screened(finding["message"], hidden)}
+        if not viewer.reads_log:
+            record = await run_in_threadpool(pages.record, incident_id)
+            finding = (await log_free([finding], record, unstamp(found["checked_at"])))[0]
         today = utc_now().astimezone(EXPIRY_ZONE).date()
         return {
             "title": "Accept an exception",
@@ -639,14 +655,21 @@ async def _check(service: Service, body: bytes, at: datetime, single: bool) -> C
 
 
 def _explain_lines(service: Service, finding: Finding, narrative: str | None) -> list[str]:
+    """Each condition of the rule with the value it saw; the log's words withheld when `narrative` is given."""
     rule = service.ruleset.get(finding.rule_id)
     if rule is None:
         return []
-    return [screened(line, narrative, finding.facts) for line in fired_conditions(rule, finding.facts)]
+    lines = fired_conditions(rule, finding.facts)
+    if narrative is None:
+        return lines
+    pieces = log_pieces(finding.facts)
+    return [without_log(line, pieces, narrative) for line in lines]
 
 
-def _screen_all(findings: list[dict[str, Any]], narrative: str | None) -> list[dict[str, Any]]:
-    return [{**f, "message": screened(str(f["message"]), narrative)} for f in findings]
+def _masked(service: Service, finding: Finding, as_of: datetime, narrative: str | None) -> str:
+    """The finding's message written again with the log's words withheld, as the service stores it."""
+    text = service.messages.message(finding, as_of, log_mask)
+    return without_log(text, log_pieces(finding.facts), narrative)
 
 
 def _decision_rows(decisions: list[dict[str, Any]], now: datetime, judged: datetime, zone: Any) -> list[dict[str, Any]]:

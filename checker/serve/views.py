@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any
 
-from checker.audit.rows import WITHHELD, withhold
+from checker.audit.rows import WITHHELD
 from checker.core.times import human_duration, human_time
+from checker.rules.facts_schema import NARRATIVE_FIELDS
 
 SOON_S = 2 * 3600  # "due soon": within two hours, the last stretch of a shift
 OUTCOME_WORDS = {"breach": "Breach", "risk": "Risk", "needs_review": "Needs review"}
@@ -140,13 +141,22 @@ def source_text(source: dict[str, Any]) -> str:
     return text + (f" [{tag}]" if tag not in (None, "S") else "")
 
 
-def screened(text: str, narrative: str | None, facts: dict[str, dict[str, Any]] | None = None) -> str:
-    """Text with every piece of the incident log it quotes withheld, for a role that may not read the log."""
-    if not narrative:
-        return text
-    out = withhold(text, facts or {}, narrative)
-    # a whole sentence of the log, or any value quoted from it, never passes
-    for sentence in (s.strip() for s in narrative.replace("\n", " ").split(".")):
-        if len(sentence) > 12 and sentence in out:
-            out = out.replace(sentence, WITHHELD)
-    return out
+def log_mask(name: str, value: Any) -> Any:
+    """How a message says a value it quotes to a role that may not read the log: the log's words withheld."""
+    return WITHHELD if name in NARRATIVE_FIELDS else value
+
+
+def log_pieces(facts: dict[str, dict[str, Any]]) -> list[str]:
+    """The words of the log that a finding's facts carry (the phrase and sentence found), longest first."""
+    found = {str(v) for fact in facts.values() for k, v in fact.items() if k in NARRATIVE_FIELDS and v}
+    return sorted(found, key=len, reverse=True)
+
+
+def without_log(text: str, pieces: list[str], narrative: str | None) -> str:
+    """Text with the log's words withheld: each piece a finding carries, and any sentence of the log."""
+    for piece in pieces:
+        text = text.replace(piece, WITHHELD)
+    for sentence in (s.strip() for s in (narrative or "").replace("\n", " ").split(".")):
+        if len(sentence) > 12 and sentence in text:
+            text = text.replace(sentence, WITHHELD)
+    return text
