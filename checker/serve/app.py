@@ -31,6 +31,7 @@ from checker.core.times import utc_now
 from checker.rules.facts_schema import NARRATIVE_FIELDS
 from checker.rules.loader import Area, Outcome, RuleSet
 from checker.serve.auth import PERMISSIONS, Caller, Permission, digest
+from checker.serve.pagestore import PageStore
 from checker.serve.schemas import (
     AuditLog,
     CheckDocument,
@@ -417,6 +418,7 @@ def create_app(service: Service) -> FastAPI:
             status = "stored" if await run_in_threadpool(store.put, row) else "older_ignored"
         results, excepted = (await register_for([result])).split([result], now)
         doc = json_document(ruleset, results, [], now, warnings=checked.warnings, excepted=excepted)
+        await run_in_threadpool(PageStore(store).add_check, incident_id, now, key, status, orjson.loads(doc))
         head = orjson.dumps(
             {"incident_id": incident_id, "status": status, "version": incident.version, "updated_at": key.updated_key}
         )

@@ -15,6 +15,7 @@ from types import FrameType
 from typing import TextIO
 
 import orjson
+from fastapi import FastAPI
 
 from checker.check.exceptions import Policy, load_policy
 from checker.core.errors import CheckerError, Problem
@@ -22,6 +23,9 @@ from checker.core.times import utc_now
 from checker.rules.loader import default_rules_dir, load_rules
 from checker.serve.app import Service, Settings, create_app, incident_row, version_key
 from checker.serve.auth import ROLES, digest, load_token_file, new_token
+from checker.serve.demo import shifted
+from checker.serve.pages import add_pages
+from checker.serve.pagestore import PageStore
 from checker.serve.store import Store
 from checker.serve.workers import Workers
 
@@ -58,11 +62,11 @@ def start(settings: Settings) -> Service:
 
 
 def load_demo(service: Service, files: list[Path]) -> int:
-    """Check and store sample incidents (as version 1 where they carry none); returns how many."""
+    """Check and store sample incidents, moved to the present (as version 1 where they carry none); returns how many."""
     now = utc_now()
     stored = 0
-    for path in files:
-        data = orjson.loads(path.read_bytes())
+    for index, path in enumerate(files):
+        data = shifted(orjson.loads(path.read_bytes()), now, index)
         data.setdefault("version", 1)
         checked = service.workers.check(orjson.dumps(data), now, service.settings.timezone, True).result()
         if checked.rejected:
@@ -70,6 +74,7 @@ def load_demo(service: Service, files: list[Path]) -> int:
         incident = checked.incidents[0]
         row = incident_row(service, incident, checked.results[0], checked.warnings, version_key(incident), now)
         stored += service.store.put(row)
+        PageStore(service.store).add_check(incident.incident_id, now, row.key, "stored", orjson.loads(row.document))
     return stored
 
 
@@ -131,8 +136,11 @@ def _serve(args: argparse.Namespace, database: str, out: TextIO) -> int:
                 service.store.add_token(f"demo-{role}", role, digest(token))
                 print(f"  {role:<10} token: {token}", file=out)
         print(f"crimecheck serving on {url} (database {service.store.where}; Ctrl-C stops)", file=out, flush=True)
+        if args.demo:
+            page = f"  the supervisors' page: open {url}/ and sign in with the supervisor or FCR token"
+            print(page, file=out, flush=True)
         config = uvicorn.Config(
-            create_app(service), host=args.host, port=args.port, access_log=False, log_config=None, log_level="warning"
+            with_page(service), host=args.host, port=args.port, access_log=False, log_config=None, log_level="warning"
         )
         uvicorn.Server(config).run()
     except _Stopped:
@@ -144,6 +152,13 @@ def _serve(args: argparse.Namespace, database: str, out: TextIO) -> int:
             service.workers.close()
             service.store.close()
     return EXIT_OK
+
+
+def with_page(service: Service) -> FastAPI:
+    """The API and, at `/`, the supervisors' page (outside the OpenAPI document)."""
+    app = create_app(service)
+    add_pages(app, service)
+    return app
 
 
 class _Stopped(Exception):
