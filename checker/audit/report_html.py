@@ -24,6 +24,7 @@ from markupsafe import Markup
 
 from checker.audit.tally import Tally, Worst
 from checker.core.errors import CheckerError, Problem
+from checker.rules.loader import AREA_NAMES, OUTCOME_NAMES
 
 DEFAULT_MARKING = "OFFICIAL-SENSITIVE"
 INCIDENTS_SHOWN = 25  # incidents listed on the page; findings.csv has every one
@@ -31,16 +32,6 @@ RULES_CHARTED = 10
 LONDON = ZoneInfo("Europe/London")
 # Internal vocabulary that rule messages quote in brackets, e.g. "(victim_report)": not for the page
 _CODE = re.compile(r"\s*\((?:[a-z0-9]+_)+[a-z0-9]+\)")
-_OUTCOME = {"breach": "Breach", "risk": "Risk", "needs_review": "Needs review"}
-_AREA = {
-    "timeliness": "Timeliness",
-    "recording": "Recording",
-    "rape_n100": "Rape and N100",
-    "cancellation": "Cancellation",
-    "classification": "Classification",
-    "counting": "Counting",
-    "flags": "Crime flags",
-}
 TREND_MEASURES = (
     "recording.all_crime",
     "recording.violence_against_the_person",
@@ -325,7 +316,7 @@ def _incidents(worst: list[Worst], total: int, narratives: bool) -> dict[str, An
             {
                 "incident_id": w.incident_id,
                 "period": _month(w.period) if w.period else "–",
-                "outcome": _OUTCOME.get(first.outcome, first.outcome),
+                "outcome": OUTCOME_NAMES.get(first.outcome, first.outcome),
                 "outcome_class": first.outcome,
                 "title": first.title,
                 "message": _CODE.sub("", first.message),
@@ -488,8 +479,8 @@ def context(summary: dict[str, Any], tally: Tally, options: ReportOptions) -> di
             "rows": [
                 {
                     **r,
-                    "area": _AREA.get(r["area"] or "", r["area"] or "–"),
-                    "outcome": _OUTCOME.get(r["outcome"] or "", r["outcome"] or "–"),
+                    "area": AREA_NAMES.get(r["area"] or "", r["area"] or "–"),
+                    "outcome": OUTCOME_NAMES.get(r["outcome"] or "", r["outcome"] or "–"),
                     "outcome_class": r["outcome"] or "",
                 }
                 for r in by_rule

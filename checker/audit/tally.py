@@ -8,7 +8,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from checker.audit.measures import BUCKETS, EXAMPLES, LONGER, TOP_INCIDENTS
-from checker.audit.rows import ItemResult
+from checker.audit.rows import ItemResult, Unit
 from checker.check.checker import Finding
 from checker.core.errors import Problem
 
@@ -97,31 +97,9 @@ class Tally:
             c[f"incidents_with.{kind}"] += 1
         if kinds:
             c["incidents_with.any"] += 1
-        p = o.period
         for u in o.units:
-            if u.decision == "crime" and u.group != "fraud":
-                ok = u.crime_record_made and not u.wrong
-                self._hit(p, "recording.all_crime", ok)
-                if u.group == "violence_against_the_person":
-                    self._hit(p, "recording.violence_against_the_person", ok)
-                if u.group == "sexual_offences":
-                    self._hit(p, "recording.sexual_offences", ok)
-                if u.subgroup == "rape":
-                    self._hit(p, "recording.rape", ok)
-                if o.asb_personal:
-                    self._hit(p, "recording.asb_personal", ok)
-                if o.safeguarding:
-                    self._hit(p, "recording.safeguarding", ok)
-            if u.first_elapsed_s is not None:
-                self._hit(p, "timeliness.within_window", u.first_elapsed_s <= self.window_s)
-                bucket = next((name for name, limit in BUCKETS if u.first_elapsed_s <= limit), LONGER)
-                c[f"elapsed.{bucket}"] += 1
-            if u.subgroup == "rape":
-                if u.n100_recorded:
-                    self._hit(p, "n100.correct", u.decision == "n100")
-                    self._hit(p, "n100.should_have_been_crime", u.decision == "crime" and not u.crime_record_made)
-                if u.decision in ("crime", "n100"):
-                    self._hit(p, "n100.missing", u.first_elapsed_s is None)
+            self._unit(o, u)
+        p = o.period
         for k in o.cancels:
             self._hit(p, "cancellation.correct", k.correct)
             self._hit(p, f"cancellation.correct.{k.category}", k.correct)
@@ -139,6 +117,34 @@ class Tally:
                     o.narrative,
                 )
             )
+
+    def _unit(self, o: ItemResult, u: Unit) -> None:
+        """Count one disclosure's part in the recording, timeliness and N100 figures."""
+        p = o.period
+        c = self.counts
+        if u.decision == "crime" and u.group != "fraud":
+            ok = u.crime_record_made and not u.wrong
+            self._hit(p, "recording.all_crime", ok)
+            if u.group == "violence_against_the_person":
+                self._hit(p, "recording.violence_against_the_person", ok)
+            if u.group == "sexual_offences":
+                self._hit(p, "recording.sexual_offences", ok)
+            if u.subgroup == "rape":
+                self._hit(p, "recording.rape", ok)
+            if o.asb_personal:
+                self._hit(p, "recording.asb_personal", ok)
+            if o.safeguarding:
+                self._hit(p, "recording.safeguarding", ok)
+        if u.first_elapsed_s is not None:
+            self._hit(p, "timeliness.within_window", u.first_elapsed_s <= self.window_s)
+            bucket = next((name for name, limit in BUCKETS if u.first_elapsed_s <= limit), LONGER)
+            c[f"elapsed.{bucket}"] += 1
+        if u.subgroup == "rape":
+            if u.n100_recorded:
+                self._hit(p, "n100.correct", u.decision == "n100")
+                self._hit(p, "n100.should_have_been_crime", u.decision == "crime" and not u.crime_record_made)
+            if u.decision in ("crime", "n100"):
+                self._hit(p, "n100.missing", u.first_elapsed_s is None)
 
     def _offer(self, w: Worst) -> None:
         self.worst.append(w)

@@ -238,6 +238,8 @@ def _victim_facts(out: _Facts, incident: Incident, min_da_age: int) -> None:
         )
 
 
+# Longer than 80 lines on purpose: most of it is the disclosure fact's one literal, its fields in the
+# order checker.rules.facts_schema documents them; the decision logic itself is `decide`.
 def _disclosure_facts(
     out: _Facts, incident: Incident, ref: Reference, as_of: datetime, principal_of: dict[str, str]
 ) -> _Seen:

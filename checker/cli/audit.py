@@ -134,24 +134,11 @@ def run_audit(args: argparse.Namespace, out: TextIO) -> int:
     progress = Progress(terminal, show, "reading" if args.sample else "auditing", total or None)
     tally = Tally(window_s=window_s)
     writer = ReportWriter(Path(args.out), include_narrative=args.include_narrative, options=_report_options(args))
-    read = 0
     # so that SIGTERM removes the partial report too (a handler can only be set in the main thread)
     main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _terminated) if main_thread else None
     try:
-        stream = queue(items)
-        if args.sample is not None:
-
-            def counted(s: Iterable[Queued]) -> Iterator[Queued]:
-                for q in s:
-                    progress.advance()
-                    yield q
-
-            todo, read = reservoir(counted(stream), args.sample, args.seed)
-            progress.phase("checking the sample", len(todo))
-            batches: Iterable[list[Queued]] = chunks(todo)
-        else:
-            batches = chunks(stream)
+        batches, read = _batches(queue(items), args, progress)
         for size, outcomes in checked_chunks(batches, workers, ruleset, args.evaluator, settings):
             for o in outcomes:
                 writer.write(o)
@@ -187,6 +174,24 @@ def run_audit(args: argparse.Namespace, out: TextIO) -> int:
         return EXIT_ERROR
     failing = FAIL_ON[args.fail_on]
     return EXIT_FINDINGS if any(tally.counts[f"outcome.{o}"] for o in failing) else EXIT_OK
+
+
+def _batches(
+    stream: Iterable[Queued], args: argparse.Namespace, progress: Progress
+) -> tuple[Iterable[list[Queued]], int]:
+    """The chunks to check, and how many items were read for them (0 until a full run has read all):
+    every item, or a simple random sample of --sample of them."""
+    if args.sample is None:
+        return chunks(stream), 0
+
+    def counted(s: Iterable[Queued]) -> Iterator[Queued]:
+        for q in s:
+            progress.advance()
+            yield q
+
+    todo, read = reservoir(counted(stream), args.sample, args.seed)
+    progress.phase("checking the sample", len(todo))
+    return chunks(todo), read
 
 
 def run_compare(args: argparse.Namespace, out: TextIO) -> int:

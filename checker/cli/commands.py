@@ -19,11 +19,11 @@ from checker.check.examples import run_all
 from checker.check.exceptions import Excepted, Register, load_register
 from checker.check.facts import build_facts
 from checker.cli.exits import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, FAIL_ON
-from checker.cli.output import Paint, human_result
+from checker.cli.output import Paint, human_excepted, human_result, human_totals
 from checker.cli.terminal import wants_colour
 from checker.core.errors import CheckerError, Problem
 from checker.core.models import Limits
-from checker.core.times import LONDON, human_time, parse_time, utc_now
+from checker.core.times import LONDON, parse_time, utc_now
 from checker.read.incidents import incident_files, read_items, validate
 from checker.rules.explain import fired_conditions, why_not
 from checker.rules.loader import Rule, RuleSet, load_rules
@@ -91,13 +91,7 @@ def run_check(args: argparse.Namespace, out: TextIO) -> int:
             if human:
                 print("\n".join(human_result(result, paint, as_of, zone, args.explain)), file=out)
                 for e in held:
-                    until = human_time(e.entry.expires_at.isoformat(), as_of, zone)
-                    line = f"  {e.finding.rule_id} excepted     {e.finding.subject}  {e.finding.title}"
-                    print(
-                        paint(f"{line}\n      accepted by the {e.entry.accepted_by_role} until {until}: ", "dim")
-                        + paint(e.entry.reason, "dim"),
-                        file=out,
-                    )
+                    print("\n".join(human_excepted(e, paint, as_of, zone)), file=out)
                 if args.explain:
                     _print_explain(checker, result, out, paint)
                 if args.why_not:
@@ -106,18 +100,7 @@ def run_check(args: argparse.Namespace, out: TextIO) -> int:
         on_stderr = _paint(args, sys.stderr)
         for w in warnings:
             print(on_stderr(f"warning: {w}", "dim"), file=sys.stderr)
-        counts = f"{len(results) + len(rejected)} read, {len(results)} checked, {len(rejected)} rejected"
-        total = {
-            o: sum(1 for r in results for f in r.findings if f.outcome == o) for o in ("breach", "risk", "needs_review")
-        }
-        print(
-            paint(
-                f"\n{counts}; findings: {total['breach']} breach, {total['risk']} risk, "
-                f"{total['needs_review']} needs review" + (f"; {len(excepted)} excepted" if excepted else ""),
-                "bold",
-            ),
-            file=out,
-        )
+        print(paint("\n" + human_totals(results, len(rejected), len(excepted)), "bold"), file=out)
     else:
         out.write(json_document(ruleset, results, rejected, as_of, args.explain, warnings, excepted).decode())
     if rejected:

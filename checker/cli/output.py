@@ -6,6 +6,7 @@ import textwrap
 from datetime import datetime, tzinfo
 
 from checker.check.checker import Finding, Result
+from checker.check.exceptions import Excepted
 from checker.core.times import human_duration, human_time
 
 WIDTH = 100  # wrap messages for a terminal; JSON output is for machines
@@ -78,3 +79,25 @@ def _human_finding(f: Finding, paint: Paint, explain: bool) -> list[str]:
             shown = ", ".join(f"{k}={v}" for k, v in fact.items() if k not in ("kind", "reported_on"))
             lines.append(paint(f"      {alias} = {fact['kind']}: {shown}", "dim"))
     return lines
+
+
+def human_excepted(e: Excepted, paint: Paint, as_of: datetime, zone: tzinfo) -> list[str]:
+    """A finding an accepted exception holds back: which, who accepted it, until when and why."""
+    until = human_time(e.entry.expires_at.isoformat(), as_of, zone)
+    return [
+        paint(f"  {e.finding.rule_id} excepted     {e.finding.subject}  {e.finding.title}", "dim"),
+        paint(f"      accepted by the {e.entry.accepted_by_role} until {until}: ", "dim")
+        + paint(e.entry.reason, "dim"),
+    ]
+
+
+def human_totals(results: list[Result], rejected: int, excepted: int) -> str:
+    """The closing line: what was read, checked and rejected, and the findings by outcome."""
+    total = {
+        o: sum(1 for r in results for f in r.findings if f.outcome == o) for o in ("breach", "risk", "needs_review")
+    }
+    return (
+        f"{len(results) + rejected} read, {len(results)} checked, {rejected} rejected; findings: "
+        f"{total['breach']} breach, {total['risk']} risk, {total['needs_review']} needs review"
+        + (f"; {excepted} excepted" if excepted else "")
+    )

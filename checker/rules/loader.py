@@ -24,6 +24,17 @@ from checker.rules.reference import Reference, Source, load_reference
 
 AREAS = ("timeliness", "recording", "rape_n100", "cancellation", "classification", "counting", "flags")
 OUTCOMES = ("breach", "risk", "needs_review")
+# How a page or report names each area and outcome for a person (the contract's names stay in data).
+AREA_NAMES = {
+    "timeliness": "Timeliness",
+    "recording": "Recording",
+    "rape_n100": "Rape and N100",
+    "cancellation": "Cancellation",
+    "classification": "Classification",
+    "counting": "Counting",
+    "flags": "Crime flags",
+}
+OUTCOME_NAMES = {"breach": "Breach", "risk": "Risk", "needs_review": "Needs review"}
 PREFIX = {
     "timeliness": "TL",
     "recording": "RC",

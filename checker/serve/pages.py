@@ -115,6 +115,8 @@ def _environment() -> Environment:
     return env
 
 
+# Longer than 80 lines on purpose: it registers each view, a short closure over the service and the
+# page's session store, on the service's app; what a view shows is built in checker.serve.views.
 def add_pages(app: FastAPI, service: Service) -> None:
     """Mount the page's routes, its static files and its security headers on the service's app."""
     env = _environment()

@@ -13,9 +13,10 @@ from typing import Any
 from checker.audit.rows import WITHHELD
 from checker.core.times import human_duration, human_time
 from checker.rules.facts_schema import NARRATIVE_FIELDS
+from checker.rules.loader import AREA_NAMES, OUTCOME_NAMES
 
 SOON_S = 2 * 3600  # "due soon": within two hours, the last stretch of a shift
-OUTCOME_WORDS = {"breach": "Breach", "risk": "Risk", "needs_review": "Needs review"}
+OUTCOME_WORDS = OUTCOME_NAMES
 OUTCOME_ICONS = {"breach": "\u2716", "risk": "\u25b2", "needs_review": "?"}  # shown with the word, never alone
 DECISION_WORDS = {
     "crime": "Record a crime",
@@ -31,15 +32,7 @@ SUBJECT_WORDS = {
     "link": "a record",
     "mention": "a mention in the log",
 }
-AREA_WORDS = {
-    "timeliness": "Timeliness",
-    "recording": "Recording",
-    "rape_n100": "Rape and N100",
-    "cancellation": "Cancellation",
-    "classification": "Classification",
-    "counting": "Counting",
-    "flags": "Flags",
-}
+AREA_WORDS = AREA_NAMES
 
 
 @dataclass(frozen=True)
