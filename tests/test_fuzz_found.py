@@ -40,6 +40,16 @@ def test_impossible_yaml_date(tmp_path: Path) -> None:
         load_rules(_rules_with(tmp_path, (FOUND / "rules-bad-yaml-date.yaml").read_bytes()))
 
 
+def test_impossible_date_in_an_otherwise_good_rule(tmp_path: Path) -> None:
+    """A month of 40 crashed PyYAML's date constructor (fuzz_rules, 2026-11-28): YAML dates are now
+    text until the model reads them, so the error names the file, line and field."""
+    with pytest.raises(RuleError) as caught:
+        load_rules(_rules_with(tmp_path, (FOUND / "rules-impossible-date.yaml").read_bytes()))
+    [problem] = caught.value.problems
+    assert (Path(problem.file or "").name, problem.line, problem.field) == ("TL001.yaml", 14, "effective.from")
+    assert "month" in problem.message
+
+
 def test_deeply_nested_yaml(tmp_path: Path) -> None:
     with pytest.raises(RuleError, match=r"TL001\.yaml"):
         load_rules(_rules_with(tmp_path, b"when: " + b"[" * 5000 + b"]" * 5000 + b"\n"))

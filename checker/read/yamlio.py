@@ -16,7 +16,18 @@ Loc = tuple[str | int, ...]
 
 # libyaml's safe loader when PyYAML was built with it (several times faster), else the pure one.
 # Both are safe loaders: no Python object tags, ever.
-_Safe: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_Base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Safe(_Base):  # type: ignore[valid-type,misc]
+    """The safe loader, less YAML's implicit dates: `2015-40-01` stays text, so an impossible date
+    is refused by the model that reads it, with its file, line and field, instead of crashing PyYAML
+    while it builds the data (found by fuzzing). Models parse ISO dates from text as well."""
+
+    yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in _Base.yaml_implicit_resolvers.items()
+    }
 
 
 MAX_NODES = 100_000  # far beyond any rule, table or mapping file; a "billion laughs" file is not
