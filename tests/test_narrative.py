@@ -154,6 +154,12 @@ def test_pseudo_negation_does_not_suppress(lexicon: Lexicon) -> None:
     assert families_hit(lexicon, "For no reason he punched her in the face.") == {"assault"}
 
 
+def test_an_unidentified_offender_is_no_negation(lexicon: Lexicon) -> None:
+    assert families_hit(lexicon, "A person not yet identified pushed him as he tried to leave.") == {"assault"}
+    assert families_hit(lexicon, "A male not known to her broke her phone.") == {"criminal_damage"}
+    assert families_hit(lexicon, "The male has not yet pushed her but she fears he will.") == set()
+
+
 def test_threat_to_kill_is_not_hypothetical(lexicon: Lexicon) -> None:
     assert families_hit(lexicon, "He threatened to kill her.") == {"threats_to_kill"}
     assert families_hit(lexicon, "If she goes to the police he said he would kill her.") == {"threats_to_kill"}
