@@ -22,6 +22,7 @@ import pytest
 
 from bench import generate as gen
 from checker.core import models as models
+from checker.rules.loader import RuleSet
 
 SEED = 7
 N_SHARES = 5000
@@ -321,6 +322,20 @@ def test_write_streams_in_chunks() -> None:
 def test_the_offence_table_is_the_briefs() -> None:
     assert gen.OFFENCE_CODES == CODES
     assert {code for code, *_ in BANDS} == gen.RAPE_CODES | gen.SEXUAL_ASSAULT_CODES
+
+
+def test_the_screen_families_are_the_reference_tables(ruleset: RuleSet) -> None:
+    # the narrative_only_offence label is judged by offence family, as RC003 judges it
+    reference = ruleset.reference
+    written = {code for inc in gen.generate(2000, SEED) for code in _codes(inc)}
+    assert written <= set(gen.SCREEN_FAMILY)
+    for code, family in gen.SCREEN_FAMILY.items():
+        offence = reference.offence(code)
+        assert offence is not None and offence.family == family, code
+
+
+def _codes(inc: dict[str, Any]) -> set[str]:
+    return {d["offence"] for d in inc["disclosures"]} | {r["classification"] for r in inc["records"]}
 
 
 def test_lesser_offences_rank_below_the_principal_they_go_with() -> None:

@@ -154,6 +154,40 @@ def test_pseudo_negation_does_not_suppress(lexicon: Lexicon) -> None:
     assert families_hit(lexicon, "For no reason he punched her in the face.") == {"assault"}
 
 
+def test_a_covered_familys_hits_hide_overlapping_hits_of_others_anywhere(lexicon: Lexicon) -> None:
+    text = (
+        "A man threatened the victim with a knife and took his headphones. "
+        "Her friend was pushed over by a man, who took her wallet. "
+        "She has a cut to her elbow from being shoved to the floor by a man."
+    )
+    # nothing covered: assault's first hit is the push of the second robbery
+    assert [(h.family, h.phrase) for h in lexicon.screen(text) if h.family == "assault"] == [
+        ("assault", "friend was pushed")
+    ]
+    # robbery covered: that push is the robbery's force, and the shove after it is the assault hit
+    hits = lexicon.screen(text, frozenset({"robbery"}))
+    assert [(h.family, h.phrase) for h in hits] == [
+        ("robbery", "threatened the victim with a knife and took his headphones"),
+        ("assault", "from being shoved to the floor by a man"),
+    ]
+    assert lexicon.reference_screen(text, frozenset({"robbery"})) == hits
+
+
+def test_an_injury_from_being_shoved_by_someone(lexicon: Lexicon) -> None:
+    assert families_hit(lexicon, "She has a cut to her elbow from being shoved to the floor by her ex-boyfriend.") == {
+        "assault"
+    }
+    assert families_hit(lexicon, "Bruising after being kicked by a man outside the pub.") == {"assault"}
+    assert families_hit(lexicon, "A cut from being shoved to the floor by his stepfather.") == {"assault"}
+    assert families_hit(lexicon, "He has a bruise from being hit by a car door in the car park.") == set()
+
+
+def test_an_unidentified_offender_is_no_negation(lexicon: Lexicon) -> None:
+    assert families_hit(lexicon, "A person not yet identified pushed him as he tried to leave.") == {"assault"}
+    assert families_hit(lexicon, "A male not known to her broke her phone.") == {"criminal_damage"}
+    assert families_hit(lexicon, "The male has not yet pushed her but she fears he will.") == set()
+
+
 def test_threat_to_kill_is_not_hypothetical(lexicon: Lexicon) -> None:
     assert families_hit(lexicon, "He threatened to kill her.") == {"threats_to_kill"}
     assert families_hit(lexicon, "If she goes to the police he said he would kill her.") == {"threats_to_kill"}

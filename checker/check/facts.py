@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
@@ -13,7 +13,7 @@ from checker.check.assess import band_fits, classification_fault, duplicate_stat
 from checker.core.models import Disclosure, Incident, Record, Victim
 from checker.core.times import LONDON
 from checker.rules.fact_ids import number
-from checker.rules.facts_schema import Hit, Screen
+from checker.rules.facts_schema import Screen
 from checker.rules.reference import Offence, Reference
 
 DECISION_TEXT = {
@@ -156,7 +156,7 @@ def build_facts(incident: Incident, ref: Reference, as_of: datetime, screen: Scr
     _record_facts(out, incident, ref, links, seen)
     _link_facts(out, incident, ref, links, seen, principal_of)
     if screen is not None and incident.narrative:
-        for hit in _uncontested_hits(incident, ref, screen(incident.narrative)):
+        for hit in screen(incident.narrative, _covered(incident, ref)):
             out.add(
                 "mention",
                 f"narrative/{hit.family}",
@@ -561,10 +561,11 @@ def _link_fault(
     return classification_fault(recorded, disclosed, decision.expected_code, victim, ref)
 
 
-def _uncontested_hits(incident: Incident, ref: Reference, hits: Sequence[Hit]) -> list[Hit]:
-    """Hits, less those whose phrase overlaps a hit of a family already disclosed or recorded:
-    "the van was broken into" is the recorded theft, not a second, criminal damage, offence."""
+def _covered(incident: Incident, ref: Reference) -> frozenset[str]:
+    """The offence families a disclosure or record of the incident already covers. The screen skips
+    a hit of any other family that overlaps a hit of one of these, wherever it stands in the log:
+    "the van was broken into" is the recorded theft, not a second, criminal damage, offence
+    (was ``_uncontested_hits``, which saw only each family's first hit)."""
     covered = {o.family for d in incident.disclosures if (o := ref.offence(d.offence))}
     covered |= {o.family for r in incident.records if (o := ref.offence(r.classification))}
-    spans = [(h.start, h.end) for h in hits if h.family in covered]
-    return [h for h in hits if h.family in covered or not any(s < h.end and h.start < e for s, e in spans)]
+    return frozenset(covered)

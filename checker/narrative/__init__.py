@@ -10,7 +10,8 @@ The screening vocabulary lives in ``rules/lexicon``:
   suppress a match when they govern it.
 
 The screen is tuned for precision: a match is only reported when no cue governs
-it, and each family reports at most its first surviving match.
+it, and each family reports at most its first surviving match; given the families an incident
+already covers, a match overlapping any match of a covered family does not survive.
 
 Modules: schema (the lexicon files' models), screen (the compiled screen), guard (a prefix guard
 that speeds it without changing results), loader (loading and linting, errors as located

@@ -264,24 +264,31 @@ class Lexicon:
                     failures.append(f"{name}: {'example not found' if wanted else 'not_example found'}: {text!r}")
         return count, failures
 
-    def screen(self, text: str) -> list[NarrativeHit]:
-        """First ungoverned hit per family, ordered by position.
+    def screen(self, text: str, covered: frozenset[str] = frozenset()) -> list[NarrativeHit]:
+        """First ungoverned hit per family, ordered by position. A family not in ``covered`` (the
+        families the incident already discloses or records) skips a hit that overlaps any
+        ungoverned hit of a covered family: "pushed over by a man, who took her wallet" is the
+        recorded robbery, not a second, assault, offence, wherever it stands in the log.
 
         Cues, boundaries and tokens are scanned once per text, and only when a family matched
         (see :mod:`checker.narrative.index`)."""
-        return self._screen(text, TextIndex)
+        return self._screen(text, TextIndex, covered)
 
-    def reference_screen(self, text: str) -> list[NarrativeHit]:
+    def reference_screen(self, text: str, covered: frozenset[str] = frozenset()) -> list[NarrativeHit]:
         """The screen as first written: the 400 characters around every match searched again for
         boundaries and cues. Slow on logs dense with matches; kept as the reference the
         one-pass :meth:`screen` is tested against."""
-        return self._screen(text, _Windowed)
+        return self._screen(text, _Windowed, covered)
 
-    def _screen(self, text: str, judge: Callable[[str, Scope], Judge]) -> list[NarrativeHit]:
+    def _screen(
+        self, text: str, judge: Callable[[str, Scope], Judge], covered: frozenset[str] = frozenset()
+    ) -> list[NarrativeHit]:
         hits: list[NarrativeHit] = []
         folded = fold(text)
         judging: Judge | None = None
-        for name, regex in self._regexes:
+        spans: list[tuple[int, int]] = []  # every ungoverned hit of a covered family
+        # covered families first, so that their spans are known before the others are judged
+        for name, regex in sorted(self._regexes, key=lambda item: item[0] not in covered):
             for m in regex.finditer(folded):
                 start, end = m.span()
                 if start == end:
@@ -291,9 +298,16 @@ class Lexicon:
                 ctx = judging.context(start, end)
                 if judging.governed(name, start, end, ctx) is not None:
                     continue
+                if name in covered:
+                    spans.append((start, end))
+                    if any(h.family == name for h in hits):
+                        continue  # one hit per family; the spans of the rest still count
+                elif any(s < end and start < e for s, e in spans):
+                    continue
                 sentence = _trim_sentence(text, ctx.sentence_lo, ctx.sentence_text_hi, start, end)
                 hits.append(NarrativeHit(name, text[start:end], start, end, sentence))
-                break
+                if name not in covered:
+                    break
         hits.sort(key=lambda h: (h.start, h.end, h.family))
         return hits
 

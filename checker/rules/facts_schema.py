@@ -4,7 +4,7 @@ screen's interface. The rule loader type-checks every condition against this sch
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -199,7 +199,13 @@ class Hit(Protocol):
     def sentence(self) -> str: ...
 
 
-Screen = Callable[[str], Sequence[Hit]]
+class Screen(Protocol):
+    """The narrative screen: the first ungoverned hit of each family in a text. A family not in
+    ``covered`` skips hits overlapping any hit of a covered family (the push of a recorded robbery
+    is not a second, assault, offence)."""
+
+    def __call__(self, text: str, covered: frozenset[str] = frozenset()) -> Sequence[Hit]: ...
+
 
 # What reports may not show of a fact field as it is (checker/audit/rows.py masks them):
 # the words of the incident log, which name people ...

@@ -175,12 +175,12 @@ class _LazyScreen:
         self._directory = directory
         self._screen: Screen | None = None
 
-    def __call__(self, text: str) -> Sequence[Hit]:
+    def __call__(self, text: str, covered: frozenset[str] = frozenset()) -> Sequence[Hit]:
         if self._screen is None:
             # optimised and not linted (the tests and `rules test` lint each pattern), and kept
             # compiled on disk (see checker.narrative.cache)
             self._screen = load_lexicon_cached(self._directory).screen
-        return self._screen(text)
+        return self._screen(text, covered)
 
 
 def _template_fields(message: str) -> list[tuple[str, str]]:
