@@ -145,7 +145,7 @@ def test_breakdowns_by_team_shift_and_officer(tmp_path: Path) -> None:
 def test_workbook_has_real_dates_frozen_filtered_headers(tmp_path: Path) -> None:
     assert run("audit", str(_batch(tmp_path)), "--as-of", AS_OF, "--out", str(tmp_path / "r"), "--quiet")[0] == 0
     book = openpyxl.load_workbook(tmp_path / "r" / "report.xlsx")
-    assert book.sheetnames == ["summary", "findings", "decisions", "rejected"]
+    assert book.sheetnames == ["summary", "findings", "excepted", "decisions", "rejected"]
     decisions = book["decisions"]
     head = [c.value for c in decisions[1]]
     assert "deadline (UK time)" in head and "reported_at (UK time)" in head
