@@ -11,11 +11,9 @@ violation.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -26,18 +24,8 @@ from checker.core.times import LONDON, utc_now
 from checker.serve.demo import shifted
 
 playwright_api = pytest.importorskip("playwright.sync_api")
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, BrowserContext, Page, expect  # noqa: E402
 
-CHROMIUM = os.environ.get("CRIMECHECK_CHROMIUM", "/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 FIX = ROOT / "fixtures" / "incidents"
 SHOTS = ROOT / "tests" / "screenshots"
 AXE = ROOT / "tests" / "vendor" / "axe.min.js"
@@ -46,18 +34,6 @@ WIDTHS = (1280, 400)
 CONSOLE: list[str] = []  # errors and warnings the browser printed, from every page
 RAPE_N100 = "INC-2025-000102"  # RN002 on N100-25-0007, a rape area finding (FCR, DFCR, DDM only)
 ASB = "INC-2025-000113"  # RC003: the log mentions an assault
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"no Chromium at {CHROMIUM}: .ci/run installs it with apt-get")
-        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")
