@@ -150,12 +150,12 @@ def split(batch: Path, limit: int) -> tuple[dict[str, float], dict[str, float], 
     # 2. the same loop with each stage timed
     clock = _Clock()
     facts_seen: list[list[dict[str, Any]]] = []
-    narratives: list[str] = []
+    narratives: list[tuple[str, frozenset[str]]] = []  # each text with the families already covered
     timed_screen = clock.wrap("narrative screen", screen)
 
-    def screen_and_keep(text: str) -> Any:
-        narratives.append(text)
-        return timed_screen(text)
+    def screen_and_keep(text: str, covered: frozenset[str] = frozenset()) -> Any:
+        narratives.append((text, covered))
+        return timed_screen(text, covered)
 
     hits = clock.wrap("engine", checker.hits)
 
@@ -211,8 +211,8 @@ def split(batch: Path, limit: int) -> tuple[dict[str, float], dict[str, float], 
         checker.hits(facts)
     engine = time.perf_counter() - started
     started = time.perf_counter()
-    for text in narratives:
-        screen(text)
+    for text, covered in narratives:
+        screen(text, covered)
     narrative = time.perf_counter() - started
     floor = {"audit": audit, "engine alone": engine, "screen alone": narrative}
     return spent, floor, len(queued)
