@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from checker.core.errors import RuleError
+from checker.narrative.constants import MAX_SENTENCE_CHARS
 from checker.narrative.loader import LexiconError, load_lexicon
-from checker.narrative.schema import MAX_SENTENCE_CHARS
 from checker.narrative.screen import Lexicon, NarrativeHit
 
 LEXICON_DIR = Path(__file__).resolve().parent.parent / "rules" / "lexicon"

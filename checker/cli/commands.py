@@ -8,15 +8,11 @@ import sys
 from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import orjson
 
 from checker.check.checker import Checker, Evaluator, Result
-from checker.check.docs import rule_text
-from checker.check.document import json_document
-from checker.check.examples import run_all
-from checker.check.exceptions import Excepted, Register, load_register
 from checker.check.facts import build_facts
 from checker.cli.exits import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, FAIL_ON
 from checker.cli.output import Paint, human_excepted, human_result, human_totals
@@ -25,8 +21,13 @@ from checker.core.errors import CheckerError, Problem
 from checker.core.models import Limits
 from checker.core.times import LONDON, parse_time, utc_now
 from checker.read.incidents import incident_files, read_items, validate
-from checker.rules.explain import fired_conditions, why_not
 from checker.rules.loader import Rule, RuleSet, load_rules
+
+if TYPE_CHECKING:
+    from checker.check.exceptions import Excepted, Register
+
+# What only some runs need (the exceptions register, JSON output, --explain, --why-not, `rules`)
+# is imported where it is used, so that a plain `check` starts quickly.
 
 
 def load_ruleset(args: argparse.Namespace) -> RuleSet:
@@ -48,7 +49,11 @@ def run_check(args: argparse.Namespace, out: TextIO) -> int:
     ruleset = load_ruleset(args)
     if args.why_not and ruleset.get(args.why_not) is None:
         raise CheckerError([Problem(f"--why-not: no rule {args.why_not!r} (see `crimecheck rules list`)")])
-    register = load_register(args.exceptions, ruleset) if args.exceptions else Register()
+    register: Register | None = None
+    if args.exceptions:
+        from checker.check.exceptions import load_register
+
+        register = load_register(args.exceptions, ruleset)
     zone = args.timezone or LONDON
     checker = Checker(ruleset, evaluator=args.evaluator, zone=zone)
     results: list[Result] = []
@@ -75,7 +80,10 @@ def run_check(args: argparse.Namespace, out: TextIO) -> int:
                         ]
                     )
                 seen.add(incident.incident_id)
-                (result,), held = register.split([checker.check(incident, as_of)], as_of)
+                result = checker.check(incident, as_of)
+                held: list[Excepted] = []
+                if register is not None:
+                    (result,), held = register.split([result], as_of)
             except CheckerError as exc:
                 # problems raised after reading (unknown codes, engine failures) do not know the file
                 problems = [p if p.file else replace(p, file=item.source, line=item.line) for p in exc.problems]
@@ -102,6 +110,8 @@ def run_check(args: argparse.Namespace, out: TextIO) -> int:
             print(on_stderr(f"warning: {w}", "dim"), file=sys.stderr)
         print(paint("\n" + human_totals(results, len(rejected), len(excepted)), "bold"), file=out)
     else:
+        from checker.check.document import json_document
+
         out.write(json_document(ruleset, results, rejected, as_of, args.explain, warnings, excepted).decode())
     if rejected:
         return EXIT_ERROR
@@ -110,6 +120,8 @@ def run_check(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _print_explain(checker: Checker, result: Result, out: TextIO, paint: Paint) -> None:
+    from checker.rules.explain import fired_conditions
+
     for f in result.findings:
         rule = checker.ruleset.get(f.rule_id)
         if rule is None:
@@ -120,6 +132,7 @@ def _print_explain(checker: Checker, result: Result, out: TextIO, paint: Paint) 
 
 
 def _print_why_not(checker: Checker, rule_id: str, incident: Any, as_of: datetime, out: TextIO, paint: Paint) -> None:
+    from checker.rules.explain import why_not
 
     rule = checker.ruleset.get(rule_id)
     assert rule is not None
@@ -184,11 +197,15 @@ def run_rules(args: argparse.Namespace, out: TextIO) -> int:
         rule = ruleset.get(args.rule_id.upper())
         if rule is None:
             raise CheckerError([Problem(f"no rule {args.rule_id!r}; `crimecheck rules list` shows them")])
+        from checker.check.docs import rule_text
+
         print(rule_text(ruleset, rule), file=out)
         return EXIT_OK
     unknown = [i for i in args.rule_ids if ruleset.get(i) is None]
     if unknown:
         raise CheckerError([Problem(f"no rule {i!r}") for i in unknown])
+    from checker.check.examples import run_all
+
     failed = 0
     outcomes = []
     evaluators: tuple[Evaluator, ...] = ("engine", "reference")

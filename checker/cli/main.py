@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import tzinfo
 from pathlib import Path
 from typing import Any, NoReturn, TextIO, cast
@@ -15,13 +15,56 @@ from checker.cli.exits import EXIT_ERROR, FAIL_ON
 from checker.cli.terminal import Terminal
 from checker.core.errors import CheckerError
 from checker.core.models import DEFAULT_LIMITS
-from checker.core.version import package_version
 
 
 class _Parser(argparse.ArgumentParser):
+    """The parser of crimecheck and of each command. With ``fill``, a command's options are added
+    when the command is used (parsed, or its help shown), so that other commands do not pay for
+    what its options need (`serve` imports the service's roles)."""
+
+    def __init__(
+        self, *args: Any, fill: Callable[[argparse.ArgumentParser], None] | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self._fill = fill
+
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
         self.exit(EXIT_ERROR, f"crimecheck: error: {message}\n")
+
+    def _filled(self) -> None:
+        if self._fill is not None:
+            fill, self._fill = self._fill, None
+            fill(self)
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        self._filled()
+        return super().parse_known_args(args, namespace)
+
+    def format_usage(self) -> str:
+        self._filled()
+        return super().format_usage()
+
+    def format_help(self) -> str:
+        self._filled()
+        return super().format_help()
+
+
+class _Version(argparse.Action):
+    """--version: the installed version, looked up only when asked for."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> NoReturn:
+        from checker.core.version import package_version
+
+        formatter = parser._get_formatter()  # as argparse's own "version" action prints it
+        formatter.add_text(f"crimecheck {package_version()}")
+        parser._print_message(formatter.format_help(), sys.stdout)
+        parser.exit()
 
 
 def _zone(name: str) -> tzinfo:
@@ -93,7 +136,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     parser = _Parser(
         prog="crimecheck", description="Check police incident records against the Home Office Crime Recording Rules."
     )
-    parser.add_argument("--version", action="version", version=f"crimecheck {package_version()}")
+    parser.add_argument("--version", action=_Version, help="show program's version number and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     check = sub.add_parser(
         "check",
@@ -218,15 +261,19 @@ def _audit_parser(sub: Any) -> None:
 
 
 def _serve_parser(sub: Any) -> None:
-    """`crimecheck serve` and its options (docs/serve.md)."""
-    from checker.serve.auth import ROLES
-
-    serve = sub.add_parser(
+    """`crimecheck serve` and its options (docs/serve.md), added when `serve` is used."""
+    sub.add_parser(
         "serve",
         help="the checker as an HTTP service the records system calls (docs/serve.md)",
         description="Serve the checker over HTTP: check incidents, keep their latest versions, a queue by "
         "deadline and the exceptions register. Listens on 127.0.0.1 unless --host says otherwise.",
+        fill=_serve_options,
     )
+
+
+def _serve_options(serve: argparse.ArgumentParser) -> None:
+    from checker.serve.auth import ROLES
+
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine)")
     serve.add_argument("--port", type=int, default=8765, help="port (default 8765)")
     serve.add_argument(

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import textwrap
 from datetime import datetime, tzinfo
+from typing import TYPE_CHECKING
 
 from checker.check.checker import Finding, Result
-from checker.check.exceptions import Excepted
 from checker.core.times import human_duration, human_time
+
+if TYPE_CHECKING:
+    from checker.check.exceptions import Excepted
 
 WIDTH = 100  # wrap messages for a terminal; JSON output is for machines
 _COLOURS = {"breach": "31", "risk": "33", "needs_review": "36", "dim": "2", "bold": "1", "ok": "32"}

@@ -5,10 +5,9 @@ The cache holds, for each regex, the engine code CPython's compiler made from it
 pattern with the engine's own constructor: nothing is parsed or compiled again. It is keyed by
 everything the result depends on: the bytes and names of the lexicon files, the screen's own
 source files, the Python version and the regex engine's version. Any mismatch, damage or error
-means a normal load. The file is plain data (``marshal``, which runs no code) in a private
-directory: ``$CRIMECHECK_CACHE_DIR``, else ``$XDG_CACHE_HOME/crimecheck``, else
-``~/.cache/crimecheck``; ``CRIMECHECK_CACHE_DIR=off`` turns it off. The engine checks the code it
-is given, so a damaged file gives an error (and a normal load), not a wrong pattern.
+means a normal load. The file is plain data (``marshal``, which runs no code) in the private
+folder of checker.read.diskcache (``CRIMECHECK_CACHE_DIR=off`` turns it off). The engine checks
+the code it is given, so a damaged file gives an error (and a normal load), not a wrong pattern.
 """
 
 from __future__ import annotations
@@ -16,26 +15,16 @@ from __future__ import annotations
 import hashlib
 import importlib
 import marshal
-import os
 import re
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from checker.narrative.screen import CueRule, FamilyInfo, Lexicon, Scope
+from checker.read.diskcache import cache_dir, read_private, write_private
 
 _FORMAT = 1
-_SOURCES = ("cache.py", "guard.py", "index.py", "loader.py", "schema.py", "screen.py")
-
-
-def cache_dir() -> Path | None:
-    """Where compiled lexicons are kept, or None when caching is off."""
-    chosen = os.environ.get("CRIMECHECK_CACHE_DIR")
-    if chosen is not None:
-        return None if chosen.strip().lower() in ("", "off", "0", "no") else Path(chosen)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "crimecheck"
+_SOURCES = ("cache.py", "constants.py", "guard.py", "index.py", "loader.py", "schema.py", "screen.py")
 
 
 def lexicon_key(directory: Path, optimise: bool) -> str:
@@ -128,53 +117,37 @@ def _load(blob: bytes) -> Lexicon:
 
 def read(key: str) -> Lexicon | None:
     """The cached lexicon under ``key``, or None."""
-    folder = cache_dir()
-    if folder is None:
+    blob = read_private(f"lexicon-{key}.bin")
+    if blob is None:
         return None
-    path = folder / f"lexicon-{key}.bin"
     try:
-        # only a file this user made, in a folder no one else can write to: another local user
-        # must not be able to plant patterns that screen differently
-        for part in (folder, path):
-            st = part.lstat()
-            if st.st_uid != os.getuid() or st.st_mode & 0o022:
-                return None
-        return _load(path.read_bytes())
-    except Exception:  # a missing, stale or damaged cache is a miss
+        return _load(blob)
+    except Exception:  # a stale or damaged cache is a miss
         return None
 
 
 def write(key: str, lexicon: Lexicon) -> None:
     """Keep ``lexicon`` under ``key`` (best effort: a cache that cannot be written is skipped)."""
-    folder = cache_dir()
-    if folder is None:
+    if cache_dir() is None:
         return
     try:
         blob = _dump(lexicon)
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".lexicon-", dir=folder)  # created 0600
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(blob)
-            os.replace(tmp, folder / f"lexicon-{key}.bin")
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
     except Exception:
-        pass
+        return
+    write_private(f"lexicon-{key}.bin", blob)
 
 
 def load_lexicon_cached(directory: Path) -> Lexicon:
     """The lexicon in ``directory`` as :func:`load_lexicon` loads it for checking (optimised, not
     linted), from the cache when it holds it."""
-    from checker.narrative.loader import load_lexicon
-
     try:
         key: str | None = lexicon_key(directory, optimise=True)
     except OSError:
         key = None
     if key is not None and (found := read(key)) is not None:
         return found
+    from checker.narrative.loader import load_lexicon  # the YAML, its schemas and the linter: only on a miss
+
     lexicon = load_lexicon(directory, optimise=True, lint=False)
     if key is not None:
         write(key, lexicon)

@@ -6,7 +6,7 @@ import importlib
 import re
 from typing import Any
 
-from checker.narrative.schema import FLAGS, PREFIX_LEN, PREFIX_LIMIT
+from checker.narrative.constants import FLAGS, PREFIX_LEN, PREFIX_LIMIT
 
 # --------------------------------------------------------------------------
 # Prefix guard: a speed-up that never changes results

@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from checker.narrative.schema import TOKEN, WORD_CHAR
+from checker.narrative.constants import TOKEN, WORD_CHAR
 
 
 class CueLike(Protocol):

@@ -12,19 +12,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from checker.core.errors import Problem, RuleError, dotted
+from checker.narrative.constants import CUES_FILENAME, FLAGS, FRAGMENT_NAME, FRAGMENT_REF, WORD_CHAR
 from checker.narrative.guard import bounded, catastrophic, prefix_guard
-from checker.narrative.schema import (
-    CUES_FILENAME,
-    FLAGS,
-    FRAGMENT_NAME,
-    FRAGMENT_REF,
-    WORD_CHAR,
-    CuesFile,
-    FamilyFile,
-    LinePath,
-    M,
-    PathPart,
-)
+from checker.narrative.schema import CuesFile, FamilyFile, LinePath, M, PathPart
 from checker.narrative.screen import CueRule, FamilyInfo, Lexicon, Scope, fold, uppercase_literal
 from checker.read.yamlio import load_yaml
 

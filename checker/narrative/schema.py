@@ -1,5 +1,5 @@
-"""The lexicon's files: rules/lexicon/<family>.yaml and _cues.yaml, as pydantic models, and the
-constants the screen and the loader share."""
+"""The lexicon's files: rules/lexicon/<family>.yaml and _cues.yaml, as pydantic models (the
+constants the screen and the loader share are in checker.narrative.constants)."""
 
 from __future__ import annotations
 
@@ -10,29 +10,8 @@ from pydantic import BaseModel, Field, field_validator
 
 from checker.core.strict import Strict
 
-CUES_FILENAME = "_cues.yaml"
-"""Name of the shared cue file inside the lexicon directory."""
-
-MAX_SENTENCE_CHARS = 200
-"""Maximum length of :attr:`NarrativeHit.sentence`."""
-
-
-# Matching is case-insensitive because the text is case-folded (see fold) and every
-# regex is written in lower case; avoiding re.IGNORECASE lets the regex engine skip
-# alternatives by their first character, several times faster on long narratives.
-FLAGS = 0
-FRAGMENT_REF = re.compile(r"\{\{([A-Za-z_][A-Za-z0-9_]*)\}\}")
-FRAGMENT_NAME = re.compile(r"[A-Z][A-Z0-9_]*")
 _FAMILY_NAME = re.compile(r"[a-z][a-z0-9_]*")
 _OFFENCE_CODE = re.compile(r"\d{1,3}[A-Z]?")
-TOKEN = re.compile(r"\w+(?:['\u2019]\w+)*")
-WORD_CHAR = re.compile(r"\w")
-# Length of the literal prefixes used to guard each family regex (see prefix_guard).
-PREFIX_LEN = 4
-PREFIX_LIMIT = 5000
-# Extra characters after a match start that a clause-boundary lookahead may need
-# to see (e.g. ", he" where the boundary's lookahead checks the pronoun).
-BOUNDARY_LOOKAHEAD = 64
 
 PathPart = str | int
 M = TypeVar("M", bound=BaseModel)

@@ -8,8 +8,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from checker.narrative.constants import BOUNDARY_LOOKAHEAD, MAX_SENTENCE_CHARS, TOKEN
 from checker.narrative.index import Context, TextIndex
-from checker.narrative.schema import BOUNDARY_LOOKAHEAD, MAX_SENTENCE_CHARS, TOKEN
 
 # --------------------------------------------------------------------------
 # Public result types

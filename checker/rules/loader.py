@@ -16,8 +16,7 @@ from pydantic import AwareDatetime, Field, field_validator
 
 from checker.core.errors import Problem, RuleError
 from checker.core.strict import Strict
-from checker.narrative.cache import load_lexicon_cached
-from checker.read.yamlio import YamlDoc, load_yaml
+from checker.read.yamlio import YamlDoc, cached_parsing, load_yaml
 from checker.rules.conditions import Branch, Leaf, Node, Parser, Pattern, expand_ref_alternatives, with_guards
 from checker.rules.facts_schema import FACT_SCHEMA, Hit, Screen
 from checker.rules.reference import Reference, Source, load_reference
@@ -179,6 +178,8 @@ class _LazyScreen:
         if self._screen is None:
             # optimised and not linted (the tests and `rules test` lint each pattern), and kept
             # compiled on disk (see checker.narrative.cache)
+            from checker.narrative.cache import load_lexicon_cached  # imported only for a narrative
+
             self._screen = load_lexicon_cached(self._directory).screen
         return self._screen(text, covered)
 
@@ -262,7 +263,15 @@ def default_rules_dir() -> Path:
 
 
 def load_rules(directory: Path | None = None, reference_dir: Path | None = None) -> RuleSet:
-    """Load every rule file under `directory`, collecting all errors of the set before raising."""
+    """Load every rule file under `directory`, collecting all errors of the set before raising.
+
+    The YAML of the rule and reference files is parsed once and then read back from the disk cache
+    (checker.read.yamlio.cached_parsing); what is built from it is validated every time."""
+    with cached_parsing():
+        return _load_rules(directory, reference_dir)
+
+
+def _load_rules(directory: Path | None, reference_dir: Path | None) -> RuleSet:
     directory = directory or default_rules_dir()
     if not directory.is_dir():
         raise RuleError([Problem("rules directory not found", file=str(directory))])
