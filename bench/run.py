@@ -83,7 +83,8 @@ STAGES = (
     "engine",
     "findings and decisions",
     "outcome rows",
-    "CSV writing",
+    "report rows",
+    "writing",
     "tally",
 )
 
@@ -119,9 +120,11 @@ def split(batch: Path, limit: int) -> tuple[dict[str, float], dict[str, float], 
 
     Returns (stages, floor, incidents)."""
     from checker.audit import rows
+    from checker.audit.measures import CHUNK
     from checker.audit.report import ReportWriter
+    from checker.audit.report_rows import Renderer
     from checker.audit.rows import Queued, Settings, check_item
-    from checker.audit.stream import queue
+    from checker.audit.stream import chunks, queue
     from checker.audit.tally import Tally
     from checker.check import checker as checker_module
     from checker.check.checker import Checker
@@ -137,15 +140,19 @@ def split(batch: Path, limit: int) -> tuple[dict[str, float], dict[str, float], 
     queued: list[Queued] = list(islice(queue(read_items(batch)), limit))
 
     # 1. the audit's own loop, untimed inside: the cost the floor is compared with
+    renderer = Renderer(settings.include_narrative)
     with tempfile.TemporaryDirectory() as tmp:
         writer, tally = ReportWriter(Path(tmp) / "r"), Tally(window_s=settings.window_s)
-        started = time.perf_counter()
-        for q in islice(queue(read_items(batch)), limit):
-            o = check_item(checker, q, settings)
-            writer.write(o)
-            tally.add(o)
-        audit = time.perf_counter() - started
-        writer.abort()
+        try:
+            started = time.perf_counter()
+            for chunk in chunks(islice(queue(read_items(batch)), limit)):
+                outcomes = [check_item(checker, q, settings) for q in chunk]
+                rendered = renderer.render(outcomes, settings.window_s, writer.widths_wanted())
+                writer.write(rendered)
+                tally.merge(rendered.tally)
+            audit = time.perf_counter() - started
+        finally:
+            writer.abort()
 
     # 2. the same loop with each stage timed
     clock = _Clock()
@@ -175,32 +182,43 @@ def split(batch: Path, limit: int) -> tuple[dict[str, float], dict[str, float], 
     ruleset.__dict__["screen"] = screen_and_keep
     checker.hits = hits_and_keep  # type: ignore[method-assign]
     item_time = 0.0
+    adding = _Clock()  # the chunk's tally, counted inside the rendering
+    tally_add = Tally.add
+    Tally.add = adding.wrap("tally", tally_add)  # type: ignore[method-assign]
     try:
         with tempfile.TemporaryDirectory() as tmp:
             writer, tally = ReportWriter(Path(tmp) / "r"), Tally(window_s=settings.window_s)
-            write, add = clock.wrap("CSV writing", writer.write), clock.wrap("tally", tally.add)
+            render = clock.wrap("report rows", renderer.render)
+            write, merge = clock.wrap("writing", writer.write), clock.wrap("tally", tally.merge)
             items = queue(read_items(batch))
             perf = time.perf_counter
-            for _ in range(limit):
+            pending: list[Any] = []
+            for n in range(limit + 1):
                 t0 = perf()
-                nxt = next(items, None)
+                nxt = next(items, None) if n < limit else None
                 t1 = perf()
+                if nxt is not None:
+                    pending.append(check_item(checker, nxt, settings))
+                    clock.spent["parse"] += t1 - t0
+                    item_time += perf() - t1
+                if pending and (len(pending) == CHUNK or nxt is None):
+                    rendered = render(pending, settings.window_s, writer.widths_wanted())
+                    write(rendered)
+                    merge(rendered.tally)
+                    pending = []
                 if nxt is None:
                     break
-                o = check_item(checker, nxt, settings)
-                t2 = perf()
-                write(o)
-                add(o)
-                clock.spent["parse"] += t1 - t0
-                item_time += t2 - t1
             writer.abort()
     finally:
         for (module, name, _), fn in zip(patched, saved, strict=True):
             setattr(module, name, fn)
         ruleset.__dict__["screen"] = screen
         del checker.hits
+        Tally.add = tally_add  # type: ignore[method-assign]
     spent = clock.spent
     spent["facts"] -= spent["narrative screen"]
+    spent["report rows"] -= adding.spent["tally"]
+    spent["tally"] += adding.spent["tally"]
     spent["findings and decisions"] = item_time - sum(
         spent[s] for s in ("validate", "narrative screen", "facts", "engine", "outcome rows")
     )

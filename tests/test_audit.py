@@ -18,7 +18,7 @@ from typing import Any
 import openpyxl
 import pytest
 
-from checker.audit.report import safe_cell
+from checker.audit.report_rows import safe_cell
 from checker.audit.rows import Cancel, ItemResult, Queued, Unit, check_chunk
 from checker.audit.stream import SeenIds, reservoir
 from checker.audit.tally import Tally
