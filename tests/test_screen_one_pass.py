@@ -155,6 +155,7 @@ def test_catastrophic_pattern_refused_on_the_fast_load_too(tmp_path: Path) -> No
 
 def test_compiled_lexicon_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lexicon: Lexicon) -> None:
     from checker.narrative import cache
+    from checker.read import diskcache
 
     monkeypatch.setenv("CRIMECHECK_CACHE_DIR", str(tmp_path / "cache"))
     lexdir = tmp_path / "lexicon"
@@ -186,5 +187,8 @@ def test_compiled_lexicon_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     key = cache.lexicon_key(lexdir, optimise=True)
     (lexdir / "assault.yaml").write_text((lexdir / "assault.yaml").read_text() + "\n# changed\n")
     assert cache.lexicon_key(lexdir, optimise=True) != key
+    cache.load_lexicon_cached(lexdir)
+    assert cache.read(cache.lexicon_key(lexdir, optimise=True)) is not None
     monkeypatch.setenv("CRIMECHECK_CACHE_DIR", "off")
-    assert cache.cache_dir() is None
+    assert diskcache.cache_dir() is None
+    assert cache.read(cache.lexicon_key(lexdir, optimise=True)) is None
