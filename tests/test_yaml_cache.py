@@ -4,14 +4,10 @@ served from it."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 
 import checker.read.yamlio as yamlio
@@ -135,27 +131,3 @@ def test_cache_off_writes_nothing(rules_dir: Path, tmp_path: Path, monkeypatch: 
     _new_process(monkeypatch)
     load_rules(rules_dir)
     assert not (tmp_path / "xdg").exists()
-
-
-def test_cold_check_without_a_narrative_imports_neither_yaml_nor_the_lexicon(tmp_path: Path) -> None:
-    """What a new `crimecheck check` process imports for an incident without a narrative, once the
-    caches are in place: not PyYAML, not the narrative screen, not the audit, report or service."""
-    incident = (ROOT / "fixtures" / "incidents" / "assault-recorded-late.json").read_text()
-    plain = tmp_path / "plain.json"
-    data = orjson.loads(incident)
-    del data["narrative"]
-    plain.write_bytes(orjson.dumps(data))
-    probe = (
-        "import sys\n"
-        "from checker.cli.main import main\n"
-        f"main(['check', {str(plain)!r}, '--as-of', '2025-06-01T00:00:00+00:00'])\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in {'yaml', 'openpyxl', 'jinja2', 'fastapi', "
-        "'starlette', 'uvicorn', 'psycopg'} or m.startswith(('checker.narrative.', 'checker.audit', "
-        "'checker.serve'))))\n"
-    )
-    env = {**os.environ, "CRIMECHECK_CACHE_DIR": str(tmp_path / "cache")}
-    for _ in range(2):  # the first run fills the cache
-        run = subprocess.run(
-            [sys.executable, "-c", probe], capture_output=True, text=True, env=env, cwd=ROOT, check=False
-        )
-    assert run.stdout.strip().splitlines()[-1] == "[]", run.stdout + run.stderr
