@@ -36,7 +36,7 @@ ROW = "\x00"  # stands for the row number in a rendered row; never in the XML (i
 # cell styles (xl/styles.xml below): 0 plain, 1 header, 2 date-time, 3 percentage
 HEADER, DATE, PERCENT = 1, 2, 3
 _EPOCH = datetime(1899, 12, 30)  # Excel's day 0 (1900 date system, past its leap-year bug)
-_SPECIAL = re.compile(r"[&<>]|_x[0-9A-Fa-f]{4}_|[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_SPECIAL = re.compile(r"[&<>\r]|_x[0-9A-Fa-f]{4}_|[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
 _NS_R = 'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
 _DECL = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
@@ -71,8 +71,10 @@ def _escape_one(m: re.Match[str]) -> str:
         return "&lt;"
     if s == ">":
         return "&gt;"
-    if s.startswith("_x"):  # text that looks like Excel's own escape keeps its underscore
-        return "_x005F" + s[1:]
+    if s == "\r":  # a parser would read a bare carriage return as a line end
+        return "&#13;"
+    if s.startswith("_x"):  # text that looks like Excel's own escape: its underscore escaped
+        return "_x005F_" + s[1:]
     return f"_x{ord(s):04X}_" if ord(s) < 0xD800 else "\ufffd"  # a control character; a lone surrogate
 
 
