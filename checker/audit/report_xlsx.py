@@ -135,8 +135,14 @@ class Rows:
         self.refs = [column_letter(i) + ROW for i in range(1, len(columns) + 1)]
 
     def row(self, values: Sequence[Any]) -> str:
-        cells = "".join(cell(ref, v, 0, t) for ref, v, t in zip(self.refs, values, self.times, strict=False))
-        return f'<row r="{ROW}">{cells}</row>'
+        cells = []
+        for ref, v, is_time in zip(self.refs, values, self.times, strict=False):
+            if type(v) is str and not is_time:  # most cells: the same as `cell`, without its tests
+                if v:
+                    cells.append(f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{escape(v)}</t></is></c>')
+            else:
+                cells.append(cell(ref, v, 0, is_time))
+        return f'<row r="{ROW}">{"".join(cells)}</row>'
 
     def widths(self, values: Sequence[Any]) -> list[int]:
         """How wide each value shows (a time shows as 19 characters)."""
