@@ -131,3 +131,12 @@ def test_widths_come_from_the_first_rows_and_are_capped(tmp_path: Path) -> None:
 
 def test_column_letters() -> None:
     assert [column_letter(n) for n in (1, 26, 27, 52, 703)] == ["A", "Z", "AA", "AZ", "AAA"]
+
+
+@pytest.mark.parametrize("char", ["é", "😀"], ids=["bmp", "astral"])
+def test_a_text_too_long_for_a_cell_is_cut_and_says_so(tmp_path: Path, char: str) -> None:
+    data = _book([[char * 40_000, None]], tmp_path)
+    text = _texts(data)[2]
+    assert text.endswith(report_xlsx.CUT) and text.startswith(char * 100)
+    assert len(text.encode("utf-16-le")) // 2 <= report_xlsx.MAX_CELL  # Excel counts UTF-16 units
+    assert report_xlsx.fit("short") == "short"

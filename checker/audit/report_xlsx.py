@@ -78,6 +78,25 @@ def _escape_one(m: re.Match[str]) -> str:
     return f"_x{ord(s):04X}_" if ord(s) < 0xD800 else "\ufffd"  # a control character; a lone surrogate
 
 
+MAX_CELL = 32_767  # the most a cell holds, in UTF-16 units: past it Excel calls the file damaged
+CUT = " … [cut here: the CSV file has the whole text]"
+
+
+def fit(text: str) -> str:
+    """Text cut to what one cell holds, saying so (the CSV files keep it whole)."""
+    if len(text) <= MAX_CELL // 2 or _units(text) <= MAX_CELL:
+        return text
+    limit = MAX_CELL - len(CUT)
+    room = limit
+    while (units := _units(text[:room])) > limit:  # a character outside the BMP takes two units
+        room -= (units - limit + 1) // 2  # never more characters than the units over
+    return text[:room] + CUT
+
+
+def _units(text: str) -> int:
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
 def escape(text: str) -> str:
     """Text for an XML element: markup escaped, control characters as Excel's `_xHHHH_`."""
     return _SPECIAL.sub(_escape_one, text) if _SPECIAL.search(text) else text
@@ -94,7 +113,7 @@ def column_letter(index: int) -> str:
 
 def _text(ref: str, text: str, style: int = 0) -> str:
     s = f' s="{style}"' if style else ""
-    return f'<c r="{ref}"{s} t="inlineStr"><is><t xml:space="preserve">{escape(text)}</t></is></c>'
+    return f'<c r="{ref}"{s} t="inlineStr"><is><t xml:space="preserve">{escape(fit(text))}</t></is></c>'
 
 
 def _number(ref: str, value: float, style: int = 0) -> str:
@@ -139,7 +158,8 @@ class Rows:
         for ref, v, is_time in zip(self.refs, values, self.times, strict=False):
             if type(v) is str and not is_time:  # most cells: the same as `cell`, without its tests
                 if v:
-                    cells.append(f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{escape(v)}</t></is></c>')
+                    text = escape(fit(v))
+                    cells.append(f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>')
             else:
                 cells.append(cell(ref, v, 0, is_time))
         return f'<row r="{ROW}">{"".join(cells)}</row>'
