@@ -29,7 +29,7 @@ from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 LONDON = ZoneInfo("Europe/London")
-MAX_ROWS = 1_048_575  # Excel's limit less the header
+MAX_ROWS = 1_048_574  # Excel's 1,048,576 rows less the header and the note of rows left out
 WIDTH_SAMPLE = 200  # rows whose lengths set a column's width
 ROW = "\x00"  # stands for the row number in a rendered row; never in the XML (illegal there)
 
