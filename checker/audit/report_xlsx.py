@@ -368,6 +368,9 @@ _SUMMARY_WIDTHS = (44, 14, 12, 11, 11, 11, 52, 11)
 def _info(name: str) -> zipfile.ZipInfo:
     info = zipfile.ZipInfo(name, date_time=_FIXED_TIME)
     info.compress_type = zipfile.ZIP_DEFLATED
+    # level 1: on 10,000 incidents' workbook (36 MB of XML) 0.10 s and 3.7 MB, against 0.48 s and
+    # 2.9 MB at zlib's default 6; at a million rows that is seconds against most of a minute
+    info._compresslevel = 1  # type: ignore[attr-defined]  # Python 3.11's name (the project pins 3.11)
     return info
 
 
