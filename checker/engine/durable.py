@@ -126,7 +126,6 @@ class DurableEngine:
                 continue
             if fact["id"] in full:  # bindings are mapped back by id, so an id must name one fact
                 raise ValueError(f"two facts have the id {fact['id']}")
-            _supported(asserted)
             asserted["sid"] = sid
             by_kind.setdefault(fact["kind"], []).append(orjson.dumps(asserted))
             full[fact["id"]] = fact
@@ -164,30 +163,30 @@ class DurableEngine:
 
     def _asserted(self, fact: dict[str, Any]) -> dict[str, Any] | None:
         """The part of a fact the engine is given: the fields some branch tests on its kind; None
-        when no branch binds or tests its kind."""
+        when no branch binds or tests its kind. Refuses what the C engine would silently ignore
+        (too many fields, a float) rather than report no findings for it."""
         keep = self._fields.get(fact["kind"])
         if keep is None:
             return None
-        return {name: fact[name] for name in keep if name in fact}
+        asserted: dict[str, Any] = {}
+        fields = 0
+        float_field = None
+        for name in keep:  # one pass: this runs for every fact of every incident
+            if name in fact:
+                value = asserted[name] = fact[name]
+                if isinstance(value, dict):
+                    fields += len(value)
+                elif isinstance(value, float) and float_field is None:
+                    float_field = name
+        fields += len(asserted)
+        if fields > MAX_FACT_FIELDS:
+            raise ValueError(f"fact {fact['id']} has {fields} fields; the engine ignores more than {MAX_FACT_FIELDS}")
+        if float_field is not None:
+            raise ValueError(f"fact {fact['id']}: {float_field} is a float, which the engine may ignore")
+        return asserted
 
 
 MAX_FACT_FIELDS = 250  # a fact of 254+ fields, nested ones included, is silently never matched
-
-
-def _supported(fact: dict[str, Any]) -> None:
-    """Refuse a fact the C engine would silently ignore, rather than report no findings for it."""
-    check_id(fact)
-    fields = len(fact)
-    floats = []
-    for name, value in fact.items():  # one pass: this runs for every fact of every incident
-        if isinstance(value, dict):
-            fields += len(value)
-        elif isinstance(value, float):
-            floats.append(name)
-    if fields > MAX_FACT_FIELDS:
-        raise ValueError(f"fact {fact.get('id')} has {fields} fields; the engine ignores more than {MAX_FACT_FIELDS}")
-    if floats:
-        raise ValueError(f"fact {fact.get('id')}: {floats[0]} is a float, which the engine may ignore")
 
 
 def _noop(c: Any) -> None:
