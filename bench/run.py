@@ -18,6 +18,7 @@ Figures are written to bench/RESULTS.md with the machine, the command and the da
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import resource
@@ -53,6 +54,62 @@ def _batch(size: int, seed: int, folder: Path) -> Path:
     return path
 
 
+def _as_array(batch: Path) -> Path:
+    """The same batch as one JSON array (the form a records system often exports), made once."""
+    path = batch.with_suffix(".array.json")
+    if not path.exists():
+        tmp = path.with_suffix(".tmp")
+        with open(batch, "rb") as src, open(tmp, "wb") as out:
+            out.write(b"[\n")
+            for n, line in enumerate(src):
+                out.write((b",\n" if n else b"") + line.rstrip(b"\n"))
+            out.write(b"\n]\n")
+        tmp.rename(path)
+    return path
+
+
+def check_times(runs: int) -> list[dict[str, Any]]:
+    """`crimecheck check` on one incident in a new process each time, with and without a narrative,
+    with the compiled-lexicon cache empty (cold) and in place (warm): CPU and wall seconds."""
+    fixture = ROOT / "fixtures" / "incidents" / "rape-recorded-as-n100.json"
+    out = []
+    with tempfile.TemporaryDirectory() as tmp:
+        bare = Path(tmp) / "no-narrative.json"
+        bare.write_text(json.dumps({k: v for k, v in json.loads(fixture.read_text()).items() if k != "narrative"}))
+        for label, path in (("with a narrative", fixture), ("without a narrative", bare)):
+            for cache in ("cold", "warm"):
+                cpu, wall = [], []
+                for n in range(runs + 1):
+                    folder = Path(tmp) / (f"cache-{label[0]}-{n}" if cache == "cold" else "cache-warm")
+                    env = {**os.environ, "CRIMECHECK_CACHE_DIR": str(folder)}
+                    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+                    started = time.perf_counter()
+                    code = subprocess.run(
+                        [sys.executable, "-m", "checker", "check", str(path), "--as-of", AS_OF],
+                        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, check=False,
+                    ).returncode  # fmt: skip
+                    elapsed = time.perf_counter() - started
+                    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                    if code not in (0, 1):
+                        raise SystemExit(f"crimecheck check {path} failed with exit {code}")
+                    if cache == "warm" and n == 0:
+                        continue  # the first run fills the cache
+                    cpu.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+                    wall.append(elapsed)
+                out.append(
+                    {
+                        "incident": label,
+                        "cache": cache,
+                        "cpu": statistics.median(cpu[:runs]),
+                        "wall": statistics.median(wall[:runs]),
+                        "runs": min(runs, len(cpu)),
+                        "load": _load(),
+                    }
+                )
+                print(f"check {label}, {cache} cache: {out[-1]['cpu']:.3f} s CPU, {out[-1]['wall']:.3f} s wall")
+    return out
+
+
 def _child(args: list[str]) -> tuple[float, int]:
     """Wall seconds and peak RSS (KiB, the largest process) of one child command."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
@@ -83,7 +140,8 @@ STAGES = (
     "engine",
     "findings and decisions",
     "outcome rows",
-    "CSV writing",
+    "report rows",
+    "writing",
     "tally",
 )
 
@@ -119,9 +177,11 @@ def split(batch: Path, limit: int) -> tuple[dict[str, float], dict[str, float], 
 
     Returns (stages, floor, incidents)."""
     from checker.audit import rows
+    from checker.audit.measures import CHUNK
     from checker.audit.report import ReportWriter
+    from checker.audit.report_rows import Renderer
     from checker.audit.rows import Queued, Settings, check_item
-    from checker.audit.stream import queue
+    from checker.audit.stream import chunks, queue
     from checker.audit.tally import Tally
     from checker.check import checker as checker_module
     from checker.check.checker import Checker
@@ -137,15 +197,19 @@ def split(batch: Path, limit: int) -> tuple[dict[str, float], dict[str, float], 
     queued: list[Queued] = list(islice(queue(read_items(batch)), limit))
 
     # 1. the audit's own loop, untimed inside: the cost the floor is compared with
+    renderer = Renderer(settings.include_narrative)
     with tempfile.TemporaryDirectory() as tmp:
         writer, tally = ReportWriter(Path(tmp) / "r"), Tally(window_s=settings.window_s)
-        started = time.perf_counter()
-        for q in islice(queue(read_items(batch)), limit):
-            o = check_item(checker, q, settings)
-            writer.write(o)
-            tally.add(o)
-        audit = time.perf_counter() - started
-        writer.abort()
+        try:
+            started = time.perf_counter()
+            for chunk in chunks(islice(queue(read_items(batch)), limit)):
+                outcomes = [check_item(checker, q, settings) for q in chunk]
+                rendered = renderer.render(outcomes, settings.window_s, writer.widths_wanted())
+                writer.write(rendered)
+                tally.merge(rendered.tally)
+            audit = time.perf_counter() - started
+        finally:
+            writer.abort()
 
     # 2. the same loop with each stage timed
     clock = _Clock()
@@ -175,32 +239,43 @@ def split(batch: Path, limit: int) -> tuple[dict[str, float], dict[str, float], 
     ruleset.__dict__["screen"] = screen_and_keep
     checker.hits = hits_and_keep  # type: ignore[method-assign]
     item_time = 0.0
+    adding = _Clock()  # the chunk's tally, counted inside the rendering
+    tally_add = Tally.add
+    Tally.add = adding.wrap("tally", tally_add)  # type: ignore[method-assign]
     try:
         with tempfile.TemporaryDirectory() as tmp:
             writer, tally = ReportWriter(Path(tmp) / "r"), Tally(window_s=settings.window_s)
-            write, add = clock.wrap("CSV writing", writer.write), clock.wrap("tally", tally.add)
+            render = clock.wrap("report rows", renderer.render)
+            write, merge = clock.wrap("writing", writer.write), clock.wrap("tally", tally.merge)
             items = queue(read_items(batch))
             perf = time.perf_counter
-            for _ in range(limit):
+            pending: list[Any] = []
+            for n in range(limit + 1):
                 t0 = perf()
-                nxt = next(items, None)
+                nxt = next(items, None) if n < limit else None
                 t1 = perf()
+                if nxt is not None:
+                    pending.append(check_item(checker, nxt, settings))
+                    clock.spent["parse"] += t1 - t0
+                    item_time += perf() - t1
+                if pending and (len(pending) == CHUNK or nxt is None):
+                    rendered = render(pending, settings.window_s, writer.widths_wanted())
+                    write(rendered)
+                    merge(rendered.tally)
+                    pending = []
                 if nxt is None:
                     break
-                o = check_item(checker, nxt, settings)
-                t2 = perf()
-                write(o)
-                add(o)
-                clock.spent["parse"] += t1 - t0
-                item_time += t2 - t1
             writer.abort()
     finally:
         for (module, name, _), fn in zip(patched, saved, strict=True):
             setattr(module, name, fn)
         ruleset.__dict__["screen"] = screen
         del checker.hits
+        Tally.add = tally_add  # type: ignore[method-assign]
     spent = clock.spent
     spent["facts"] -= spent["narrative screen"]
+    spent["report rows"] -= adding.spent["tally"]
+    spent["tally"] += adding.spent["tally"]
     spent["findings and decisions"] = item_time - sum(
         spent[s] for s in ("validate", "narrative screen", "facts", "engine", "outcome rows")
     )
@@ -232,6 +307,10 @@ def main() -> None:
     p.add_argument("--split-size", type=int, default=5000, help="incidents for the stage split and the floor")
     p.add_argument("--data", type=Path, default=ROOT / "bench" / "out", help="where batches are kept")
     p.add_argument("--results", type=Path, default=ROOT / "bench" / "RESULTS.md")
+    p.add_argument(
+        "--array-sizes", default="", help="sizes also audited once as one JSON array, e.g. 100000 (about 200 MB)"
+    )
+    p.add_argument("--check-runs", type=int, default=5, help="runs of cold and warm `check` (0 skips them)")
     args = p.parse_args()
     args.data.mkdir(parents=True, exist_ok=True)
     worker_counts = [int(w) for w in str(args.workers).split(",")]
@@ -261,6 +340,7 @@ def main() -> None:
             med = {k: statistics.median(w for w, _ in v) if v else float("nan") for k, v in measured.items()}
             row = {
                 "size": size,
+                "input": f"JSON Lines, {batch.stat().st_size / 1e6:,.0f} MB",
                 "workers": workers,
                 "audit_s": med["audit"],
                 "audit_rate": size / med["audit"],
@@ -277,7 +357,28 @@ def main() -> None:
                 f" peak RSS {row['rss_mib']:.0f} MiB, runs {repeat}, load {row['load']}",
                 flush=True,
             )
-    write_results(args, rows, spent, floor, n)
+    for size in [int(s) for s in args.array_sizes.split(",") if s]:
+        array = _as_array(_batch(size, args.seed, args.data))
+        workers = worker_counts[-1]
+        load = _load()
+        wall, rss = _child(_audit(array, args.data / "report", workers, "engine"))
+        rows.append(
+            {
+                "size": size,
+                "input": f"one JSON array, {array.stat().st_size / 1e6:,.0f} MB",
+                "workers": workers,
+                "audit_s": wall,
+                "audit_rate": size / wall,
+                "parse_rate": float("nan"),
+                "reference_rate": float("nan"),
+                "rss_mib": rss / 1024,
+                "runs": 1,
+                "load": load,
+            }
+        )
+        print(f"{size:>9,} as a JSON array x{workers}: {size / wall:,.0f}/s, peak RSS {rss / 1024:.0f} MiB", flush=True)
+    checks = check_times(args.check_runs) if args.check_runs else []
+    write_results(args, rows, spent, floor, n, checks)
 
 
 def _load() -> str:
@@ -294,7 +395,12 @@ def _n(value: float, spec: str = ",.0f") -> str:
 
 
 def write_results(
-    args: argparse.Namespace, rows: list[dict[str, Any]], spent: dict[str, float], floor: dict[str, float], n: int
+    args: argparse.Namespace,
+    rows: list[dict[str, Any]],
+    spent: dict[str, float],
+    floor: dict[str, float],
+    n: int,
+    checks: list[dict[str, Any]],
 ) -> None:
     """Append this run to bench/RESULTS.md."""
     total = sum(spent.values()) or 1.0
@@ -316,7 +422,9 @@ def write_results(
         "",
         f"Machine: {os.cpu_count()} cores, {cpu}; Python {platform.python_version()}.",
         f"Command: `python -m bench.run --sizes {args.sizes} --repeat {args.repeat} --repeat-large {args.repeat_large}"
-        f" --workers {args.workers} --split-size {args.split_size}` (medians of the runs shown).",
+        f" --workers {args.workers} --split-size {args.split_size}"
+        + (f" --array-sizes {args.array_sizes}" if args.array_sizes else "")
+        + f" --check-runs {args.check_runs}` (medians of the runs shown).",
         "",
         f"Floor, in one process over the same {n:,} incidents: the engine alone (prebuilt facts through"
         f" `evaluate`) {floor['engine alone'] / n * 1e3:.3f} ms and the narrative screen alone"
@@ -324,13 +432,13 @@ def write_results(
         f" (one worker, report rows, CSV and tally included) {floor['audit'] / n * 1e3:.3f} ms:"
         f" **{floor['audit'] / base:.2f}x the floor**.",
         "",
-        "| incidents | workers | audit wall | audit incidents/s | peak RSS (largest process) | parse-only incidents/s |"
-        " reference evaluator incidents/s | runs | load average at each run |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| incidents | input | workers | audit wall | audit incidents/s | peak RSS (largest process) |"
+        " parse-only incidents/s | reference evaluator incidents/s | runs | load average at each run |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
-            f"| {r['size']:,} | {r['workers']} | {r['audit_s']:.1f} s | {r['audit_rate']:,.0f} |"
+            f"| {r['size']:,} | {r['input']} | {r['workers']} | {r['audit_s']:.1f} s | {r['audit_rate']:,.0f} |"
             f" {r['rss_mib']:.0f} MiB | {_n(r['parse_rate'])} | {_n(r['reference_rate'])} |"
             f" {r['runs']:.0f} | {r['load']} |"
         )
@@ -343,6 +451,19 @@ def write_results(
     ]
     lines += [f"| {k} | {v / total:.0%} | {v / n * 1000:.3f} |" for k, v in spent.items()]
     lines += [f"| total | 100% | {total / n * 1000:.3f} |", ""]
+    if checks:
+        lines += [
+            "`crimecheck check` on one incident (rape-recorded-as-n100.json, and the same without its narrative),"
+            " a new process each run, medians:",
+            "",
+            "| incident | compiled-lexicon cache | CPU (user + system) | wall | runs | load |",
+            "|---|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {c['incident']} | {c['cache']} | {c['cpu']:.3f} s | {c['wall']:.3f} s | {c['runs']} | {c['load']} |"
+            for c in checks
+        ]
+        lines.append("")
     previous = args.results.read_text() if args.results.exists() else "# Benchmark results\n\n"
     head, sep, rest = previous.partition("\n## ")
     args.results.write_text(head.rstrip() + "\n\n" + "\n".join(lines) + ("\n## " + rest if sep else ""))

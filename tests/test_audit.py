@@ -18,7 +18,7 @@ from typing import Any
 import openpyxl
 import pytest
 
-from checker.audit.report import safe_cell
+from checker.audit.report_rows import safe_cell
 from checker.audit.rows import Cancel, ItemResult, Queued, Unit, check_chunk
 from checker.audit.stream import SeenIds, reservoir
 from checker.audit.tally import Tally
@@ -598,7 +598,10 @@ def test_worker_processes_give_the_same_bytes(tmp_path: Path) -> None:
 
     batch = tmp_path / "batch.jsonl"
     lines = [json.dumps(json.loads(p.read_text())) for p in sorted(FIX.glob("*.json"))]
-    unique = "\n".join(line.replace('"incident_id": "', f'"incident_id": "{n}-') for n, line in enumerate(lines * 3))
+    copies = 300 // len(lines) + 1  # more than one chunk (256 items), so both workers take part
+    unique = "\n".join(
+        line.replace('"incident_id": "', f'"incident_id": "{n}-') for n, line in enumerate(lines * copies)
+    )
     batch.write_text(unique + "\n")
     outs = []
     for workers in ("1", "2"):
@@ -618,6 +621,6 @@ def test_worker_processes_give_the_same_bytes(tmp_path: Path) -> None:
             stdout=io.StringIO(),
         )
         assert code == 0
-        outs.append(report_texts(out))
-    assert outs[0] == outs[1]
-    assert json.loads(outs[0]["summary.json"])["counts"]["checked"] == len(lines) * 3
+        outs.append({p.name: p.read_bytes() for p in out.iterdir()})
+    assert outs[0] == outs[1]  # report.xlsx and report.html included
+    assert json.loads(outs[0]["summary.json"])["counts"]["checked"] == len(lines) * copies

@@ -13,7 +13,7 @@ import contextlib
 import csv
 import hashlib
 import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Literal
 
@@ -23,10 +23,10 @@ from checker.audit.figures import FigureOptions, figures_for, unrecorded
 from checker.audit.measures import BUCKETS, EXAMPLES, LONGER, SCHEMA_VERSION
 from checker.audit.outdir import ReportDir
 from checker.audit.report_html import ReportOptions, render
-from checker.audit.report_xlsx import WorkbookWriter
-from checker.audit.rows import BREAKDOWNS, DecisionRow, ItemResult, Settings
+from checker.audit.report_rows import Rendered, columns
+from checker.audit.report_xlsx import Workbook
+from checker.audit.rows import BREAKDOWNS, Settings
 from checker.audit.tally import Tally
-from checker.check.checker import Finding
 from checker.check.document import ruleset_info
 from checker.core.errors import CheckerError, Problem
 from checker.core.version import package_version
@@ -41,25 +41,6 @@ FILES = (
     "report.html",
     "report.xlsx",
 )
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")
-
-FINDING_COLUMNS = [*Finding.CSV_COLUMNS, "reported_at", "disclosed_at", "recorded_at", "period", "where"]
-# the finding, then the exception that holds it back (its role and reason; the person is in the register)
-EXCEPTED_COLUMNS = [*FINDING_COLUMNS, "exception_id", "accepted_by_role", "expires_at", "reason"]
-DECISION_COLUMNS = [*(f.name for f in fields(DecisionRow)), "period", "where"]
-REJECTED_COLUMNS = ["where", "file", "line", "incident_id", "field", "reason"]
-
-
-def safe_cell(value: Any) -> Any:
-    """A value for a spreadsheet cell: text that could run as a formula gets a leading quote."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int | float):
-        return value
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA) else text
 
 
 class ReportWriter:
@@ -72,50 +53,37 @@ class ReportWriter:
         self.options = options or ReportOptions()
         self._dir = ReportDir(directory, FILES)
         self._streams: dict[str, IO[str]] = {}
-        self._writers: dict[str, Any] = {}
-        finding_columns = FINDING_COLUMNS + (["narrative"] if include_narrative else [])
-        sheets = {
-            "findings.csv": finding_columns,
-            "excepted.csv": EXCEPTED_COLUMNS,
-            "decisions.csv": DECISION_COLUMNS,
-            "rejected.csv": REJECTED_COLUMNS,
-        }
-        self.workbook = WorkbookWriter({name.removesuffix(".csv"): columns for name, columns in sheets.items()})
+        self.workbook: Workbook | None = None
         try:
-            for name, columns in sheets.items():
+            sheets = columns(include_narrative)
+            self.workbook = Workbook(
+                {name.removesuffix(".csv"): cols for name, cols in sheets.items()}, self._dir.staging
+            )
+            for name, cols in sheets.items():
                 stream = self._dir.create(name, "utf-8-sig", newline="")
                 self._streams[name] = stream
-                writer = csv.writer(stream)
-                writer.writerow(columns)
-                self._writers[name] = writer
+                csv.writer(stream).writerow(cols)
         except BaseException:
             self.abort()
             raise
 
-    def _row(self, name: str, values: list[Any]) -> None:
-        self._writers[name].writerow([safe_cell(v) for v in values])
-        self.workbook.append(name.removesuffix(".csv"), values)
+    def widths_wanted(self) -> frozenset[str]:
+        """The files whose first rows still set the workbook's column widths."""
+        assert self.workbook is not None
+        return frozenset(f"{name}.csv" for name in self.workbook.wanted())
 
-    def write(self, o: ItemResult) -> None:
-        """Append one outcome's rows."""
-        if o.rejected:
-            for p in o.problems:
-                self._row("rejected.csv", [o.where, p.file, p.line, o.incident_id or p.record, p.field, p.message])
-            return
-        for f, times in zip(o.findings, o.finding_times, strict=True):
-            row = [*f.csv_values(), *times, o.period, o.where]
-            if self.include_narrative:
-                row.append(o.narrative)
-            self._row("findings.csv", row)
-        for e, times in zip(o.excepted, o.excepted_times, strict=True):
-            entry = e.entry
-            row = [*e.finding.csv_values(), *times, o.period, o.where, e.entry_id, entry.accepted_by_role]
-            self._row("excepted.csv", [*row, entry.expires_at.isoformat(), entry.reason])
-        for d in o.decisions:
-            self._row("decisions.csv", [*d.csv_values(), o.period, o.where])
+    def write(self, chunk: Rendered) -> None:
+        """Append one checked chunk's rows (see report_rows.Renderer)."""
+        assert self.workbook is not None
+        for name, part in chunk.parts.items():
+            self._streams[name].write(part.csv)
+            sheet = self.workbook.sheets[name.removesuffix(".csv")]
+            sheet.add_widths(part.widths)
+            sheet.append(part.rows)
 
     def commit(self, summary: dict[str, Any], tally: Tally) -> None:
         """Write summary.json, report.html and report.xlsx, then put the whole report in place in one rename."""
+        assert self.workbook is not None
         for stream in self._streams.values():
             stream.close()
         with self._dir.create("summary.json", "utf-8") as f:
@@ -124,6 +92,7 @@ class ReportWriter:
             f.write(render(summary, tally, self.options))
         with self._dir.create_binary("report.xlsx") as b:
             self.workbook.save(b, summary)
+        self.workbook.close()
         self._dir.commit()
 
     def abort(self) -> None:
@@ -131,6 +100,8 @@ class ReportWriter:
         for stream in self._streams.values():
             with contextlib.suppress(OSError):
                 stream.close()
+        if self.workbook is not None:
+            self.workbook.close()
         self._dir.abort()
 
 

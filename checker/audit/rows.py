@@ -3,6 +3,8 @@ the per-disclosure facts the figures count. Pure: depends on nothing but the ite
 
 from __future__ import annotations
 
+import functools
+import string
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import datetime, tzinfo
@@ -225,6 +227,25 @@ def _mask(ids: _Ids, settings: Settings) -> Mask:
     return mask
 
 
+def _withheld(name: str, settings: Settings, pseudonymised: bool) -> bool:
+    """Whether `_mask` may change a value of this name (else the message stands as it was made)."""
+    if name in NARRATIVE_FIELDS and not settings.include_narrative:
+        return True
+    return pseudonymised and (is_id_field(name) or name in PERSONAL_FIELDS)
+
+
+@functools.lru_cache(maxsize=1024)
+def _quoted(template: str) -> tuple[str, ...]:
+    """The fact field names a rule message quotes (`{d.offence}` quotes `offence`; params are not facts)."""
+    names = []
+    for _, field_name, _, _ in string.Formatter().parse(template):
+        if field_name:
+            head, _, name = field_name.partition(".")
+            if head != "params":
+                names.append(name)
+    return tuple(names)
+
+
 class _Ids:
     """The incident's ids as the report shows them: pseudonymised when asked, else as they are."""
 
@@ -291,6 +312,9 @@ def _checked(
     broken = {f.record_id for f in result.findings if f.area == "cancellation" and f.outcome == "breach"}
 
     def shown(f: Finding) -> Finding:
+        rule = checker.ruleset.get(f.rule_id)
+        quoted = _quoted(rule.model.message) if rule is not None else None  # (always a rule of this set)
+        withheld = quoted is None or any(_withheld(name, settings, bool(ids.table)) for name in quoted)
         return replace(
             f,
             incident_id=ids.id(f.incident_id),
@@ -298,7 +322,7 @@ def _checked(
             disclosure_id=ids.optional(f.disclosure_id),
             victim_id=ids.optional(f.victim_id),
             subject=ids.id(f.subject),
-            message=checker.message(f, settings.as_of, mask),
+            message=checker.message(f, settings.as_of, mask) if withheld else f.message,
             quote=f.quote if settings.include_narrative else None,
             facts={},
         )

@@ -9,16 +9,18 @@ import random
 from array import array
 from bisect import bisect_left
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from hashlib import blake2b
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from checker.audit.measures import CHUNK
-from checker.audit.rows import ItemResult, Queued, Settings, check_chunk, rejected_item
+from checker.audit.report_rows import Rendered, Renderer, joined
+from checker.audit.rows import Queued, Settings, check_chunk, rejected_item
 from checker.check.checker import Checker
 from checker.core.errors import Problem
 from checker.core.models import normalise_id
@@ -91,38 +93,62 @@ def chunks(stream: Iterable[Queued], size: int = CHUNK) -> Iterator[list[Queued]
 
 # --- worker processes ---------------------------------------------------------------------------
 # durable-rules is not thread-safe and never releases the GIL, so the checking scales with
-# processes: each builds its own rule set and engine once, then checks the chunks it is sent.
-_WORKER: tuple[Checker, Settings] | None = None
+# processes: each builds its own rule set and engine once, then checks the chunks it is sent and
+# renders their report rows and tally itself, so the parent only appends text and adds up counts.
+Wanted = Callable[[], frozenset[str]]  # the report files whose first rows still set column widths
+
+
+@dataclass
+class _Process:
+    """What checking and rendering needs in one process: built once, used for every chunk."""
+
+    checker: Checker
+    renderer: Renderer
+    settings: Settings
+
+    def run(self, chunk: list[Queued], widths_for: frozenset[str]) -> Rendered:
+        outcomes = check_chunk(self.checker, chunk, self.settings)
+        return self.renderer.render(outcomes, self.settings.window_s, widths_for)
+
+
+_WORKER: _Process | None = None
 
 
 def _start_worker(rules: Path, reference: Path | None, evaluator: str, settings: Settings) -> None:
     global _WORKER
-    _WORKER = (Checker(load_rules(rules, reference), evaluator=evaluator), settings)  # type: ignore[arg-type]
+    checker = Checker(load_rules(rules, reference), evaluator=evaluator)  # type: ignore[arg-type]
+    _WORKER = _Process(checker, Renderer(settings.include_narrative), settings)
 
 
-def _work(chunk: list[Queued]) -> list[ItemResult]:
+def _work(chunk: list[Queued], widths_for: frozenset[str]) -> Rendered:
     assert _WORKER is not None, "worker not started"
-    return check_chunk(_WORKER[0], chunk, _WORKER[1])
+    return _WORKER.run(chunk, widths_for)
 
 
 def checked_chunks(
-    batches: Iterable[list[Queued]], workers: int, ruleset: RuleSet, evaluator: str, settings: Settings
-) -> Iterator[tuple[int, list[ItemResult]]]:
-    """(chunk size, outcomes) for each chunk, in input order, checked here or by worker processes.
+    batches: Iterable[list[Queued]],
+    workers: int,
+    ruleset: RuleSet,
+    evaluator: str,
+    settings: Settings,
+    wanted: Wanted = frozenset,
+) -> Iterator[Rendered]:
+    """Each chunk checked and rendered (its rows and tally), in input order, here or by workers.
 
     At most two chunks per worker are in flight, so memory does not grow with the batch (a plain
     Pool.imap would read the whole input ahead); results are taken back in the order they were
     sent, so the report is the same whatever the number of workers. A worker that dies (the C
-    engine can abort the process) is noticed: see `_Workers`."""
+    engine can abort the process) is noticed: see `_Workers`. `wanted` says, when a chunk is
+    sent, which files still need widths from their first rows."""
     if workers <= 1:
-        checker = Checker(ruleset, evaluator=evaluator)  # type: ignore[arg-type]
+        here = _Process(Checker(ruleset, evaluator=evaluator), Renderer(settings.include_narrative), settings)  # type: ignore[arg-type]
         for chunk in batches:
-            yield len(chunk), check_chunk(checker, chunk, settings)
+            yield here.run(chunk, wanted())
         return
     pool = _Workers(workers, (ruleset.directory, ruleset.reference.directory, evaluator, settings))
     try:
         for chunk in batches:
-            pool.submit(chunk)
+            pool.submit(chunk, wanted())
             if pool.waiting() >= 2 * workers:
                 yield pool.next()
         while pool.waiting():
@@ -143,8 +169,10 @@ class _Workers:
     def __init__(self, workers: int, start: tuple[Any, ...]) -> None:
         self.workers = workers
         self.start = start
+        self.settings: Settings = start[3]
+        self.renderer = Renderer(self.settings.include_narrative)
         self.pool = self._new(workers)
-        self.pending: deque[tuple[list[Queued], Future[list[ItemResult]]]] = deque()
+        self.pending: deque[tuple[list[Queued], frozenset[str], Future[Rendered]]] = deque()
 
     def _new(self, workers: int) -> ProcessPoolExecutor:
         ctx = multiprocessing.get_context("spawn")
@@ -153,50 +181,50 @@ class _Workers:
     def waiting(self) -> int:
         return len(self.pending)
 
-    def submit(self, chunk: list[Queued]) -> None:
+    def submit(self, chunk: list[Queued], widths_for: frozenset[str]) -> None:
         try:
-            self.pending.append((chunk, self.pool.submit(_work, chunk)))
+            self.pending.append((chunk, widths_for, self.pool.submit(_work, chunk, widths_for)))
         except BrokenProcessPool:
-            self.pending.append((chunk, _broken()))
+            self.pending.append((chunk, widths_for, _broken()))
 
-    def next(self) -> tuple[int, list[ItemResult]]:
-        chunk, future = self.pending.popleft()
+    def next(self) -> Rendered:
+        chunk, widths_for, future = self.pending.popleft()
         try:
-            return len(chunk), future.result()
+            return future.result()
         except BrokenProcessPool:
             pass
         self.pool.shutdown(wait=False, cancel_futures=True)
-        outcome = self._isolate(chunk)
+        outcome = joined(self._isolate(chunk, widths_for), self.settings.window_s)
         self.pool = self._new(self.workers)
-        lost = [c for c, _ in self.pending]
+        lost = [(c, w) for c, w, _ in self.pending]
         self.pending.clear()
-        for c in lost:
-            self.submit(c)
-        return len(chunk), outcome
+        for c, w in lost:
+            self.submit(c, w)
+        return outcome
 
-    def _isolate(self, chunk: list[Queued]) -> list[ItemResult]:
+    def _isolate(self, chunk: list[Queued], widths_for: frozenset[str]) -> list[Rendered]:
         """Check the chunk in a process of its own; when that dies too, halve it, down to one item."""
         alone = self._new(1)
         try:
-            return alone.submit(_work, chunk).result()
+            return [alone.submit(_work, chunk, widths_for).result()]
         except BrokenProcessPool:
             pass
         finally:
             alone.shutdown(wait=False, cancel_futures=True)
         if len(chunk) > 1:
             half = len(chunk) // 2
-            return self._isolate(chunk[:half]) + self._isolate(chunk[half:])
-        settings: Settings = self.start[3]
+            return self._isolate(chunk[:half], widths_for) + self._isolate(chunk[half:], widths_for)
         message = "internal error: the process checking this incident died (the rule engine aborted); not checked"
         q = chunk[0]
         problem = Problem(message, file=q.item.source, line=q.item.line)
-        return [rejected_item(q, settings, [problem])]
+        rejected = rejected_item(q, self.settings, [problem])
+        return [self.renderer.render([rejected], self.settings.window_s, widths_for)]
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _broken() -> Future[list[ItemResult]]:
-    future: Future[list[ItemResult]] = Future()
+def _broken() -> Future[Rendered]:
+    future: Future[Rendered] = Future()
     future.set_exception(BrokenProcessPool("a worker process died"))
     return future

@@ -139,11 +139,10 @@ def run_audit(args: argparse.Namespace, out: TextIO) -> int:
     previous = signal.signal(signal.SIGTERM, _terminated) if main_thread else None
     try:
         batches, read = _batches(queue(items), args, progress)
-        for size, outcomes in checked_chunks(batches, workers, ruleset, args.evaluator, settings):
-            for o in outcomes:
-                writer.write(o)
-                tally.add(o)
-            progress.advance(size)
+        for chunk in checked_chunks(batches, workers, ruleset, args.evaluator, settings, writer.widths_wanted):
+            writer.write(chunk)
+            tally.merge(chunk.tally)
+            progress.advance(chunk.size)
         progress.finish()
         if args.sample is None:
             read = tally.audited
