@@ -140,12 +140,13 @@ def test_an_engine_failure_rejects_that_incident_and_the_engine_goes_on(
 def test_a_fact_the_engine_cannot_take_rejects_that_incident_only(
     ruleset: RuleSet, reference_checker: Checker, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """An integer beyond 64 bits cannot be passed to the C engine: it fails, and the next incident is fine."""
+    """An integer beyond 64 bits, in a field rules test, cannot be passed to the C engine: it fails,
+    and the next incident is fine."""
 
     def facts_with_a_huge_number(incident: Incident, *args: Any, **kwargs: Any) -> IncidentFacts:
         built = build_facts(incident, *args, **kwargs)
         if incident.incident_id == "HUGE":
-            built.facts[0]["victim_count"] = 2**70
+            next(f for f in built.facts if f["kind"] == "disclosure")["age_s"] = 2**70
         return built
 
     engine = Checker(ruleset, evaluator="engine")
@@ -185,15 +186,36 @@ def test_a_batch_rejects_the_incident_the_engine_fails_on(tmp_path: Path, monkey
 
 
 @pytest.mark.parametrize(
-    "extra",
+    ("kind", "extra", "why"),
     [
-        pytest.param({f"f{i}": True for i in range(300)}, id="300-fields"),
-        pytest.param({"weight": 1e-7}, id="exponent-float"),
+        pytest.param("record", {"flags": {f"f{i}": True for i in range(300)}}, "has 3[0-9]{2} fields", id="300-fields"),
+        pytest.param("disclosure", {"left_s": 1e-7}, "left_s is a float", id="exponent-float"),
+        pytest.param("victim", {"id": FIRST_FACT_ID}, "two facts have the id", id="shared-id"),
     ],
 )
 def test_a_fact_the_engine_would_ignore_is_an_engine_error(
-    extra: dict[str, Any], ruleset: RuleSet, monkeypatch: pytest.MonkeyPatch
+    kind: str, extra: dict[str, Any], why: str, ruleset: RuleSet, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The limits are checked on what the engine is given: here fields some rule tests."""
+
+    def facts_plus(incident: Incident, *args: Any, **kwargs: Any) -> IncidentFacts:
+        built = build_facts(incident, *args, **kwargs)
+        for fact in built.facts:
+            if fact["kind"] == kind:
+                fact.update(extra)
+        return built
+
+    engine = Checker(ruleset, evaluator="engine")
+    monkeypatch.setattr(check_module, "build_facts", facts_plus)
+    with pytest.raises(EngineError, match=why):
+        engine.check(_incident("rape-recorded-as-n100.json"), AS_OF)
+
+
+def test_fields_no_rule_tests_are_not_given_to_the_engine(ruleset: RuleSet, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A field no rule tests never reaches the engine, so neither its size nor its type can make the
+    engine ignore a fact; the findings still carry every field of the facts they bind."""
+    extra = {**{f"f{i}": True for i in range(300)}, "weight": 1e-7}
+
     def facts_plus(incident: Incident, *args: Any, **kwargs: Any) -> IncidentFacts:
         built = build_facts(incident, *args, **kwargs)
         for fact in built.facts:
@@ -201,9 +223,14 @@ def test_a_fact_the_engine_would_ignore_is_an_engine_error(
         return built
 
     engine = Checker(ruleset, evaluator="engine")
+    incident = _incident("rape-recorded-as-n100.json")
+    plain = engine.check(incident, AS_OF).findings
     monkeypatch.setattr(check_module, "build_facts", facts_plus)
-    with pytest.raises(EngineError):
-        engine.check(_incident("rape-recorded-as-n100.json"), AS_OF)
+    findings = engine.check(incident, AS_OF).findings
+    assert findings == plain != ()
+    for finding in findings:
+        for fact in finding.facts.values():
+            assert fact["weight"] == 1e-7 and fact["f299"] is True
 
 
 COLLIDING = """

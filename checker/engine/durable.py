@@ -19,7 +19,7 @@ import orjson
 from durable import engine as _durable
 
 from checker.engine.compile import branch_json
-from checker.rules.conditions import Branch
+from checker.rules.conditions import Branch, Ref, leaves
 from checker.rules.fact_ids import check_id
 
 Bindings = dict[str, dict[str, Any]]
@@ -55,6 +55,27 @@ def _order(branches: Sequence[Branch]) -> list[str] | None:
     return order
 
 
+ALWAYS_ASSERTED = ("kind", "id")  # every rule tests kind; id keeps facts distinct and maps bindings back
+
+
+def tested_fields(branches: Sequence[Branch]) -> dict[str, tuple[str, ...]]:
+    """For each fact kind some branch binds or tests, the fields a branch tests on it, directly or
+    as the target of a `ref`, after `ALWAYS_ASSERTED`.
+
+    Only these reach the engine: a field no rule reads cannot change a match, and each one left out
+    is one less to serialise and parse for every fact of every incident."""
+    fields: dict[str, set[str]] = {}
+    for b in branches:
+        kind_of = {p.alias: p.kind for p in b.patterns}
+        for p in b.patterns:
+            fields.setdefault(p.kind, set())
+            for leaf in leaves(p.test):
+                fields[p.kind].add(leaf.field)
+                if isinstance(leaf.value, Ref):
+                    fields.setdefault(kind_of[leaf.value.alias], set()).add(leaf.value.field)
+    return {kind: (*ALWAYS_ASSERTED, *sorted(names - set(ALWAYS_ASSERTED))) for kind, names in fields.items()}
+
+
 class DurableEngine:
     """Evaluates compiled branches against one incident's facts at a time."""
 
@@ -62,7 +83,7 @@ class DurableEngine:
         self._branches = list(branches)
         self._sid = itertools.count()
         self._host = _SyncHost()
-        self._shards: list[tuple[Any, list[str], dict[str, int]]] = []
+        self._shards: list[tuple[Any, list[tuple[str, tuple[str, ...]]], dict[str, int]]] = []
         groups: list[list[int]] = []
         for i in range(len(self._branches)):
             for group in groups:
@@ -72,7 +93,7 @@ class DurableEngine:
             else:
                 groups.append([i])
         definition: dict[str, Any] = {}
-        plan: list[tuple[str, list[str], dict[str, int]]] = []
+        plan: list[tuple[str, list[tuple[str, tuple[str, ...]]], dict[str, int]]] = []
         for n, group in enumerate(groups):
             shard = f"{name}_{n}"
             order = _order([self._branches[j] for j in group])
@@ -81,7 +102,10 @@ class DurableEngine:
             rules: dict[str, Any] = {f"b{j}": {"all": branch_json(self._branches[j]), "run": _noop} for j in group}
             rules["zz_catch_all"] = {"all": [{"m": {"$ex": {"kind": 1}}}], "cap": 65535, "run": _noop}
             definition[shard] = rules
-            plan.append((shard, order, {f"b{j}": j for j in group}))
+            # a shard is given only the kinds its branches bind or test (the others match nothing
+            # there), each with only the fields they test
+            fields = tested_fields([self._branches[j] for j in group])
+            plan.append((shard, [(k, fields[k]) for k in order if k in fields], {f"b{j}": j for j in group}))
         self._host.register_rulesets(definition)
         self._shards = [(self._host.get_ruleset(shard)._handle, order, names) for shard, order, names in plan]
 
@@ -92,15 +116,20 @@ class DurableEngine:
         and complete each action), without its per-action Closure and state round trip: the same
         matches, measured about a third faster. It relies on durable-rules 2.0.28, which is pinned
         and has had no release since 2020; the engine/reference agreement tests guard it."""
-        for fact in facts:
-            _supported(fact)
         sid = f"s{next(self._sid)}"
         by_kind: dict[str, list[dict[str, Any]]] = {}
+        full: dict[int, dict[str, Any]] = {}
         for fact in facts:
-            by_kind.setdefault(fact["kind"], []).append({**fact, "sid": sid})
+            check_id(fact)
+            if fact["id"] in full:  # bindings are mapped back by id, so an id must name one fact
+                raise ValueError(f"two facts have the id {fact['id']}")
+            full[fact["id"]] = fact
+            by_kind.setdefault(fact["kind"], []).append(fact)
         hits: list[Hit] = []
-        for handle, order, names in self._shards:
-            batch = [f for kind in order for f in by_kind.get(kind, [])]
+        for handle, kinds, names in self._shards:
+            batch = [_asserted(f, keep, sid) for kind, keep in kinds for f in by_kind.get(kind, ())]
+            if not batch:  # nothing its branches could bind: no session to open
+                continue
             try:
                 code, offset = _c.assert_facts(handle, orjson.dumps(batch).decode())
                 if code == 2:
@@ -117,7 +146,11 @@ class DurableEngine:
                         for name, bindings in orjson.loads(message).items():
                             index = names.get(name)
                             if index is not None:
-                                hits.append((index, {k: v for k, v in bindings.items() if isinstance(v, dict)}))
+                                # each bound fact as the checker built it, not only the fields asserted
+                                bound = {
+                                    k: {**full[v["id"]], "sid": sid} for k, v in bindings.items() if isinstance(v, dict)
+                                }
+                                hits.append((index, bound))
                         message = _c.complete_and_start_action(handle, offset)
             finally:
                 with contextlib.suppress(Exception):  # a session never created has nothing to delete
@@ -128,20 +161,27 @@ class DurableEngine:
 MAX_FACT_FIELDS = 250  # a fact of 254+ fields, nested ones included, is silently never matched
 
 
-def _supported(fact: dict[str, Any]) -> None:
-    """Refuse a fact the C engine would silently ignore, rather than report no findings for it."""
-    check_id(fact)
-    fields = len(fact)
-    floats = []
-    for name, value in fact.items():  # one pass: this runs for every fact of every incident
-        if isinstance(value, dict):
-            fields += len(value)
-        elif isinstance(value, float):
-            floats.append(name)
+def _asserted(fact: dict[str, Any], keep: tuple[str, ...], sid: str) -> dict[str, Any]:
+    """The part of a fact a ruleset is given: the fields its branches test, and the session. Refuses
+    what the C engine would silently ignore (too many fields, a float) rather than report no
+    findings for it."""
+    asserted: dict[str, Any] = {}
+    fields = 0
+    float_field = None
+    for name in keep:  # one pass: this runs for every fact of every incident
+        if name in fact:
+            value = asserted[name] = fact[name]
+            if isinstance(value, dict):
+                fields += len(value)
+            elif isinstance(value, float) and float_field is None:
+                float_field = name
+    fields += len(asserted)
     if fields > MAX_FACT_FIELDS:
-        raise ValueError(f"fact {fact.get('id')} has {fields} fields; the engine ignores more than {MAX_FACT_FIELDS}")
-    if floats:
-        raise ValueError(f"fact {fact.get('id')}: {floats[0]} is a float, which the engine may ignore")
+        raise ValueError(f"fact {fact['id']} has {fields} fields; the engine ignores more than {MAX_FACT_FIELDS}")
+    if float_field is not None:
+        raise ValueError(f"fact {fact['id']}: {float_field} is a float, which the engine may ignore")
+    asserted["sid"] = sid
+    return asserted
 
 
 def _noop(c: Any) -> None:
