@@ -4,6 +4,7 @@ two parties make a crime domestic abuse, and what a C3 duplicate points at."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from typing import Literal
@@ -32,21 +33,30 @@ def judge_avi(c: Cancellation | None, not_avi: Sequence[str], evidence: Sequence
     text = " ".join(t.strip() for t in (c.avi or "", c.reason or "") if t and t.strip()).lower()
     if not text:
         return "none"
+    negated, absent, evidence_re, not_avi_res = _avi_patterns(tuple(not_avi), tuple(evidence))
+    said_absent = bool(negated.search(text) or absent.search(text))
+    rest = absent.sub(" ", negated.sub(" ", text))
+    for phrase in not_avi_res:
+        rest = phrase.sub(" ", rest)
+    if evidence_re.search(rest):
+        return "evidence"
+    if said_absent or any(p.search(text) for p in not_avi_res):
+        return "not_avi"
+    return "unclear"
+
+
+@functools.lru_cache(maxsize=16)
+def _avi_patterns(
+    not_avi: tuple[str, ...], evidence: tuple[str, ...]
+) -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str], tuple[re.Pattern[str], ...]]:
+    """The patterns `judge_avi` uses, built once per pair of phrase lists (the reference's)."""
     terms = "|".join(_phrase(t) for t in evidence)
     negated = re.compile(
         rf"\b(?:no|not|nil|without|nothing\s+on|lack\s+of)\s+(?:\w+\s+){{0,2}}?(?:{terms})\w*"
         r"(?:\s+(?:was\s+|were\s+)?(?:found|available|seen|located|recovered|identified))?"
     )
     absent = re.compile(rf"(?:{terms})\w*\s+(?:\w+\s+){{0,2}}?(?:not\s+available|unavailable|not\s+found|negative)")
-    said_absent = bool(negated.search(text) or absent.search(text))
-    rest = absent.sub(" ", negated.sub(" ", text))
-    for phrase in not_avi:
-        rest = re.sub(_phrase(phrase), " ", rest)
-    if re.search(rf"(?:{terms})", rest):
-        return "evidence"
-    if said_absent or any(re.search(_phrase(p), text) for p in not_avi):
-        return "not_avi"
-    return "unclear"
+    return negated, absent, re.compile(rf"(?:{terms})"), tuple(re.compile(_phrase(p)) for p in not_avi)
 
 
 def is_domestic(relationship: str | None, victim_age: int | None, suspect_age: int | None, min_age: int) -> bool:
