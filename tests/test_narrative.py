@@ -816,3 +816,22 @@ def test_known_misses(lexicon: Lexicon, text: str, family: str) -> None:
 @pytest.mark.parametrize("text", KNOWN_FALSE_ALARMS, ids=["known-false-alarm-0"])
 def test_known_false_alarms(lexicon: Lexicon, text: str) -> None:
     assert lexicon.screen(text) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Caller noticed 200 pounds was missing from her purse.",
+        "Caller noticed ٢٠٠ pounds was missing from her purse.",  # Arabic-Indic digits: \d reads them too
+        "Caller noticed 2 pounds was missing from her purse.",
+    ],
+)
+def test_a_pattern_starting_with_a_digit_is_guarded_and_still_found(
+    lexicon: Lexicon, plain_lexicon: Lexicon, text: str
+) -> None:
+    """The guard keeps `\\d` as a class (Unicode has hundreds of digits), so theft's amounts stay found."""
+    assert [h.family for h in lexicon.screen(text)] == ["theft"]
+    assert lexicon.screen(text) == plain_lexicon.screen(text)
+    assert dict(lexicon.compiled_families())  # every family compiled
+    theft = next(r for info, r in lexicon.compiled_families() if info.name == "theft")
+    assert theft.pattern.startswith("(?<!\\w)(?=["), "theft has a prefix guard"

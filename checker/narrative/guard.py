@@ -29,6 +29,11 @@ class _NoGuard(Exception):
 _OPEN = "\x00"
 
 
+# Stands for `\d` (any decimal digit, as the family regex itself reads it) in a prefix: a Unicode
+# noncharacter; a pattern that holds it gets no guard.
+_DIGIT = "\ufdd0"
+
+
 def _done(prefix: str, need: int) -> bool:
     return len(prefix) >= need or prefix.endswith(_OPEN)
 
@@ -54,6 +59,8 @@ def _expand_op(op: Any, av: Any, need: int) -> set[str]:
                 chars.update(chr(c) for c in range(item_av[0], item_av[1] + 1))
             elif item == "CATEGORY" and str(item_av) == "CATEGORY_SPACE":
                 chars.update(" \n")  # the only whitespace left in folded text
+            elif item == "CATEGORY" and str(item_av) == "CATEGORY_DIGIT":
+                chars.add(_DIGIT)  # kept as the class itself: Unicode has hundreds of digits
             else:
                 return {_OPEN}
         return chars
@@ -116,7 +123,7 @@ def _expand_seq(seq: Any, need: int) -> set[str]:
 
 
 def _literal(ch: str) -> str:
-    return {" ": r"\x20", "\n": r"\n"}.get(ch) or re.escape(ch)
+    return {" ": r"\x20", "\n": r"\n", _DIGIT: r"\d"}.get(ch) or re.escape(ch)
 
 
 def _trie(prefixes: set[str]) -> str:
@@ -136,7 +143,7 @@ def _trie(prefixes: set[str]) -> str:
 def prefix_guard(body: str) -> str | None:
     """A lookahead admitting every possible start of ``body``, or None."""
     parser = _sre_parser()
-    if parser is None:
+    if parser is None or _DIGIT in body:
         return None
     try:
         prefixes = _expand_seq(parser.parse(body, FLAGS), PREFIX_LEN)
