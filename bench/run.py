@@ -110,17 +110,31 @@ def check_times(runs: int) -> list[dict[str, Any]]:
     return out
 
 
+# Started from a small process, so the audit's peak RSS is its own: a child forked straight from
+# this one (which holds the floor's facts) would carry this process's high-water mark across exec.
+_LAUNCH = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as out:
+    out.write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def _child(args: list[str]) -> tuple[float, int]:
     """Wall seconds and peak RSS (KiB) of one child command: the largest of that process and the
-    workers it waited for (wait4's own figures, so no earlier child counts)."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise subprocess.CalledProcessError(proc.returncode, args)
-    return wall, usage.ru_maxrss
+    workers it waited for (wait4's own figures, from a launcher, so nothing of this process counts)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "maxrss"
+        start = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-c", _LAUNCH, str(report), *args], cwd=ROOT, check=True, stdout=subprocess.DEVNULL
+        )
+        wall = time.perf_counter() - start
+        return wall, int(report.read_text())
 
 
 def _audit(batch: Path, out: Path, workers: int, evaluator: str) -> list[str]:
