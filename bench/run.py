@@ -445,6 +445,7 @@ def write_results(
         f"Machine: {os.cpu_count()} cores, {cpu}; Python {platform.python_version()}.",
         f"Command: `python -m bench.run --sizes {args.sizes} --repeat {args.repeat} --repeat-large {args.repeat_large}"
         f" --workers {args.workers} --split-size {args.split_size}"
+        + (f" --floors-max {args.floors_max}" if args.floors_max != 10_000_000 else "")
         + (f" --array-sizes {args.array_sizes}" if args.array_sizes else "")
         + f" --check-runs {args.check_runs}` (medians of the runs shown).",
         "",
