@@ -4,8 +4,12 @@ same bytes."""
 
 from __future__ import annotations
 
+import csv
 import io
+import os
 import re
+import shutil
+import subprocess
 import zipfile
 from datetime import datetime
 from pathlib import Path
@@ -140,3 +144,28 @@ def test_a_text_too_long_for_a_cell_is_cut_and_says_so(tmp_path: Path, char: str
     assert text.endswith(report_xlsx.CUT) and text.startswith(char * 100)
     assert len(text.encode("utf-16-le")) // 2 <= report_xlsx.MAX_CELL  # Excel counts UTF-16 units
     assert report_xlsx.fit("short") == "short"
+
+
+def test_libreoffice_reads_the_workbook_as_written(tmp_path: Path) -> None:
+    """A second reader besides openpyxl: LibreOffice, headless, turns the sheet back into text."""
+    soffice = shutil.which("soffice")
+    if soffice is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI installs libreoffice-calc-nogui (.ci/run): soffice is missing")
+        pytest.skip("LibreOffice is not installed (apt-get install libreoffice-calc-nogui)")
+    texts = ["=1+1", "a\x01b", "_x0041_", "  lead", "tab\there", "emoji 😀", "<&>", "line\nbreak", "é" * 40_000]
+    book = tmp_path / "book.xlsx"
+    book.write_bytes(_book([[t, "2025-06-01T13:22:05+00:00"] for t in texts], tmp_path))
+    profile = (tmp_path / "profile").as_uri()
+    out = tmp_path / "out"
+    # CSV, UTF-8 (76), quoted text, the second sheet (findings) only, as shown (formatted)
+    options = "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,2"
+    command = [soffice, f"-env:UserInstallation={profile}", "--headless", "--convert-to", options]
+    subprocess.run([*command, str(book), "--outdir", str(out)], check=True, capture_output=True, timeout=240)
+    with open(out / "book-findings.csv", encoding="utf-8", newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == ["text", "reported_at (UK time)"]
+    shown = [row[0] for row in rows[1:]]
+    assert shown[:-1] == texts[:-1], "every text as written, control characters and Excel's escapes included"
+    assert shown[-1].endswith(report_xlsx.CUT) and len(shown[-1]) == report_xlsx.MAX_CELL
+    assert {row[1] for row in rows[1:]} == {"2025-06-01 14:22:05"}, "a date cell, in UK time"
