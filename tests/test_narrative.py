@@ -824,6 +824,8 @@ def test_known_false_alarms(lexicon: Lexicon, text: str) -> None:
         "Caller noticed 200 pounds was missing from her purse.",
         "Caller noticed ٢٠٠ pounds was missing from her purse.",  # Arabic-Indic digits: \d reads them too
         "Caller noticed 2 pounds was missing from her purse.",
+        "Caller noticed £200 was missing from her purse.",  # no word boundary before "£": found all the same
+        "Caller noticed £1,250.50 had gone missing from her bank account.",
     ],
 )
 def test_a_pattern_starting_with_a_digit_is_guarded_and_still_found(
