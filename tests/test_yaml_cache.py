@@ -131,3 +131,13 @@ def test_cache_off_writes_nothing(rules_dir: Path, tmp_path: Path, monkeypatch: 
     _new_process(monkeypatch)
     load_rules(rules_dir)
     assert not (tmp_path / "xdg").exists()
+
+
+def test_the_rule_set_hash_covers_the_lexicon(tmp_path: Path) -> None:
+    """The lexicon decides what the narrative screen finds, so a changed lexicon is a changed rule set."""
+    rules = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", rules)
+    before = load_rules(rules).digest
+    theft = rules / "lexicon" / "theft.yaml"
+    theft.write_text(theft.read_text() + "\n# a comment changes the bytes\n")
+    assert load_rules(rules).digest != before

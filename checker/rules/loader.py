@@ -310,6 +310,9 @@ def _load_rules(directory: Path | None, reference_dir: Path | None) -> RuleSet:
         problems.extend(errs)
         if rule is not None:
             rules.append(rule)
+    # the lexicon decides what the narrative screen finds (RC003), so the hash covers it too
+    for path in sorted((directory / "lexicon").glob("*.y*ml")):
+        digest.update(f"lexicon/{path.name}".encode() + b"\0" + path.read_bytes())
     retired = _retired(directory, problems)
     for rid, path in seen.items():
         if rid in retired:
