@@ -158,13 +158,6 @@ class Checker:
             for branch in rule.branches:
                 self._branches.append(branch)
                 self._owner.append(rule)
-        # what messages need of each rule, worked out once rather than for every finding
-        self._rules: dict[str, Rule] = {}
-        self._params: dict[str, dict[str, Any]] = {}
-        for rule in ruleset.rules:  # the first rule of an id, as RuleSet.get finds it
-            if rule.id not in self._rules:
-                self._rules[rule.id] = rule
-                self._params[rule.id] = {k: v for k, v in rule.params.items() if not isinstance(v, list | dict)}
         self._engine: Any = None
         if evaluator == "engine":
             from checker.engine.durable import DurableEngine  # deferred: durable-rules is only loaded to check
@@ -207,7 +200,7 @@ class Checker:
         subject = bindings[rule.subject]
         kind = subject["kind"]
         clean = {a: {k: v for k, v in f.items() if k not in ("sid", "id")} for a, f in bindings.items()}
-        message = _render(rule, self._params[rule.id], clean, fmt)
+        message = _render(rule, clean, fmt)
         quote = next(
             (str(f["sentence"]) for f in clean.values() if f.get("kind") == "mention" and "sentence" in f), None
         )
@@ -245,15 +238,15 @@ class Checker:
     def message(self, finding: Finding, as_of: datetime, mask: Mask) -> str:
         """A finding's message again, each value it quotes passed through `mask` first: how a
         report made without narratives, or with pseudonyms, says it. Never a rewrite of the text."""
-        rule = self._rules.get(finding.rule_id)
+        rule = self.ruleset.get(finding.rule_id)
         if rule is None:  # a finding always comes from this rule set
             raise KeyError(finding.rule_id)
-        return _render(rule, self._params[rule.id], finding.facts, _Formatter(as_of, self.zone, mask))
+        return _render(rule, finding.facts, _Formatter(as_of, self.zone, mask))
 
 
-def _render(rule: Rule, params: dict[str, Any], facts: dict[str, dict[str, Any]], fmt: _Formatter) -> str:
-    """The rule's message for these facts; `params` are the rule's scalar parameters."""
-    return " ".join(fmt.format(rule.model.message, **facts, params=params).split())
+def _render(rule: Rule, facts: dict[str, dict[str, Any]], fmt: _Formatter) -> str:
+    """The rule's message for these facts."""
+    return " ".join(fmt.format(rule.model.message, **facts, params=rule.message_params).split())
 
 
 def _binding_key(bindings: dict[str, dict[str, Any]]) -> tuple[str, ...]:

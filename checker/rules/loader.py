@@ -132,6 +132,17 @@ class Rule:
         eff = self.model.effective
         return eff.from_ <= day and (eff.to is None or day < eff.to)
 
+    @cached_property
+    def message_params(self) -> dict[str, Any]:
+        """The parameters its message may quote as `{params.name}`: the scalar ones."""
+        return {k: v for k, v in self.params.items() if not isinstance(v, list | dict)}
+
+    @cached_property
+    def quoted(self) -> tuple[str, ...]:
+        """The fact field names its message quotes (`{d.offence}` quotes `offence`; params are not facts)."""
+        heads = (f.partition(".") for f, _ in _template_fields(self.model.message) if f)
+        return tuple(name for head, _, name in heads if head != "params")
+
 
 @dataclass(frozen=True)
 class RuleSet:
@@ -145,8 +156,15 @@ class RuleSet:
     baseline_as_of: str
 
     def get(self, rule_id: str) -> Rule | None:
-        """A rule by id."""
-        return next((r for r in self.rules if r.id == rule_id), None)
+        """A rule by id (the first of that id)."""
+        return self._by_id.get(rule_id)
+
+    @cached_property
+    def _by_id(self) -> dict[str, Rule]:
+        by_id: dict[str, Rule] = {}
+        for rule in self.rules:
+            by_id.setdefault(rule.id, rule)
+        return by_id
 
     @property
     def editions(self) -> list[str]:
