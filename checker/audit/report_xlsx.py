@@ -26,9 +26,9 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
-from zoneinfo import ZoneInfo
 
-LONDON = ZoneInfo("Europe/London")
+from checker.core.times import LONDON
+
 MAX_ROWS = 1_048_574  # Excel's 1,048,576 rows less the header and the note of rows left out
 WIDTH_SAMPLE = 200  # rows whose lengths set a column's width
 ROW = "\x00"  # stands for the row number in a rendered row; never in the XML (illegal there)
@@ -138,7 +138,7 @@ def cell(ref: str, value: Any, style: int = 0, is_time: bool = False) -> str:
         return _number(ref, value, style)
     if isinstance(value, datetime):
         return _number(ref, _serial(value), DATE)
-    if is_time and isinstance(value, str) and value:
+    if is_time and isinstance(value, str):
         moment = uk_time(value)
         if moment is not None:
             return _number(ref, _serial(moment), DATE)
@@ -158,8 +158,7 @@ class Rows:
         for ref, v, is_time in zip(self.refs, values, self.times, strict=False):
             if type(v) is str and not is_time:  # most cells: the same as `cell`, without its tests
                 if v:
-                    text = escape(fit(v))
-                    cells.append(f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>')
+                    cells.append(_text(ref, v))
             else:
                 cells.append(cell(ref, v, 0, is_time))
         return f'<row r="{ROW}">{"".join(cells)}</row>'
@@ -174,8 +173,7 @@ class Rows:
 class Sheet:
     """One sheet being written: rows appended to a temporary file, widths from the first rows."""
 
-    def __init__(self, title: str, columns: Sequence[str], folder: Path | None) -> None:
-        self.title = title
+    def __init__(self, columns: Sequence[str], folder: Path | None) -> None:
         self.columns = list(columns)
         self.widths = [len(header(name)) + 2 for name in columns]
         self.sampled = 0  # rows whose widths were taken
@@ -262,7 +260,7 @@ class Workbook:
         self.sheets: dict[str, Sheet] = {}
         try:
             for name, columns in sheets.items():
-                self.sheets[name] = Sheet(name, columns, folder)
+                self.sheets[name] = Sheet(columns, folder)
         except BaseException:
             self.close()
             raise

@@ -3,8 +3,6 @@ the per-disclosure facts the figures count. Pure: depends on nothing but the ite
 
 from __future__ import annotations
 
-import functools
-import string
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import datetime, tzinfo
@@ -216,34 +214,28 @@ def _mask(ids: _Ids, settings: Settings) -> Mask:
     withheld. The message is written from the masked values, so nothing withheld reaches it."""
 
     def mask(name: str, value: Any) -> Any:
-        if name in NARRATIVE_FIELDS and not settings.include_narrative:
-            return WITHHELD
-        if ids.table and isinstance(value, str) and is_id_field(name):
-            return ids.any(value)
-        if ids.table and name in PERSONAL_FIELDS:
-            return WITHHELD_PERSONAL
-        return value
+        how = _masking(name, settings, bool(ids.table))
+        if how == _PSEUDONYM:
+            return ids.any(value) if isinstance(value, str) else value
+        return value if how is None else how
 
     return mask
 
 
-def _withheld(name: str, settings: Settings, pseudonymised: bool) -> bool:
-    """Whether `_mask` may change a value of this name (else the message stands as it was made)."""
+_PSEUDONYM = "pseudonym"
+
+
+def _masking(name: str, settings: Settings, pseudonymised: bool) -> str | None:
+    """What `_mask` puts for a value of this name: a word saying it is withheld, `_PSEUDONYM` (an
+    id's pseudonym), or None (the value itself). A message quoting no field with a masking keeps
+    the text it was made with."""
     if name in NARRATIVE_FIELDS and not settings.include_narrative:
-        return True
-    return pseudonymised and (is_id_field(name) or name in PERSONAL_FIELDS)
-
-
-@functools.lru_cache(maxsize=1024)
-def _quoted(template: str) -> tuple[str, ...]:
-    """The fact field names a rule message quotes (`{d.offence}` quotes `offence`; params are not facts)."""
-    names = []
-    for _, field_name, _, _ in string.Formatter().parse(template):
-        if field_name:
-            head, _, name = field_name.partition(".")
-            if head != "params":
-                names.append(name)
-    return tuple(names)
+        return WITHHELD
+    if pseudonymised and is_id_field(name):
+        return _PSEUDONYM
+    if pseudonymised and name in PERSONAL_FIELDS:
+        return WITHHELD_PERSONAL
+    return None
 
 
 class _Ids:
@@ -313,8 +305,8 @@ def _checked(
 
     def shown(f: Finding) -> Finding:
         rule = checker.ruleset.get(f.rule_id)
-        quoted = _quoted(rule.model.message) if rule is not None else None  # (always a rule of this set)
-        withheld = quoted is None or any(_withheld(name, settings, bool(ids.table)) for name in quoted)
+        quoted = rule.quoted if rule is not None else None  # (always a rule of this set)
+        withheld = quoted is None or any(_masking(name, settings, bool(ids.table)) for name in quoted)
         return replace(
             f,
             incident_id=ids.id(f.incident_id),
