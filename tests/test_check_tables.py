@@ -1,5 +1,5 @@
 """Issue 15: what the facts and messages need from the reference data and the rules is worked out
-once, not per incident, and gives the answers the Reference and the rules give."""
+once, not per incident, and gives the answers worked out afresh."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from checker.check.checker import Checker
-from checker.check.facts import _local, _tables, build_facts
+from checker.check.facts import _local, build_facts
 from checker.core.models import Incident
 from checker.core.times import LONDON, parse_time
 from checker.read.incidents import Item, validate
@@ -22,30 +22,40 @@ AS_OF = parse_time("2025-06-01T00:00:00+00:00")
 UNKNOWN = ("ZZ9", "4/1", "", "code:8L", "N100")
 
 
-def test_tables_answer_as_the_reference_does(ruleset: RuleSet) -> None:
-    ref = ruleset.reference
-    t = _tables(ref)
+def test_remembered_answers_are_the_answers_worked_out(ruleset: RuleSet) -> None:
+    """The Reference remembers what it is asked per incident; each answer, asked again, is the one a
+    fresh Reference (nothing remembered) works out."""
+    ref = dataclasses.replace(ruleset.reference)
     codes = [*ref.offences, *UNKNOWN]
-    for _ in range(2):  # the second time from what the tables remembered
+    for _ in range(2):  # the second time from what the Reference remembered
         for code in codes:
-            assert t.seriousness(code) == ref.seriousness(code), code
-            assert t.aggravated.get(code) == ref.aggravated_form(code), code
-            known = ref.offence(code)
-            assert t.offence(code) is known if known else t.offence(code).code == code, code
+            fresh = dataclasses.replace(ref)
+            assert ref.seriousness(code) == fresh.seriousness(code), code
+            first_aggravated = next((o.code for o in ref.offences.values() if code in o.aggravated_of), None)
+            assert ref.aggravated_form(code) == first_aggravated, code
             for category in ("C1", "C2", "C3", "C4", "C5"):
-                assert t.allowed_roles(category, code) == ref.allowed_roles(category, code), (category, code)
+                assert ref.allowed_roles(category, code) == fresh.allowed_roles(category, code), (category, code)
             for age in (None, 0, 12, 13, 15, 16, 17, 18, 60):
                 for sex in ("female", "male", "unknown"):
-                    assert t.banded_code(code, age, sex) == ref.banded_code(code, age, sex), (code, age, sex)
-    assert t.window_s == ref.recording_window_s
-    assert t.offence("ZZ9").name == "unknown code ZZ9" and t.offence("ZZ9").family == "unknown"
+                    assert ref.banded_code(code, age, sex) == fresh.banded_code(code, age, sex), (code, age, sex)
+    assert ref.seriousness("ZZ9") == len(ref.principal.order)
+    assert ref.recording_window_s == 24 * 3600
+    assert "withdrew" in ref.not_avi_phrases and "cctv" in ref.avi_evidence_terms
+    remembered = len(ref._ranks) + len(ref._roles) + len(ref._bands)
+    assert remembered > len(ref.offences), "answers for the listed codes are remembered"
+    unlisted = [code for code in UNKNOWN if code not in ref.offences]
+    assert unlisted and not any(code in unlisted for code in ref._ranks), "answers for unlisted codes are not kept"
 
 
-def test_tables_are_made_once_per_reference(ruleset: RuleSet) -> None:
-    ref = ruleset.reference
-    assert _tables(ref) is _tables(ref)
-    other = dataclasses.replace(ref)  # an equal Reference, but another object: it may differ later
-    assert _tables(other) is not _tables(ref) and _tables(other).ref is other
+def test_a_copy_of_a_reference_remembers_nothing(ruleset: RuleSet) -> None:
+    """dataclasses.replace makes a Reference that may differ: it starts with nothing remembered."""
+    ref = dataclasses.replace(ruleset.reference)
+    ref.seriousness("8N")
+    order = [*ref.principal.order]
+    first = order.index("code:8N") if "code:8N" in order else None
+    other = dataclasses.replace(ref, principal=ref.principal.model_copy(update={"order": ["code:8N", *order]}))
+    assert other.seriousness("8N") == 0
+    assert first is None or ref.seriousness("8N") == first
 
 
 def _incident(name: str) -> Incident:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from functools import cached_property, lru_cache
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any, Literal
 
 import orjson
@@ -63,21 +63,16 @@ class Decision:
 
 def decide(incident: Incident, d: Disclosure, victim: Victim | None, ref: Reference) -> Decision:
     """The decision Section A and the N100 rules require for one disclosure (see the brief, 2-3)."""
-    return _decide(incident, d, victim, _tables(ref))
-
-
-def _decide(incident: Incident, d: Disclosure, victim: Victim | None, t: _Tables) -> Decision:
-    ref = t.ref
     offence = ref.offence(d.offence)
     if offence is None or offence.notifiable_incident:
         return Decision("review", "unknown_code", d.offence)
-    code = t.banded_code(offence.code, victim.age if victim else None, victim.sex if victim else "unknown")
+    code = ref.banded_code(offence.code, victim.age if victim else None, victim.sex if victim else "unknown")
     if {"race", "religion"} & set(d.hate):
-        code = t.aggravated.get(code) or code
+        code = ref.aggravated_form(code) or code
     rape = offence.subgroup == "rape"
     if offence.recorded_by == "action_fraud":
         return Decision("no_crime", "action_fraud", code)
-    child = victim is not None and victim.age is not None and victim.age < t.child_below
+    child = victim is not None and victim.age is not None and victim.age < ref.child_age_below
     vulnerable = child or (victim is not None and victim.vulnerable)
     in_area = incident.occurred_in_force_area if d.occurred_in_force_area is None else d.occurred_in_force_area
     reporter = d.reported_by or incident.reporter
@@ -120,7 +115,7 @@ class IncidentFacts:
     decisions: dict[str, Decision]
 
 
-def _principals(incident: Incident, t: _Tables) -> dict[str, str]:
+def _principals(incident: Incident, ref: Reference) -> dict[str, str]:
     """For each disclosure that is not its group's principal crime, the principal's id.
 
     A group is one victim's disclosures against one suspect made at the same moment (reported
@@ -133,7 +128,7 @@ def _principals(incident: Incident, t: _Tables) -> dict[str, str]:
     for members in groups.values():
         if len(members) < 2:
             continue
-        head = min(members, key=lambda d: t.seriousness(d.offence))
+        head = min(members, key=lambda d: ref.seriousness(d.offence))
         out.update({d.disclosure_id: head.disclosure_id for d in members if d is not head})
     return out
 
@@ -143,6 +138,11 @@ def _unknown(code: str) -> Offence:
     """A stand-in for a code the offence list does not hold: the review path, never a rejection."""
     unknown = "unknown"
     return Offence(code=code, name=f"unknown code {code}", group=unknown, subgroup=unknown, family=unknown, src="")
+
+
+def _offence(ref: Reference, code: str) -> Offence:
+    """The offence for a code, or the stand-in for a code the list does not hold."""
+    return ref.offence(code) or _unknown(code)
 
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")  # strftime's %a and %b: crimecheck never sets a locale
@@ -159,15 +159,14 @@ def _local(value: datetime) -> str:
 def build_facts(incident: Incident, ref: Reference, as_of: datetime, screen: Screen | None = None) -> IncidentFacts:
     """Turn one validated incident into facts; a code outside the offence list becomes a fact the
     review rules read, not an input error."""
-    t = _tables(ref)
     out = _Facts(incident.reported_at.astimezone(UTC).date().isoformat())
     _incident_fact(out, incident)
-    _victim_facts(out, incident, t.min_da_age)
-    principal_of = _principals(incident, t)
-    seen = _disclosure_facts(out, incident, t, as_of, principal_of)
-    links = _links(incident, t)
-    _record_facts(out, incident, t, links, seen)
-    _link_facts(out, incident, t, links, seen, principal_of)
+    _victim_facts(out, incident, ref.domestic_abuse_min_age)
+    principal_of = _principals(incident, ref)
+    seen = _disclosure_facts(out, incident, ref, as_of, principal_of)
+    links = _links(incident, ref)
+    _record_facts(out, incident, ref, links, seen)
+    _link_facts(out, incident, ref, links, seen, principal_of)
     if screen is not None and incident.narrative:
         for hit in screen(incident.narrative, _covered(incident, ref)):
             out.add(
@@ -210,100 +209,6 @@ class _Seen:
     hate: dict[str, bool]
 
 
-class _Tables:
-    """What the facts need from the reference data that does not depend on the incident, worked out
-    once per Reference instead of for every incident, record or link. A setting is read when first
-    needed, so a settings file that lacks one fails where, and as, it did when read each time."""
-
-    def __init__(self, ref: Reference) -> None:
-        self.ref = ref
-        # Reference.aggravated_form as a table: each basic code's first aggravated form
-        self.aggravated: dict[str, str] = {}
-        for o in ref.offences.values():
-            for basic in o.aggravated_of:
-                self.aggravated.setdefault(basic, o.code)
-        # answers for codes the offence list holds (bounded); any other code is worked out each time
-        self._seriousness: dict[str, int] = {}
-        self._roles: dict[tuple[str, str], tuple[str, ...] | None] = {}
-        self._banded: dict[tuple[str, int | None, str], str] = {}
-
-    @cached_property
-    def window_s(self) -> int:
-        return self.ref.recording_window_s
-
-    @cached_property
-    def min_da_age(self) -> int:
-        return int(self.ref.param("domestic_abuse_min_age"))
-
-    @cached_property
-    def child_below(self) -> int:
-        return int(self.ref.param("child_age_below"))
-
-    @cached_property
-    def all_from(self) -> date:
-        return date.fromisoformat(str(self.ref.param("principal_crime_all_from")))
-
-    @cached_property
-    def in_addition_from(self) -> date:
-        return date.fromisoformat(str(self.ref.param("conduct_in_addition_from")))
-
-    @cached_property
-    def not_avi(self) -> list[str]:
-        return [p.lower() for p in (*self.ref.param("withdrawal_phrases"), *self.ref.param("not_avi_phrases"))]
-
-    @cached_property
-    def avi_evidence(self) -> list[str]:
-        return [p.lower() for p in self.ref.param("avi_evidence_terms")]
-
-    def offence(self, code: str) -> Offence:
-        """The offence for a code, or the stand-in for a code the list does not hold."""
-        return self.ref.offence(code) or _unknown(code)
-
-    def seriousness(self, code: str) -> int:
-        """Reference.seriousness, remembered for the codes of the offence list."""
-        rank = self._seriousness.get(code)
-        if rank is None:
-            rank = self.ref.seriousness(code)
-            if code in self.ref.offences:
-                self._seriousness[code] = rank
-        return rank
-
-    def allowed_roles(self, category: str, code: str) -> tuple[str, ...] | None:
-        """Reference.allowed_roles, remembered for the codes of the offence list."""
-        key = (category, code)
-        if key in self._roles:
-            return self._roles[key]
-        roles = self.ref.allowed_roles(category, code)
-        if code in self.ref.offences and len(self._roles) < _MAX_REMEMBERED:
-            self._roles[key] = roles
-        return roles
-
-    def banded_code(self, code: str, age: int | None, sex: str) -> str:
-        """Reference.banded_code, remembered for the codes of the offence list."""
-        key = (code, age, sex)
-        banded = self._banded.get(key)
-        if banded is None:
-            banded = self.ref.banded_code(code, age, sex)
-            if code in self.ref.offences and len(self._banded) < _MAX_REMEMBERED:
-                self._banded[key] = banded
-        return banded
-
-
-_MAX_REMEMBERED = 100_000  # answers kept per table: the offence list's codes by ages and sexes fit well within
-_TABLES: list[_Tables] = []  # the tables of the last few Reference objects, most recent first
-
-
-def _tables(ref: Reference) -> _Tables:
-    """The tables of this Reference object (a run uses one; tests a few)."""
-    for t in _TABLES:
-        if t.ref is ref:
-            return t
-    t = _Tables(ref)
-    _TABLES.insert(0, t)
-    del _TABLES[4:]
-    return t
-
-
 def _incident_fact(out: _Facts, incident: Incident) -> None:
     quals = set(incident.qualifiers)
     out.add(
@@ -344,24 +249,23 @@ def _victim_facts(out: _Facts, incident: Incident, min_da_age: int) -> None:
 # Longer than 80 lines on purpose: most of it is the disclosure fact's one literal, its fields in the
 # order checker.rules.facts_schema documents them; the decision logic itself is `decide`.
 def _disclosure_facts(
-    out: _Facts, incident: Incident, t: _Tables, as_of: datetime, principal_of: dict[str, str]
+    out: _Facts, incident: Incident, ref: Reference, as_of: datetime, principal_of: dict[str, str]
 ) -> _Seen:
     """A fact per disclosure; returns the decision each requires, when each was disclosed, and
     where, between whom and with what hostility each happened."""
-    ref = t.ref
-    window = t.window_s
+    window = ref.recording_window_s
     victims = {v.victim_id: v for v in incident.victims}
     suspects = {s.suspect_id: s for s in incident.suspects}
-    min_da_age = t.min_da_age
-    child_below = t.child_below
-    all_from = t.all_from
-    in_addition_from = t.in_addition_from
+    min_da_age = ref.domestic_abuse_min_age
+    child_below = ref.child_age_below
+    all_from = ref.principal_crime_all_from
+    in_addition_from = ref.conduct_in_addition_from
     report_day = incident.reported_at.astimezone(UTC).date()
     seen = _Seen({}, {}, {}, {}, {})
     for d in incident.disclosures:
-        offence = t.offence(d.offence)
+        offence = _offence(ref, d.offence)
         victim = victims.get(d.victim_id) if d.victim_id else None
-        decision = _decide(incident, d, victim, t)
+        decision = decide(incident, d, victim, ref)
         principal = principal_of.get(d.disclosure_id)
         in_addition = False
         if principal is not None and decision.decision == "crime":
@@ -436,10 +340,10 @@ def _disclosure_facts(
     return seen
 
 
-def _authoriser_check(r: Record, t: _Tables) -> tuple[str, tuple[str, ...] | None]:
+def _authoriser_check(r: Record, ref: Reference) -> tuple[str, tuple[str, ...] | None]:
     """Whether the record's cancellation was authorised by a role allowed to, and the roles allowed."""
     c = r.cancellation
-    allowed = t.allowed_roles(c.category, t.offence(r.classification).code) if c and c.category else None
+    allowed = ref.allowed_roles(c.category, _offence(ref, r.classification).code) if c and c.category else None
     if c is None or c.category is None or r.status == "recorded":
         return "allowed", allowed
     if c.authorised_by_role is None:
@@ -449,7 +353,7 @@ def _authoriser_check(r: Record, t: _Tables) -> tuple[str, tuple[str, ...] | Non
     return ("allowed" if c.authorised_by_role in allowed else "not_allowed"), allowed
 
 
-def _links(incident: Incident, t: _Tables) -> list[tuple[str, Record, bool]]:
+def _links(incident: Incident, ref: Reference) -> list[tuple[str, Record, bool]]:
     """Which disclosures each record answers: its disclosure_ids, or else those of the same victim
     and offence family (an N100 is in the rape family), the way a reviewer would pair them by hand."""
     links: list[tuple[str, Record, bool]] = []
@@ -457,23 +361,23 @@ def _links(incident: Incident, t: _Tables) -> list[tuple[str, Record, bool]]:
         if r.disclosure_ids:
             links.extend((did, r, True) for did in r.disclosure_ids)
             continue
-        family = t.offence(r.classification).family
+        family = _offence(ref, r.classification).family
         for d in incident.disclosures:
             same_victim = r.victim_id is None or d.victim_id is None or r.victim_id == d.victim_id
-            if same_victim and family != "unknown" and t.offence(d.offence).family == family:
+            if same_victim and family != "unknown" and _offence(ref, d.offence).family == family:
                 links.append((d.disclosure_id, r, False))
     return links
 
 
 def _cancellation_facts(
-    r: Record, incident: Incident, mine: set[str], live: dict[str, set[str]], seen: _Seen, t: _Tables
+    r: Record, incident: Incident, mine: set[str], live: dict[str, set[str]], seen: _Seen, ref: Reference
 ) -> dict[str, Any]:
     """What a cancellation's grounds and target say: AVI judged by content, the C3 target, a C3 or
     C4 on a report of its own, whether the victim loses a crime."""
     c = r.cancellation
     category = c.category if c else None
     dup = duplicate_state(r, incident) if category == "C3" else None
-    judgement = judge_avi(c, t.not_avi, t.avi_evidence) if category == "C2" else None
+    judgement = judge_avi(c, ref.not_avi_phrases, ref.avi_evidence_terms) if category == "C2" else None
     others_live = any(live.get(did, set()) - {r.record_id} for did in mine)
     crime_due = any(seen.decisions[did].decision == "crime" for did in mine)
     return {
@@ -490,10 +394,9 @@ def _cancellation_facts(
 
 
 def _record_facts(
-    out: _Facts, incident: Incident, t: _Tables, links: list[tuple[str, Record, bool]], seen: _Seen
+    out: _Facts, incident: Incident, ref: Reference, links: list[tuple[str, Record, bool]], seen: _Seen
 ) -> None:
     """A fact per record."""
-    ref = t.ref
     answered: dict[str, set[str]] = {}
     live: dict[str, set[str]] = {}
     for did, r, _ in links:
@@ -502,11 +405,11 @@ def _record_facts(
             live.setdefault(did, set()).add(r.record_id)
     codes = {d.disclosure_id: d.offence for d in incident.disclosures}
     for r in incident.records:
-        offence = t.offence(r.classification)
+        offence = _offence(ref, r.classification)
         known = ref.offence(r.classification) is not None
         c = r.cancellation
         mine = answered.get(r.record_id, set())
-        check, allowed = _authoriser_check(r, t)
+        check, allowed = _authoriser_check(r, ref)
         out.add(
             "record",
             r.record_id,
@@ -534,7 +437,7 @@ def _record_facts(
                 "cancel_category": c.category if c else None,
                 "cancel_category_text": CATEGORY_WORDS.get(c.category) if c and c.category else None,
                 "authorised_by": c.authorised_by_role if c else None,
-                **_cancellation_facts(r, incident, mine, live, seen, t),
+                **_cancellation_facts(r, incident, mine, live, seen, ref),
                 "victim_informed": _yes_no(c.victim_informed if c else None, "unknown"),
                 "transferred_to": c.transferred_to if c else None,
                 "duplicate_of": c.duplicate_of if c else None,
@@ -551,13 +454,12 @@ def _record_facts(
 def _link_facts(
     out: _Facts,
     incident: Incident,
-    t: _Tables,
+    ref: Reference,
     links: list[tuple[str, Record, bool]],
     seen: _Seen,
     principal_of: dict[str, str],
 ) -> None:
     """A fact per (record, disclosure it answers)."""
-    ref = t.ref
     first: dict[str, datetime] = {}
     for did, r, _ in links:
         if did not in first or r.recorded_at < first[did]:
@@ -568,10 +470,10 @@ def _link_facts(
     by_id = {d.disclosure_id: d for d in incident.disclosures}
     victims = {v.victim_id: v for v in incident.victims}
     for did, r, explicit in links:
-        offence = t.offence(r.classification)
+        offence = _offence(ref, r.classification)
         principal = principal_of.get(did)
-        note = ref.substitutions.get((t.offence(by_id[did].offence).code, offence.code))
-        fault, certain, right = _link_fault(r, by_id[did], seen.decisions, answered[r.record_id], by_id, victims, t)
+        note = ref.substitutions.get((_offence(ref, by_id[did].offence).code, offence.code))
+        fault, certain, right = _link_fault(r, by_id[did], seen.decisions, answered[r.record_id], by_id, victims, ref)
         out.add(
             "link",
             orjson.dumps([r.record_id, did]).decode(),  # "A>B" + "C" and "A" + "B>C" must differ
@@ -632,7 +534,7 @@ def _link_fault(
     answered: set[str],
     by_id: dict[str, Disclosure],
     victims: dict[str, Victim],
-    t: _Tables,
+    ref: Reference,
 ) -> tuple[str, bool, str]:
     """The classification fault of a live crime record judged against this disclosure, or "none".
 
@@ -640,7 +542,6 @@ def _link_fault(
     against the most serious disclosure that is to be recorded; a record whose code is the one any
     of them requires is right. Whether the report had to be recorded at all (a review decision) does
     not matter: a crime that was recorded is judged as recorded."""
-    ref = t.ref
     recorded = ref.offence(r.classification)
     decision = decisions[d.disclosure_id]
     disclosed = ref.offence(d.offence)
@@ -653,7 +554,7 @@ def _link_fault(
     ):
         return "none", True, decision.expected_code
     judged = [by_id[i] for i in sorted(answered) if decisions[i].decision in ("crime", "review")]
-    head = min(judged, key=lambda i: t.seriousness((ref.offence(i.offence) or disclosed).code))
+    head = min(judged, key=lambda i: ref.seriousness((ref.offence(i.offence) or disclosed).code))
     if head.disclosure_id != d.disclosure_id:
         return "none", True, decision.expected_code
     victim = victims.get(r.victim_id or d.victim_id or "")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -149,9 +151,19 @@ class SettingsFile(Strict):
     params: dict[str, Setting]
 
 
+_MAX_REMEMBERED = 100_000
+"""Answers a Reference keeps per question: its offence list's codes by victim ages and sexes fit well
+within; answers about codes it does not list are worked out each time (they are unbounded)."""
+
+
 @dataclass(frozen=True)
 class Reference:
-    """All reference data one run uses; a force may supply its own directory."""
+    """All reference data one run uses; a force may supply its own directory.
+
+    The tables are read-only once loaded, so what is asked of them per incident (seriousness,
+    authorising roles, banded and aggravated codes, typed settings) is worked out once and
+    remembered here. A setting is read when first asked for: a settings file that lacks one fails
+    where it is needed, not when loaded."""
 
     directory: Path
     offences: dict[str, Offence]
@@ -162,17 +174,40 @@ class Reference:
     substitutions: dict[tuple[str, str], str]
     edition: str = ""
     sources: dict[str, Source] = field(default_factory=dict)
+    _ranks: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _roles: dict[tuple[str, str], tuple[str, ...] | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _bands: dict[tuple[str, int | None, str], str] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def offence(self, code: str) -> Offence | None:
         """The offence for a code, or None when the table does not know it (4/1 reads as 4.1)."""
         return self.offences.get(code) or self.offences.get(code.replace("/", "."))
 
+    @cached_property
+    def _aggravated(self) -> dict[str, str]:
+        table: dict[str, str] = {}
+        for o in self.offences.values():
+            for basic in o.aggravated_of:
+                table.setdefault(basic, o.code)
+        return table
+
     def aggravated_form(self, code: str) -> str | None:
-        """The racially or religiously aggravated code whose basic offence is `code`, if there is one."""
-        return next((o.code for o in self.offences.values() if code in o.aggravated_of), None)
+        """The racially or religiously aggravated code whose basic offence is `code`, if there is one
+        (the first in the offence list)."""
+        return self._aggravated.get(code)
 
     def banded_code(self, code: str, age: int | None, sex: str) -> str:
         """The sibling code that fits the victim's age and sex (19C for a woman, 19D at 14)."""
+        key = (code, age, sex)
+        banded = self._bands.get(key)
+        if banded is None:
+            banded = self._banded(code, age, sex)
+            if code in self.offences and len(self._bands) < _MAX_REMEMBERED:
+                self._bands[key] = banded
+        return banded
+
+    def _banded(self, code: str, age: int | None, sex: str) -> str:
         offence = self.offences.get(code)
         if offence is None or offence.band is None or age is None or sex not in ("female", "male"):
             return code
@@ -195,28 +230,73 @@ class Reference:
 
     def allowed_roles(self, category: str, code: str) -> tuple[str, ...] | None:
         """Roles the authorisation table allows for this category and offence; None if no row."""
-        for row in self.authorisation.rows:
-            if category in row.categories and any(self.selects(sel, code) for sel in row.offences):
-                return tuple(row.roles)
-        return None
+        key = (category, code)
+        if key in self._roles:
+            return self._roles[key]
+        roles = next(
+            (
+                tuple(row.roles)
+                for row in self.authorisation.rows
+                if category in row.categories and any(self.selects(sel, code) for sel in row.offences)
+            ),
+            None,
+        )
+        if code in self.offences and len(self._roles) < _MAX_REMEMBERED:
+            self._roles[key] = roles
+        return roles
 
     def seriousness(self, code: str) -> int:
         """Rank in the principal crime order: 0 is the most serious; unlisted codes rank last."""
-        for rank, sel in enumerate(self.principal.order):
-            if self.selects(sel, code):
-                return rank
-        return len(self.principal.order)
+        rank = self._ranks.get(code)
+        if rank is None:
+            order = self.principal.order
+            rank = next((i for i, sel in enumerate(order) if self.selects(sel, code)), len(order))
+            if code in self.offences:
+                self._ranks[code] = rank
+        return rank
 
     def param(self, name: str) -> Any:
         """A shared setting's value."""
         return self.settings[name].value
 
-    @property
+    @cached_property
     def recording_window_s(self) -> int:
         """The recording window in seconds (load_reference refuses a settings file without one)."""
         window = duration_seconds(self.param("recording_window"))
         assert window is not None
         return window
+
+    @cached_property
+    def domestic_abuse_min_age(self) -> int:
+        """Domestic abuse is between people of this age or over (setting `domestic_abuse_min_age`)."""
+        return int(self.param("domestic_abuse_min_age"))
+
+    @cached_property
+    def child_age_below(self) -> int:
+        """A victim younger than this is a child (setting `child_age_below`)."""
+        return int(self.param("child_age_below"))
+
+    @cached_property
+    def principal_crime_all_from(self) -> date:
+        """From this date the principal crime rule covers conduct crimes too (`principal_crime_all_from`)."""
+        return date.fromisoformat(str(self.param("principal_crime_all_from")))
+
+    @cached_property
+    def conduct_in_addition_from(self) -> date:
+        """From this date until the one above, stalking and harassment are recorded in addition to other
+        crimes (setting `conduct_in_addition_from`)."""
+        return date.fromisoformat(str(self.param("conduct_in_addition_from")))
+
+    @cached_property
+    def not_avi_phrases(self) -> tuple[str, ...]:
+        """Phrases (lower case) that never show a crime did not happen: `withdrawal_phrases` and
+        `not_avi_phrases` together."""
+        return tuple(p.lower() for p in (*self.param("withdrawal_phrases"), *self.param("not_avi_phrases")))
+
+    @cached_property
+    def avi_evidence_terms(self) -> tuple[str, ...]:
+        """Terms (lower case) naming evidence that may show a crime did not happen (`avi_evidence_terms`)."""
+        return tuple(p.lower() for p in self.param("avi_evidence_terms"))
 
 
 def load_reference(directory: Path) -> Reference:
