@@ -435,4 +435,4 @@ def _load(directory: Path, optimise: bool, lint: bool) -> Lexicon:
     sentence_re = re.compile("|".join(cues.sentence), FLAGS)
     clause_re = re.compile("|".join(cues.sentence + cues.clause), FLAGS)
     scope = Scope(sentence_re, clause_re, cues.spec.max_scope_chars, cues.spec.skip_questions, rules)
-    return Lexicon(families, scope)
+    return Lexicon(families, scope, prefilter=optimise)
