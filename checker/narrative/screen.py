@@ -250,6 +250,11 @@ class Lexicon:
         self.__dict__.update(state)
         self._start_prefilter(wanted)
 
+    @property
+    def prefilter(self) -> Prefilter | None:
+        """The Hyperscan prefilter, once built."""
+        return self._prefilter
+
     def prepare_prefilter(self) -> Prefilter | None:
         """Build the Hyperscan prefilter now, rather than after the first screens; None when it
         cannot be built (no Hyperscan, or a lexicon loaded with ``optimise=False``)."""
