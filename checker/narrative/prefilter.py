@@ -279,6 +279,15 @@ def _after_fork() -> None:  # a child forked while another thread was building m
 os.register_at_fork(after_in_child=_after_fork)
 
 
+def flags_of(hyperscan: ModuleType) -> int:
+    """The flags every expression is compiled with: a superset is enough (prefilter mode lets
+    Hyperscan widen what it cannot do exactly), and one match per expression tells all we need."""
+    flags = 0
+    for flag in _FLAGS:
+        flags |= int(getattr(hyperscan, flag))
+    return flags
+
+
 def _compile(hyperscan: ModuleType, patterns: Sequence[str], flags: int) -> Any:
     database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
     database.compile(
@@ -317,9 +326,7 @@ def build(families: Sequence[tuple[str, re.Pattern[str]]]) -> Prefilter | None:
     """The prefilter for these families, or None (no Hyperscan, or no family translatable)."""
     try:
         hyperscan = importlib.import_module("hyperscan")
-        flags = 0
-        for flag in _FLAGS:
-            flags |= int(getattr(hyperscan, flag))
+        flags = flags_of(hyperscan)
         version = str(getattr(hyperscan, "__version__", "?"))
     except Exception:  # not installed, no wheel for this machine, or not the API expected
         return None
@@ -332,7 +339,7 @@ def build(families: Sequence[tuple[str, re.Pattern[str]]]) -> Prefilter | None:
     with _BUILD_LOCK:
         built = _BUILT.get(key) or _load(hyperscan, key)
         if built is None:
-            built = _compile_all(hyperscan, families, flags)
+            built = compile_families(hyperscan, families, flags)
             if built is None:
                 return None
             _store(hyperscan, key, *built)
@@ -343,7 +350,7 @@ def build(families: Sequence[tuple[str, re.Pattern[str]]]) -> Prefilter | None:
     return Prefilter(hyperscan, database, owners, always)
 
 
-def _compile_all(
+def compile_families(
     hyperscan: ModuleType, families: Sequence[tuple[str, re.Pattern[str]]], flags: int
 ) -> tuple[Any, list[str]] | None:
     """The database of every family's expressions and the family of each expression; a family
