@@ -35,6 +35,11 @@ def safe_cell(value: Any) -> Any:
     return "'" + text if text.startswith(_FORMULA) else text
 
 
+def csv_cells(values: Sequence[Any]) -> list[Any]:
+    """`safe_cell` of each value, plain text passed through without the call (most cells)."""
+    return [v if type(v) is str and not v.startswith(_FORMULA) else safe_cell(v) for v in values]
+
+
 def columns(include_narrative: bool) -> dict[str, list[str]]:
     """Each CSV file of rows and its columns (findings.csv ends with the log when it is asked for)."""
     return {
@@ -104,7 +109,7 @@ class Renderer:
                     part = parts[name] = Part()
                     buffers[name] = io.StringIO(newline="")
                     writers[name] = csv.writer(buffers[name])
-                writers[name].writerow([safe_cell(v) for v in values])
+                writers[name].writerow(csv_cells(values))
                 sheet = self.sheets[name]
                 part.rows.append(sheet.row(values))
                 if name in widths_for and len(part.widths) < WIDTH_SAMPLE:

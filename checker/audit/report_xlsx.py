@@ -24,6 +24,7 @@ import tempfile
 import zipfile
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any
 
@@ -111,9 +112,14 @@ def column_letter(index: int) -> str:
     return letters
 
 
+_TEXT_OPEN = '<c r="{ref}"{style} t="inlineStr"><is><t xml:space="preserve">'
+_TEXT_CLOSE = "</t></is></c>"
+_ROW_OPEN = f'<row r="{ROW}">'
+
+
 def _text(ref: str, text: str, style: int = 0) -> str:
-    s = f' s="{style}"' if style else ""
-    return f'<c r="{ref}"{s} t="inlineStr"><is><t xml:space="preserve">{escape(fit(text))}</t></is></c>'
+    opening = _TEXT_OPEN.format(ref=ref, style=f' s="{style}"' if style else "")
+    return f"{opening}{escape(fit(text))}{_TEXT_CLOSE}"
 
 
 def _number(ref: str, value: float, style: int = 0) -> str:
@@ -139,10 +145,17 @@ def cell(ref: str, value: Any, style: int = 0, is_time: bool = False) -> str:
     if isinstance(value, datetime):
         return _number(ref, _serial(value), DATE)
     if is_time and isinstance(value, str):
-        moment = uk_time(value)
-        if moment is not None:
-            return _number(ref, _serial(moment), DATE)
+        serial = _time_serial(value)
+        if serial is not None:
+            return _number(ref, serial, DATE)
     return _text(ref, str(value), style)
+
+
+@lru_cache(maxsize=1024)  # an incident's times recur in each of its rows
+def _time_serial(value: str) -> float | int | None:
+    """Excel's serial number of an ISO 8601 time with an offset, in UK local time (None if not one)."""
+    moment = uk_time(value)
+    return None if moment is None else _serial(moment)
 
 
 class Rows:
@@ -152,16 +165,21 @@ class Rows:
         self.columns = list(columns)
         self.times = [is_time_column(name) for name in columns]
         self.refs = [column_letter(i) + ROW for i in range(1, len(columns) + 1)]
+        self.openings = [_TEXT_OPEN.format(ref=ref, style="") for ref in self.refs]
 
     def row(self, values: Sequence[Any]) -> str:
-        cells = []
-        for ref, v, is_time in zip(self.refs, values, self.times, strict=False):
+        cells = [_ROW_OPEN]
+        texts = [v for v, is_time in zip(values, self.times, strict=False) if type(v) is str and not is_time]
+        # most rows: no text needs escaping or cutting, so each text goes in as it is
+        plain = not any(len(t) > MAX_CELL // 2 for t in texts) and _SPECIAL.search("".join(texts)) is None
+        for ref, v, is_time, opening in zip(self.refs, values, self.times, self.openings, strict=False):
             if type(v) is str and not is_time:  # most cells: the same as `cell`, without its tests
                 if v:
-                    cells.append(_text(ref, v))
-            else:
+                    cells += (opening, v, _TEXT_CLOSE) if plain else (_text(ref, v),)
+            elif v is not None:
                 cells.append(cell(ref, v, 0, is_time))
-        return f'<row r="{ROW}">{"".join(cells)}</row>'
+        cells.append("</row>")
+        return "".join(cells)
 
     def widths(self, values: Sequence[Any]) -> list[int]:
         """How wide each value shows (a time shows as 19 characters)."""

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import datetime, tzinfo
+from functools import lru_cache
+from operator import attrgetter
 from typing import Any
 
 from checker.audit.measures import RECORDING_AREAS, SAFEGUARDING_QUALIFIERS
@@ -13,7 +15,7 @@ from checker.audit.pseudonym import Pseudonymiser, scrub, scrub_quoted
 from checker.check.checker import Checker, DisclosureDecision, Finding, Mask, Result
 from checker.check.exceptions import Excepted, Register
 from checker.core.errors import CheckerError, Problem
-from checker.core.models import DEFAULT_LIMITS, Incident, Limits, safe_id
+from checker.core.models import DEFAULT_LIMITS, Incident, Limits, Record, safe_id
 from checker.core.times import LONDON, human_duration
 from checker.read.csvitems import CsvItem
 from checker.read.incidents import Item, validate
@@ -49,7 +51,10 @@ class DecisionRow:
 
     def csv_values(self) -> list[Any]:
         """The row's values, in column order."""
-        return [getattr(self, f.name) for f in fields(self)]
+        return list(_DECISION_VALUES(self))
+
+
+_DECISION_VALUES = attrgetter(*(f.name for f in fields(DecisionRow)))
 
 
 @dataclass(frozen=True)
@@ -272,11 +277,14 @@ class _Ids:
 BREAKDOWNS = ("team", "area", "officer", "shift")  # optional incident fields the report breaks down by
 
 
+@lru_cache(maxsize=1024)  # an incident's times recur in each of its findings and decisions
 def local_time(moment: datetime) -> str:
-    """A time in UK local time with its offset: 2025-06-01T14:22:00+01:00."""
+    """A time in UK local time with its offset: 2025-06-01T14:22:00+01:00 (moments that are equal
+    are the same instant, so they read the same in UK time)."""
     return moment.astimezone(LONDON).isoformat(timespec="seconds")
 
 
+@lru_cache(maxsize=1024)
 def _iso_local(text: str) -> str:
     return local_time(datetime.fromisoformat(text.replace("Z", "+00:00")))
 
@@ -336,6 +344,7 @@ def _checked(
         if r.status in ("cancelled", "transferred")
     )
     qualifiers = set(result.qualifiers)
+    by_length = sorted(incident.records, key=lambda r: -len(r.record_id))  # see _decision_row
     return ItemResult(
         index=q.index,
         where=q.item.where,
@@ -343,7 +352,7 @@ def _checked(
         period=_month(incident.reported_at),
         findings=findings,
         excepted=excepted,
-        decisions=tuple(_decision_row(d, incident, ids, wrong, settings.window_s) for d in result.decisions),
+        decisions=tuple(_decision_row(d, incident, ids, wrong, settings.window_s, by_length) for d in result.decisions),
         units=tuple(
             Unit(
                 d.group,
@@ -384,11 +393,13 @@ def _finding_times(incident: Incident, f: Finding) -> tuple[str, str | None, str
     )
 
 
-def _decision_row(d: DisclosureDecision, incident: Incident, ids: _Ids, wrong: set[str], window_s: int) -> DecisionRow:
-    """The audit's judgement of one disclosure's decision: timely, correctly recorded."""
+def _decision_row(
+    d: DisclosureDecision, incident: Incident, ids: _Ids, wrong: set[str], window_s: int, by_length: list[Record]
+) -> DecisionRow:
+    """The audit's judgement of one disclosure's decision: timely, correctly recorded. `by_length`:
+    the incident's records, longest id first."""
     disclosure = next(x for x in incident.disclosures if x.disclosure_id == d.disclosure_id)
     # the records answering it, in the order DisclosureDecision.recorded gives them ("id code [status]")
-    by_length = sorted(incident.records, key=lambda r: -len(r.record_id))
     answering = [
         next(r for r in by_length if text == r.record_id or text.startswith(r.record_id + " ")) for text in d.recorded
     ]

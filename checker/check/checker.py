@@ -6,6 +6,7 @@ import string
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import datetime, tzinfo
+from operator import attrgetter
 from typing import Any, ClassVar, Literal
 
 from checker.check.facts import DECISION_TEXT, Decision, build_facts
@@ -66,10 +67,15 @@ class Finding:
 
     def csv_values(self) -> list[Any]:
         """The values of `CSV_COLUMNS`, in order."""
-        return [
-            self.source.get(c.removeprefix("source_")) if c.startswith("source_") else getattr(self, c)
-            for c in self.CSV_COLUMNS
-        ]
+        source = self.source
+        return [*_FINDING_VALUES(self), *(source.get(key) for key in _SOURCE_KEYS)]
+
+
+# CSV_COLUMNS: the finding's own fields, then those of its source
+_FINDING_VALUES = attrgetter(*(c for c in Finding.CSV_COLUMNS if not c.startswith("source_")))
+_SOURCE_KEYS = [c.removeprefix("source_") for c in Finding.CSV_COLUMNS if c.startswith("source_")]
+if Finding.CSV_COLUMNS[-len(_SOURCE_KEYS) :] != tuple(f"source_{k}" for k in _SOURCE_KEYS):
+    raise AssertionError("csv_values expects the source_ columns last in Finding.CSV_COLUMNS")
 
 
 @dataclass(frozen=True)
@@ -245,8 +251,17 @@ class Checker:
 
 
 def _render(rule: Rule, facts: dict[str, dict[str, Any]], fmt: _Formatter) -> str:
-    """The rule's message for these facts."""
-    return " ".join(fmt.format(rule.model.message, **facts, params=rule.message_params).split())
+    """The rule's message for these facts (from its template parsed once, as `fmt.format` would)."""
+    values = {**facts, "params": rule.message_params}
+    parts = rule.message_parts
+    if parts is None:
+        return " ".join(fmt.format(rule.model.message, **values).split())
+    out: list[str] = []
+    for text, name, spec in parts:
+        out.append(text)
+        if name is not None:
+            out.append(fmt.format_field(fmt.get_field(name, (), values)[0], spec))
+    return " ".join("".join(out).split())
 
 
 def _binding_key(bindings: dict[str, dict[str, Any]]) -> tuple[str, ...]:

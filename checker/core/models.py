@@ -90,7 +90,10 @@ def _aware(value: datetime, info: ValidationInfo) -> datetime:
 
 def normalise_id(value: str) -> str:
     """An id as compared and shown: surrounding whitespace removed, inner runs of spaces made one."""
-    return _SPACES.sub(" ", value.strip())
+    value = value.strip()
+    if "  " not in value and value.isprintable():  # most ids: no space but single ASCII spaces
+        return value
+    return _SPACES.sub(" ", value)
 
 
 def _plain(value: str) -> str:
@@ -98,6 +101,8 @@ def _plain(value: str) -> str:
     if len(value) > MAX_ID_LENGTH:
         raise ValueError(f"an id or code of {len(value):,} characters; the limit is {MAX_ID_LENGTH:,}")
     value = normalise_id(value)
+    if value.isprintable():  # the ASCII space is printable; every other space is not
+        return value
     for char in value:
         if char.isprintable() or char == " ":
             continue

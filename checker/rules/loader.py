@@ -138,6 +138,18 @@ class Rule:
         return {k: v for k, v in self.params.items() if not isinstance(v, list | dict)}
 
     @cached_property
+    def message_parts(self) -> tuple[tuple[str, str | None, str], ...] | None:
+        """The message template parsed once: (text, field, format spec) in order, field None after
+        the last text; None when the template needs the full formatter (a conversion such as
+        `!r`, a field inside a format spec, or a field without a name)."""
+        parts = []
+        for text, name, spec, conversion in string.Formatter().parse(self.model.message):
+            if name is not None and (conversion or not name or "{" in (spec or "")):
+                return None
+            parts.append((text, name, spec or ""))
+        return tuple(parts)
+
+    @cached_property
     def quoted(self) -> tuple[str, ...]:
         """The fact field names its message quotes (`{d.offence}` quotes `offence`; params are not facts)."""
         heads = (f.partition(".") for f, _ in _template_fields(self.model.message) if f)
