@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import pickle
 import re
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -253,6 +255,40 @@ def test_same_hits_without_hyperscan(lexicon: Lexicon, plain: Lexicon, monkeypat
     texts = [i["narrative"] for i in gen.generate(300, seed=5) if i.get("narrative")]
     for text in [*texts, "Suspect punched José.", "\ud800 kicked him"]:
         assert without.screen(text) == plain.screen(text) == lexicon.screen(text)
+
+
+def test_threads_scan_with_scratch_of_their_own(lexicon: Lexicon, plain: Lexicon) -> None:
+    texts = [i["narrative"] for i in gen.generate(600, seed=21) if i.get("narrative")]
+    want = [plain.screen(t) for t in texts]
+    prefilter = lexicon.prefilter
+    assert prefilter is not None
+    folded = [fold(t) for t in texts] * 20
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lexicon.screen, texts))
+        # a scratch space two scans shared would fail one of them (and every family would run)
+        scans = list(pool.map(prefilter.may_match, folded))
+    assert got == want
+    assert None not in scans
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here")
+def test_a_forked_child_scans_with_scratch_of_its_own(lexicon: Lexicon, plain: Lexicon) -> None:
+    texts = [i["narrative"] for i in gen.generate(200, seed=22) if i.get("narrative")]
+    want = [plain.screen(t) for t in texts]
+    assert [lexicon.screen(t) for t in texts] == want  # the parent's scratch space is in use
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        prefilter = lexicon.prefilter
+        ok = prefilter is not None and prefilter.may_match("he punched her") is not None
+        ok = ok and [lexicon.screen(t) for t in texts] == want
+        os.write(write, b"1" if ok else b"0")
+        os._exit(0)
+    os.close(write)
+    answer = os.read(read, 1)
+    os.close(read)
+    os.waitpid(pid, 0)
+    assert answer == b"1"
 
 
 def test_pickled_lexicon_builds_its_own(lexicon: Lexicon) -> None:
