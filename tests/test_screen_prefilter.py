@@ -149,6 +149,31 @@ def test_same_hits_on_mixed_texts(lexicon: Lexicon, plain: Lexicon, words: list[
     _same(lexicon, plain, text, frozenset({"assault"}))
 
 
+_FROM_REGEX: dict[str, st.SearchStrategy[str]] = {}
+
+
+def _matching(source: str) -> st.SearchStrategy[str]:
+    """Texts holding a match of ``source`` (Hypothesis writes them from the regex itself)."""
+    if source not in _FROM_REGEX:
+        _FROM_REGEX[source] = st.from_regex(re.compile(source))
+    return _FROM_REGEX[source]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_same_hits_on_texts_written_from_each_family_regex(
+    lexicon: Lexicon, plain: Lexicon, data: st.DataObject
+) -> None:
+    prefilter = lexicon.prefilter
+    assert prefilter is not None
+    info, regex = data.draw(st.sampled_from(lexicon.compiled_families()))
+    text = data.draw(_matching(regex.pattern))
+    folded = fold(text)
+    if any(m.end() > m.start() for m in regex.finditer(folded)):
+        assert info.name in (prefilter.may_match(folded) or ()), text
+    _same(lexicon, plain, text)
+
+
 # --------------------------------------------------------------------------
 # The translation, construct by construct, on patterns of its own
 # --------------------------------------------------------------------------
@@ -169,9 +194,15 @@ _PATTERNS = {
     "apostrophe": r"\w[\u2019']\w",
     "not_literal": r"h[^e]r",
     "lookahead": r"(?=ki)k\w+(?<=d)",
+    "negated_not_space": r"a[^\S]b",
+    "negated_categories": r"x[^\W\d]y",
+    "negated_space_and_letters": r"[^\sa-z]{2}",
+    "zero_count": r"qa{0}b",
+    "empty_alternative": r"(?:jo|)sé",
+    "lazy": r"q.*?z",
 }
 _ALPHABET = [
-    *"abcdehijkmopqrstuxyzéǆǅßÿā٣١012£.,;!?'\u2019\n\t\x00\x1c\x1f\u0301\ud800\u00a0\u3000 ",
+    *"abcdehijkmopqrstuxyzéǆǅßÿā٣١012£.,;!?'\u2019\n\t\x00\x1c\x1f\u0301\ud800\u00a0\u3000\u2028\x85 ",
     "punched",
     "josé",
     "threatened",
@@ -196,6 +227,11 @@ def own() -> pf.Prefilter:
 @example(parts=["£", "٣", "١"])
 @example(parts=["ǅ", "b"])
 @example(parts=["\u0301", "k"])
+@example(parts=["a", " ", "b"])  # a negated \S: found when it admitted no ASCII at all
+@example(parts=["a", "\n", "b"])
+@example(parts=["x", "é", "y"])
+@example(parts=["x", "a", "y"])  # a negated \W: likewise
+@example(parts=["\t", "!", "q", "b", "s", "é"])
 def test_each_construct_admits_every_match(parts: list[str]) -> None:
     prefilter = pf.build([(name, re.compile(source)) for name, source in _PATTERNS.items()])
     assert prefilter is not None
@@ -205,6 +241,15 @@ def test_each_construct_admits_every_match(parts: list[str]) -> None:
     for name, source in _PATTERNS.items():
         if any(m.end() > m.start() for m in re.finditer(source, text)):
             assert name in may, (name, text)
+
+
+@settings(max_examples=500, deadline=None)
+@given(data=st.data())
+def test_each_construct_admits_texts_written_from_it(own: pf.Prefilter, data: st.DataObject) -> None:
+    name = data.draw(st.sampled_from(sorted(_PATTERNS)))
+    text = fold(data.draw(_matching(_PATTERNS[name])))
+    if any(m.end() > m.start() for m in re.finditer(_PATTERNS[name], text)):
+        assert name in (own.may_match(text) or ()), text
 
 
 def test_own_patterns_skip(own: pf.Prefilter) -> None:

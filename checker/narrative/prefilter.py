@@ -102,7 +102,9 @@ def _char_class(ascii_members: set[int], non_ascii: set[int] | None) -> str:
 
 
 def _class_members(items: Any) -> tuple[set[int], set[int] | None]:
-    ascii_members: set[int] = set()
+    """The ASCII bytes and the non-ASCII characters (or all of them) a class may match."""
+    ascii_members: set[int] = set()  # a superset of the ASCII characters the items match
+    ascii_sure: set[int] = set()  # a subset of them, for a negated class
     non_ascii: set[int] | None = set()
     negated = False
     for op, av in items:
@@ -112,34 +114,32 @@ def _class_members(items: Any) -> tuple[set[int], set[int] | None]:
         elif name == "LITERAL":
             if av < 128:
                 ascii_members.add(av)
+                ascii_sure.add(av)
             elif non_ascii is not None:
                 non_ascii.add(av)
         elif name == "RANGE":
             low, high = av
             ascii_members.update(range(low, min(high, 127) + 1))
+            ascii_sure.update(range(low, min(high, 127) + 1))
             if high >= 128 and non_ascii is not None:
                 if high - max(low, 128) < _EXPLICIT_RANGE:
                     non_ascii.update(range(max(low, 128), high + 1))
                 else:
                     non_ascii = _ANY_NON_ASCII
         elif name == "CATEGORY":
-            category = str(av)
-            if category == "CATEGORY_SPACE":
-                ascii_members |= _SPACE
-            elif category == "CATEGORY_WORD":
-                ascii_members |= _WORD
-                non_ascii = _ANY_NON_ASCII
-            elif category == "CATEGORY_DIGIT":
-                ascii_members |= _DIGITS
-                non_ascii = _ANY_NON_ASCII
-            else:  # \S, \W, \D and the rest: any character
+            exact = {"CATEGORY_SPACE": _SPACE, "CATEGORY_WORD": _WORD, "CATEGORY_DIGIT": _DIGITS}.get(str(av))
+            if exact is None:  # \S, \W, \D and the rest: any character (and none for sure)
                 ascii_members |= _ASCII
+            else:  # exact on ASCII (\s: on folded text)
+                ascii_members |= exact
+                ascii_sure |= exact
+            if str(av) != "CATEGORY_SPACE":
                 non_ascii = _ANY_NON_ASCII
         else:  # case-insensitive items and anything unknown
             raise _Untranslatable(name)
     if negated:
-        # exact on ASCII; any non-ASCII character (even one the class lists)
-        return set(_ASCII - ascii_members), _ANY_NON_ASCII
+        # every ASCII character not surely in the class; any non-ASCII character (even one listed)
+        return set(_ASCII - ascii_sure), _ANY_NON_ASCII
     return ascii_members, non_ascii
 
 
@@ -174,7 +174,7 @@ def _item(op: Any, av: Any) -> str:
     if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
         low, high, body = av
         inner = _group(_sequence(body))
-        if not inner:
+        if not inner or high == 0:
             return ""
         low = min(low, _MAX_COUNT)
         if high > _MAX_COUNT:
