@@ -258,6 +258,12 @@ def test_own_patterns_skip(own: pf.Prefilter) -> None:
     assert own.may_match("she stole it") == frozenset({"negated_gap"})
 
 
+def test_folded_text_holds_no_whitespace_but_space_and_newline() -> None:
+    """The translation reads \\s as a space or a newline: fold must leave no other whitespace."""
+    everything = "".join(map(chr, range(sys.maxunicode + 1)))
+    assert {c for c in fold(everything) if c.isspace() or re.match(r"\s", c)} == {" ", "\n"}
+
+
 @pytest.mark.parametrize("source", [r"(a)\1", r"(?i:ab)", r"(?i)ab", r"(?<=a)", r"(?P<x>a)(?(x)b|c)"])
 def test_what_cannot_be_translated_safely_has_no_expressions(source: str) -> None:
     assert pf.expressions(re.compile(source)) is None
