@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from checker.core.errors import RuleError
 from checker.narrative.constants import MAX_SENTENCE_CHARS
 from checker.narrative.loader import LexiconError, load_lexicon
-from checker.narrative.screen import Lexicon, NarrativeHit
+from checker.narrative.screen import Lexicon, NarrativeHit, fold
 
 LEXICON_DIR = Path(__file__).resolve().parent.parent / "rules" / "lexicon"
 FAMILIES = {
@@ -427,6 +427,26 @@ def plain_lexicon() -> Lexicon:
 @given(text=narratives)
 def test_prefix_guard_never_changes_results(lexicon: Lexicon, plain_lexicon: Lexicon, text: str) -> None:
     assert lexicon.screen(text) == plain_lexicon.screen(text)
+
+
+_CLAUSE_TEXTS = narratives.map(fold) | st.lists(
+    st.sampled_from([*LEXICON_WORDS, " - ", " — ", "(", " (x", ":", ": ", ", he", ",  the victim", "!?", '."']),
+    max_size=60,
+).map("".join)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=_CLAUSE_TEXTS, lo=st.integers(0, 400), span=st.integers(0, 400))
+def test_clause_guard_finds_the_same_boundaries(
+    lexicon: Lexicon, plain_lexicon: Lexicon, text: str, lo: int, span: int
+) -> None:
+    """The clause boundaries' prefix guard (optimise) finds what the plain pattern finds, in any
+    search window, as the screen searches them."""
+    guarded, plain = lexicon.scope.clause_re, plain_lexicon.scope.clause_re
+    assert guarded.pattern != plain.pattern  # the guard is there
+    hi = lo + span
+    assert [m.span() for m in guarded.finditer(text, lo, hi)] == [m.span() for m in plain.finditer(text, lo, hi)]
+    assert [m.span() for m in guarded.finditer(text)] == [m.span() for m in plain.finditer(text)]
 
 
 def test_prefix_guard_same_on_examples_and_corpus(lexicon: Lexicon, plain_lexicon: Lexicon) -> None:

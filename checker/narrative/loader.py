@@ -396,7 +396,8 @@ def load_lexicon(directory: Path, *, optimise: bool = True, lint: bool = True) -
     """Load and compile every lexicon file in ``directory``.
 
     Raises :class:`LexiconError` listing every problem found in every file.
-    ``optimise=False`` skips the prefix guard (same results, slower; for testing).
+    ``optimise=False`` skips the prefix guards of the families and the clause boundaries (same
+    results, slower; for testing).
     ``lint=False`` compiles each family as one regex without checking every pattern and example
     on its own (a quarter of the load time, for checking incidents); if the family does not
     compile, the full lint runs to say which pattern is wrong.
@@ -433,6 +434,10 @@ def _load(directory: Path, optimise: bool, lint: bool) -> Lexicon:
         errors.sort(key=lambda p: (p.file or "", p.line or 0))  # by file, then line
         raise LexiconError(errors)
     sentence_re = re.compile("|".join(cues.sentence), FLAGS)
-    clause_re = re.compile("|".join(cues.sentence + cues.clause), FLAGS)
+    clause = "|".join(cues.sentence + cues.clause)
+    # The clause boundaries are tried at every character around a match; a prefix guard lets most
+    # characters be rejected at once (the shipped cues: 240 -> 29 us per scan of a typical log).
+    guard = prefix_guard(clause) if optimise else None
+    clause_re = re.compile(clause if guard is None else f"{guard}(?:{clause})", FLAGS)
     scope = Scope(sentence_re, clause_re, cues.spec.max_scope_chars, cues.spec.skip_questions, rules)
     return Lexicon(families, scope, prefilter=optimise)
