@@ -26,3 +26,6 @@ PREFIX_LIMIT = 5000
 # Extra characters after a match start that a clause-boundary lookahead may need
 # to see (e.g. ", he" where the boundary's lookahead checks the pronoun).
 BOUNDARY_LOOKAHEAD = 64
+# Narratives a Lexicon screens before it builds its Hyperscan prefilter (checker.narrative.prefilter):
+# a `check` of a few incidents never pays for it, a batch does within its first second.
+PREFILTER_AFTER = 200

@@ -440,4 +440,4 @@ def _load(directory: Path, optimise: bool, lint: bool) -> Lexicon:
     guard = prefix_guard(clause) if optimise else None
     clause_re = re.compile(clause if guard is None else f"{guard}(?:{clause})", FLAGS)
     scope = Scope(sentence_re, clause_re, cues.spec.max_scope_chars, cues.spec.skip_questions, rules)
-    return Lexicon(families, scope)
+    return Lexicon(families, scope, prefilter=optimise)

@@ -4,12 +4,16 @@ first phrase no negation, hypothetical or context cue governs."""
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from checker.narrative.constants import BOUNDARY_LOOKAHEAD, MAX_SENTENCE_CHARS, TOKEN
+from checker.narrative.constants import BOUNDARY_LOOKAHEAD, MAX_SENTENCE_CHARS, PREFILTER_AFTER, TOKEN
 from checker.narrative.index import Context, TextIndex
+
+if TYPE_CHECKING:
+    from checker.narrative.prefilter import Prefilter
 
 # --------------------------------------------------------------------------
 # Public result types
@@ -220,10 +224,66 @@ class Lexicon:
         self,
         families: Sequence[tuple[FamilyInfo, re.Pattern[str]]],
         scope: Scope,
+        prefilter: bool = True,
     ) -> None:
         self._info: dict[str, FamilyInfo] = {info.name: info for info, _ in families}
         self._regexes: tuple[tuple[str, re.Pattern[str]], ...] = tuple((info.name, regex) for info, regex in families)
         self._scope = scope
+        self._start_prefilter(prefilter)
+
+    def _start_prefilter(self, wanted: bool) -> None:
+        # The Hyperscan prefilter (checker.narrative.prefilter) is built after PREFILTER_AFTER
+        # screens; until then, when it cannot be built, or when not ``wanted``, every family runs.
+        self._prefilter_wanted = self._prefilter_pending = wanted
+        self._prefilter: Prefilter | None = None
+        self._prefilter_countdown = PREFILTER_AFTER
+        self._prefilter_lock = threading.Lock()
+
+    def __getstate__(self) -> dict[str, Any]:
+        # a Hyperscan database, its scratch space and a lock stay in the process that made them
+        state = {k: v for k, v in self.__dict__.items() if not k.startswith("_prefilter")}
+        state["_prefilter_wanted"] = self._prefilter_wanted
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        wanted = state.pop("_prefilter_wanted")
+        self.__dict__.update(state)
+        self._start_prefilter(wanted)
+
+    @property
+    def prefilter(self) -> Prefilter | None:
+        """The Hyperscan prefilter, once built."""
+        return self._prefilter
+
+    def prepare_prefilter(self) -> Prefilter | None:
+        """Build the Hyperscan prefilter now, rather than after the first screens; None when it
+        cannot be built (no Hyperscan, or a lexicon loaded with ``optimise=False``)."""
+        if not self._prefilter_pending:
+            return self._prefilter
+        with self._prefilter_lock:
+            if self._prefilter_pending:
+                from checker.narrative.prefilter import build  # Hyperscan: only for a batch
+
+                self._prefilter = build(self._regexes)
+                self._prefilter_pending = False
+        return self._prefilter
+
+    def _candidates(self, folded: str) -> tuple[tuple[str, re.Pattern[str]], ...]:
+        """The families that may match ``folded``: all of them until the prefilter is built."""
+        prefilter = self._prefilter
+        if prefilter is None:
+            if not self._prefilter_pending:
+                return self._regexes
+            self._prefilter_countdown -= 1
+            if self._prefilter_countdown > 0 or self._prefilter_lock.locked():
+                return self._regexes
+            prefilter = self.prepare_prefilter()
+            if prefilter is None:
+                return self._regexes
+        may = prefilter.may_match(folded)
+        if may is None:
+            return self._regexes
+        return tuple(item for item in self._regexes if item[0] in may)
 
     @property
     def scope(self) -> Scope:
@@ -272,7 +332,7 @@ class Lexicon:
 
         Cues, boundaries and tokens are scanned once per text, and only when a family matched
         (see :mod:`checker.narrative.index`)."""
-        return self._screen(text, TextIndex, covered)
+        return self._screen(text, TextIndex, covered, prefilter=True)
 
     def reference_screen(self, text: str, covered: frozenset[str] = frozenset()) -> list[NarrativeHit]:
         """The screen as first written: the 400 characters around every match searched again for
@@ -281,14 +341,20 @@ class Lexicon:
         return self._screen(text, _Windowed, covered)
 
     def _screen(
-        self, text: str, judge: Callable[[str, Scope], Judge], covered: frozenset[str] = frozenset()
+        self,
+        text: str,
+        judge: Callable[[str, Scope], Judge],
+        covered: frozenset[str] = frozenset(),
+        prefilter: bool = False,
     ) -> list[NarrativeHit]:
         hits: list[NarrativeHit] = []
         folded = fold(text)
         judging: Judge | None = None
         spans: list[tuple[int, int]] = []  # every ungoverned hit of a covered family
+        # A family the prefilter leaves out has no non-empty match: it would add no hit and no span.
+        regexes = self._candidates(folded) if prefilter else self._regexes
         # covered families first, so that their spans are known before the others are judged
-        for name, regex in sorted(self._regexes, key=lambda item: item[0] not in covered):
+        for name, regex in sorted(regexes, key=lambda item: item[0] not in covered):
             for m in regex.finditer(folded):
                 start, end = m.span()
                 if start == end:
