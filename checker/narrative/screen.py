@@ -275,11 +275,11 @@ class Lexicon:
             if not self._prefilter_pending:
                 return self._regexes
             self._prefilter_countdown -= 1
-            if self._prefilter_countdown > 0 or self._prefilter_lock.locked():
-                return self._regexes
-            prefilter = self.prepare_prefilter()
-            if prefilter is None:
-                return self._regexes
+            if self._prefilter_countdown == 0:
+                # built beside the screening (Hyperscan's compiler lets other threads run): no
+                # screen, a service request or an audit's chunk, waits the seconds a compile takes
+                threading.Thread(target=self.prepare_prefilter, name="prefilter", daemon=True).start()
+            return self._regexes
         may = prefilter.may_match(folded)
         if may is None:
             return self._regexes
