@@ -24,7 +24,7 @@ from checker.audit.measures import BUCKETS, EXAMPLES, LONGER, SCHEMA_VERSION
 from checker.audit.outdir import ReportDir
 from checker.audit.report_html import ReportOptions, render
 from checker.audit.report_rows import Rendered, columns
-from checker.audit.report_xlsx import Workbook
+from checker.audit.report_xlsx import Sheet, Workbook
 from checker.audit.rows import BREAKDOWNS, Settings
 from checker.audit.tally import Tally
 from checker.check.document import ruleset_info
@@ -54,12 +54,13 @@ class ReportWriter:
         self._dir = ReportDir(directory, FILES)
         self._streams: dict[str, IO[str]] = {}
         self.workbook: Workbook | None = None
+        self._sheets: dict[str, Sheet] = {}  # each CSV file's sheet in the workbook, by file name
         try:
-            sheets = columns(include_narrative)
-            self.workbook = Workbook(
-                {name.removesuffix(".csv"): cols for name, cols in sheets.items()}, self._dir.staging
-            )
-            for name, cols in sheets.items():
+            files = columns(include_narrative)
+            titles = {name: name.removesuffix(".csv") for name in files}  # findings.csv: sheet "findings"
+            self.workbook = Workbook({titles[name]: cols for name, cols in files.items()}, self._dir.staging)
+            self._sheets = {name: self.workbook.sheets[title] for name, title in titles.items()}
+            for name, cols in files.items():
                 stream = self._dir.create(name, "utf-8-sig", newline="")
                 self._streams[name] = stream
                 csv.writer(stream).writerow(cols)
@@ -69,15 +70,13 @@ class ReportWriter:
 
     def widths_wanted(self) -> frozenset[str]:
         """The files whose first rows still set the workbook's column widths."""
-        assert self.workbook is not None
-        return frozenset(f"{name}.csv" for name in self.workbook.wanted())
+        return frozenset(name for name, sheet in self._sheets.items() if sheet.wants_widths())
 
     def write(self, chunk: Rendered) -> None:
         """Append one checked chunk's rows (see report_rows.Renderer)."""
-        assert self.workbook is not None
         for name, part in chunk.parts.items():
             self._streams[name].write(part.csv)
-            sheet = self.workbook.sheets[name.removesuffix(".csv")]
+            sheet = self._sheets[name]
             sheet.add_widths(part.widths)
             sheet.append(part.rows)
 

@@ -283,10 +283,6 @@ class Workbook:
             self.close()
             raise
 
-    def wanted(self) -> frozenset[str]:
-        """The sheets whose column widths still need rows."""
-        return frozenset(name for name, sheet in self.sheets.items() if sheet.wants_widths())
-
     def save(self, out: IO[bytes], summary: dict[str, Any]) -> None:
         """Write the package: the summary sheet, then every sheet of rows."""
         summary_rows = self._summary(summary)
