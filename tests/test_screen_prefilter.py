@@ -394,8 +394,8 @@ def test_database_kept_on_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(pf, "_BUILT", {})
     families = [("a", re.compile(r"punch\w*")), ("b", re.compile(r"stole"))]
     first = pf.build(families)
-    [stored] = tmp_path.iterdir()
-    assert stored.name.startswith("prefilter-") and stored.stat().st_mode & 0o077 == 0
+    [stored] = tmp_path.glob("prefilter-*.bin")
+    assert stored.stat().st_mode & 0o077 == 0
 
     def no_compiling(*args: object) -> None:
         raise AssertionError("compiled again")
@@ -411,3 +411,46 @@ def test_database_kept_on_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(pf, "_BUILT", {})
     third = pf.build(families)
     assert third is not None and third.may_match("she stole") == frozenset({"b"})
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no file locks here")
+def test_a_build_waits_for_another_process_compiling_and_loads_its_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An audit's workers reach their 200th narrative together: one compiles the database, the
+    others wait for its lock (in their build thread; the screening goes on) and load its copy."""
+    monkeypatch.setenv("CRIMECHECK_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(pf, "_BUILT", {})
+    families = [("a", re.compile(r"punch\w*")), ("b", re.compile(r"stole"))]
+    pf.build(families)  # what the other process will have stored
+    [stored] = tmp_path.glob("prefilter-*.bin")
+    kept = stored.read_bytes()
+    [lock] = tmp_path.glob("prefilter-*.lock")
+    stored.unlink()
+    monkeypatch.setattr(pf, "_BUILT", {})
+
+    def no_compiling(*args: object) -> None:
+        raise AssertionError("compiled although another process was compiling")
+
+    monkeypatch.setattr(pf, "compile_families", no_compiling)
+    import fcntl  # the other process: holds the lock while it compiles
+
+    other = os.open(lock, os.O_RDWR)
+    fcntl.flock(other, fcntl.LOCK_EX)
+    result: list[pf.Prefilter | None] = []
+    waiting = threading.Thread(target=lambda: result.append(pf.build(families)))
+    waiting.start()
+    waiting.join(0.5)
+    assert waiting.is_alive() and not result  # it waits for the lock
+    stored.write_bytes(kept)  # the other process stores its database, then lets go
+    os.close(other)
+    waiting.join(30)
+    [built] = result
+    assert built is not None and built.may_match("he punched her") == frozenset({"a"})
+
+
+def test_a_build_without_a_cache_folder_compiles_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CRIMECHECK_CACHE_DIR", "off")
+    monkeypatch.setattr(pf, "_BUILT", {})
+    built = pf.build([("a", re.compile(r"punch\w*"))])
+    assert built is not None and built.may_match("punched") == frozenset({"a"})

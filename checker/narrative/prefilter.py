@@ -37,7 +37,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from checker.read.diskcache import read_private, write_private
+from checker.read.diskcache import held, read_private, write_private
 
 _FORMAT = 1
 _MAGIC = b"crimecheck-prefilter\0"
@@ -339,10 +339,14 @@ def build(families: Sequence[tuple[str, re.Pattern[str]]]) -> Prefilter | None:
     with _BUILD_LOCK:
         built = _BUILT.get(key) or _load(hyperscan, key)
         if built is None:
-            built = compile_families(hyperscan, families, flags)
-            if built is None:
-                return None
-            _store(hyperscan, key, *built)
+            # an audit's workers reach this together: one compiles, the others wait and load its copy
+            with held(f"prefilter-{key}.lock"):
+                built = _load(hyperscan, key)
+                if built is None:
+                    built = compile_families(hyperscan, families, flags)
+                    if built is None:
+                        return None
+                    _store(hyperscan, key, *built)
         _BUILT[key] = built
     database, owners = built
     # a family Hyperscan refused, or one without expressions, runs on every text

@@ -13,7 +13,14 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not on Windows: nothing is held there
+    fcntl = None  # type: ignore[assignment]
 
 
 def cache_dir() -> Path | None:
@@ -59,3 +66,29 @@ def write_private(name: str, blob: bytes) -> None:
             raise
     except OSError:
         pass
+
+
+@contextmanager
+def held(name: str) -> Iterator[None]:
+    """Hold the lock file ``name`` in the cache folder while the block runs, waiting for another
+    process that holds it: two processes about to make the same costly file make it once. Best
+    effort: with caching off, no folder, or no file locks, the block runs without it."""
+    folder = cache_dir()
+    fd = -1
+    if folder is not None and fcntl is not None:
+        try:
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            st = folder.lstat()
+            if st.st_uid != os.getuid() or st.st_mode & 0o022:  # a folder others could plant a lock in
+                raise PermissionError(folder)
+            fd = os.open(folder / name, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+            fcntl.flock(fd, fcntl.LOCK_EX)  # released when closed, or when the process ends
+        except OSError:
+            if fd >= 0:
+                os.close(fd)
+            fd = -1
+    try:
+        yield
+    finally:
+        if fd >= 0:
+            os.close(fd)
