@@ -6,7 +6,8 @@ here so that a new process does not parse them again. The folder is ``$CRIMECHEC
 caching off. A file is used only when this user owns it and the folder and no one else can write
 to either: another local user must not be able to plant data that checks differently. Reading
 and writing are best effort: a missing, foreign or damaged file is a miss, a failed write is
-skipped, and the caller then does the work itself.
+skipped, and the caller then does the work itself. A lock file (``held``) lets processes that
+would make the same costly file at once (an audit's workers) make it once.
 """
 
 from __future__ import annotations
