@@ -38,7 +38,8 @@ def _done(prefix: str, need: int) -> bool:
     return len(prefix) >= need or prefix.endswith(_OPEN)
 
 
-def _sre_parser() -> Any:
+def sre_parser() -> Any:
+    """CPython's regex parser (its parse trees are what the guard and the prefilter read), or None."""
     try:
         return importlib.import_module("re._parser")
     except ImportError:  # pragma: no cover - Python < 3.11
@@ -142,7 +143,7 @@ def _trie(prefixes: set[str]) -> str:
 
 def prefix_guard(body: str) -> str | None:
     """A lookahead admitting every possible start of ``body``, or None."""
-    parser = _sre_parser()
+    parser = sre_parser()
     if parser is None or _DIGIT in body:
         return None
     try:
@@ -220,7 +221,7 @@ def _nested(seq: Any) -> str | None:
 
 def catastrophic(source: str) -> str | None:
     """Why ``source`` may backtrack for ever on some text, or None."""
-    parser = _sre_parser()
+    parser = sre_parser()
     if parser is None:  # pragma: no cover - Python < 3.11
         return None
     try:

@@ -37,6 +37,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from checker.narrative.guard import sre_parser
 from checker.read.diskcache import held, read_private, write_private
 
 _FORMAT = 1
@@ -198,7 +199,9 @@ def _alternatives(seq: Any) -> list[Any]:
 def expressions(regex: re.Pattern[str]) -> list[str] | None:
     """Hyperscan expressions that together match the UTF-8 bytes of every non-empty match of
     ``regex`` in a folded text (and more), or None when that cannot be built safely."""
-    parser = importlib.import_module("re._parser")
+    parser = sre_parser()
+    if parser is None:
+        return None
     try:
         parsed = parser.parse(regex.pattern, regex.flags)
         if parsed.state.flags & re.IGNORECASE:
