@@ -20,8 +20,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from checker.audit.report_rows import csv_cells, safe_cell
-from checker.audit.report_xlsx import MAX_CELL, ROW, Rows, cell
-from checker.audit.rows import local_time
+from checker.audit.report_xlsx import _SPECIAL, MAX_CELL, ROW, Rows, _time_serial, cell, needs_escape
+from checker.audit.uktime import UkTime, local_time
 from checker.check.checker import Checker, Finding, _Formatter, _render
 from checker.check.examples import example_incident, jsonable
 from checker.core.models import _SPACES, _plain, normalise_id
@@ -67,7 +67,15 @@ def test_ids_are_tidied_and_refused_as_before(value: str) -> None:
 
 _COLUMNS = ["rule_id", "message", "reported_at", "count", "flag", "where"]
 _VALUE = st.one_of(st.none(), st.booleans(), st.integers(-5, 10**6), _TRICKY)
-_TIME = st.one_of(st.none(), st.just(""), st.just("2025-03-30T01:30:00+01:00"), st.just("not a time"), _TRICKY)
+_MOMENTS = st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(9000, 1, 1), timezones=st.just(UTC))
+_TIME = st.one_of(
+    st.none(),
+    st.just(""),
+    st.just("2025-03-30T01:30:00+01:00"),
+    st.just("not a time"),
+    _TRICKY,
+    _MOMENTS.map(local_time),  # a time as rows carry it
+)
 
 
 def _row_as_written(rows: Rows, values: list[Any]) -> str:
@@ -155,11 +163,28 @@ def test_finding_csv_values_are_its_columns(ruleset: RuleSet) -> None:
 
 
 @given(st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(9000, 1, 1)), st.integers(-14, 14))
+@example(datetime(2025, 10, 26, 0, 30), 0)  # 01:30 BST, then 01:30 GMT: the hour told twice
+@example(datetime(2025, 10, 26, 1, 30), 0)
+@example(datetime(2025, 3, 30, 1, 0), 0)  # the hour skipped in spring
+@example(datetime(1899, 12, 29, 23, 59, 59, 999999), 0)  # before Excel's day 0, and a fraction dropped
 def test_local_time_is_the_same_for_the_same_instant(moment: datetime, hours: int) -> None:
-    """local_time remembers answers by moment; equal moments are one instant whatever their offset."""
+    """local_time remembers answers by moment; equal moments are one instant whatever their offset.
+    Its serial number is the one the workbook would read back from its text."""
     utc = moment.replace(tzinfo=UTC)
     elsewhere = utc.astimezone(timezone(timedelta(hours=hours)))
-    expected = utc.astimezone(LONDON).isoformat(timespec="seconds")
+    text = utc.astimezone(LONDON).isoformat(timespec="seconds")
+    read_back = _time_serial(text)
+    assert read_back is not None
+    expected = UkTime(text, read_back)
     assert local_time(elsewhere) == expected
     assert local_time(utc) == expected
-    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d", expected)
+    assert repr(local_time(utc).serial) == repr(expected.serial)  # the same float, to the last bit
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d", text)
+
+
+@given(_TRICKY)
+@example("a&b")
+@example("_x0041_")
+@example("tab\tand\nline")
+def test_needs_escape_is_the_search_it_skips(text: str) -> None:
+    assert needs_escape(text) == (_SPECIAL.search(text) is not None)

@@ -13,6 +13,7 @@ from typing import Any
 from checker.audit.report_xlsx import WIDTH_SAMPLE, Rows
 from checker.audit.rows import DecisionRow, ItemResult
 from checker.audit.tally import Tally
+from checker.audit.uktime import UkTime
 from checker.check.checker import Finding
 
 FINDING_COLUMNS = [*Finding.CSV_COLUMNS, "reported_at", "disclosed_at", "recorded_at", "period", "where"]
@@ -27,6 +28,8 @@ def safe_cell(value: Any) -> Any:
     """A value for a spreadsheet cell: text that could run as a formula gets a leading quote."""
     if value is None:
         return ""
+    if isinstance(value, UkTime):
+        return value.text
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, int | float):

@@ -28,6 +28,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any
 
+from checker.audit.uktime import UkTime, serial
 from checker.core.times import LONDON
 
 MAX_ROWS = 1_048_574  # Excel's 1,048,576 rows less the header and the note of rows left out
@@ -36,7 +37,6 @@ ROW = "\x00"  # stands for the row number in a rendered row; never in the XML (i
 
 # cell styles (xl/styles.xml below): 0 plain, 1 header, 2 date-time, 3 percentage
 HEADER, DATE, PERCENT = 1, 2, 3
-_EPOCH = datetime(1899, 12, 30)  # Excel's day 0 (1900 date system, past its leap-year bug)
 _SPECIAL = re.compile(r"[&<>\r]|_x[0-9A-Fa-f]{4}_|[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
 _NS_R = 'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
@@ -100,7 +100,15 @@ def _units(text: str) -> int:
 
 def escape(text: str) -> str:
     """Text for an XML element: markup escaped, control characters as Excel's `_xHHHH_`."""
-    return _SPECIAL.sub(_escape_one, text) if _SPECIAL.search(text) else text
+    return _SPECIAL.sub(_escape_one, text) if needs_escape(text) else text
+
+
+def needs_escape(text: str) -> bool:
+    """Whether `escape` changes the text: `_SPECIAL` searched for, without the search when the text
+    is printable ASCII with no "_x" (most text; there only & < > can need it)."""
+    if text.isascii() and text.isprintable() and "_x" not in text:
+        return "&" in text or "<" in text or ">" in text
+    return _SPECIAL.search(text) is not None
 
 
 def column_letter(index: int) -> str:
@@ -114,6 +122,7 @@ def column_letter(index: int) -> str:
 
 _TEXT_OPEN = '<c r="{ref}"{style} t="inlineStr"><is><t xml:space="preserve">'
 _TEXT_CLOSE = "</t></is></c>"
+_NUMBER_CLOSE = "</v></c>"
 _ROW_OPEN = f'<row r="{ROW}">'
 
 
@@ -127,27 +136,22 @@ def _number(ref: str, value: float, style: int = 0) -> str:
     return f'<c r="{ref}"{s}><v>{value!r}</v></c>'
 
 
-def _serial(moment: datetime) -> float | int:
-    delta = moment - _EPOCH
-    if delta.seconds == 0 and delta.microseconds == 0:
-        return delta.days
-    return delta.days + (delta.seconds + delta.microseconds / 1e6) / 86400
-
-
 def cell(ref: str, value: Any, style: int = 0, is_time: bool = False) -> str:
     """One cell: None or "" is no cell, a moment a date-time, a number a number, anything else text."""
     if value is None or value == "":
         return ""
+    if isinstance(value, UkTime):
+        return _number(ref, value.serial, DATE)
     if isinstance(value, bool):
         return _text(ref, "yes" if value else "no", style)
     if isinstance(value, int | float) and math.isfinite(value):
         return _number(ref, value, style)
     if isinstance(value, datetime):
-        return _number(ref, _serial(value), DATE)
+        return _number(ref, serial(value), DATE)
     if is_time and isinstance(value, str):
-        serial = _time_serial(value)
-        if serial is not None:
-            return _number(ref, serial, DATE)
+        at = _time_serial(value)
+        if at is not None:
+            return _number(ref, at, DATE)
     return _text(ref, str(value), style)
 
 
@@ -155,7 +159,7 @@ def cell(ref: str, value: Any, style: int = 0, is_time: bool = False) -> str:
 def _time_serial(value: str) -> float | int | None:
     """Excel's serial number of an ISO 8601 time with an offset, in UK local time (None if not one)."""
     moment = uk_time(value)
-    return None if moment is None else _serial(moment)
+    return None if moment is None else serial(moment)
 
 
 class Rows:
@@ -165,19 +169,40 @@ class Rows:
         self.columns = list(columns)
         self.times = [is_time_column(name) for name in columns]
         self.refs = [column_letter(i) + ROW for i in range(1, len(columns) + 1)]
-        self.openings = [_TEXT_OPEN.format(ref=ref, style="") for ref in self.refs]
+        # per column: the reference, whether it holds times, and the openings of a text, a number
+        # and a date-time cell
+        self._cells = [
+            (ref, is_time, _TEXT_OPEN.format(ref=ref, style=""), f'<c r="{ref}"><v>', f'<c r="{ref}" s="{DATE}"><v>')
+            for ref, is_time in zip(self.refs, self.times, strict=True)
+        ]
 
     def row(self, values: Sequence[Any]) -> str:
+        """The row `cell` makes of the values, with the common cells made here without its tests."""
         cells = [_ROW_OPEN]
-        texts = [v for v, is_time in zip(values, self.times, strict=False) if type(v) is str and not is_time]
-        # most rows: no text needs escaping or cutting, so each text goes in as it is
-        plain = not any(len(t) > MAX_CELL // 2 for t in texts) and _SPECIAL.search("".join(texts)) is None
-        for ref, v, is_time, opening in zip(self.refs, values, self.times, self.openings, strict=False):
-            if type(v) is str and not is_time:  # most cells: the same as `cell`, without its tests
-                if v:
-                    cells += (opening, v, _TEXT_CLOSE) if plain else (_text(ref, v),)
+        texts = []  # put in as they are: the row is made again cell by cell if one needs escaping or cutting
+        for v, (ref, is_time, text, number, moment) in zip(values, self._cells, strict=False):
+            kind = type(v)
+            if kind is str:
+                if not v:
+                    continue
+                if is_time:
+                    at = _time_serial(v)
+                    if at is not None:
+                        cells += (moment, repr(at), _NUMBER_CLOSE)
+                        continue
+                texts.append(v)
+                cells += (text, v, _TEXT_CLOSE)
+            elif kind is UkTime:
+                cells += (moment, repr(v.serial), _NUMBER_CLOSE)
+            elif kind is bool:
+                cells += (text, "yes" if v else "no", _TEXT_CLOSE)
+            elif kind is int:
+                cells += (number, repr(v), _NUMBER_CLOSE)
             elif v is not None:
                 cells.append(cell(ref, v, 0, is_time))
+        joined = " ".join(texts)  # a space: no escape sequence spans two texts
+        if len(joined) > MAX_CELL // 2 or needs_escape(joined):
+            cells = [_ROW_OPEN, *(cell(ref, v, 0, t) for ref, v, t in zip(self.refs, values, self.times, strict=False))]
         cells.append("</row>")
         return "".join(cells)
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from checker.audit.measures import RECORDING_AREAS, SAFEGUARDING_QUALIFIERS
 from checker.audit.pseudonym import Pseudonymiser, scrub, scrub_quoted
+from checker.audit.uktime import UkTime, local_time
 from checker.check.checker import Checker, DisclosureDecision, Finding, Mask, Result
 from checker.check.exceptions import Excepted, Register
 from checker.core.errors import CheckerError, Problem
@@ -35,10 +36,10 @@ class DecisionRow:
     decision_required: str
     expected_code: str
     reason: str
-    reported_at: str  # every time in UK local time with its offset, as the messages give it
-    disclosed_at: str
-    deadline: str
-    recorded_at: str | None  # the first record answering the disclosure
+    reported_at: UkTime  # every time in UK local time, as the messages give it (and as a serial number)
+    disclosed_at: UkTime
+    deadline: UkTime
+    recorded_at: UkTime | None  # the first record answering the disclosure
     recorded_ids: str  # the records answering it, "; " between them
     recorded_codes: str  # their classifications, in the same order
     recorded_status: str  # recorded, cancelled or transferred, in the same order
@@ -98,8 +99,8 @@ class ItemResult:
     warnings: tuple[str, ...] = ()
     narrative: str | None = None
     # per finding, in order: (reported_at, disclosed_at, recorded_at) of what it is about
-    finding_times: tuple[tuple[str, str | None, str | None], ...] = ()
-    excepted_times: tuple[tuple[str, str | None, str | None], ...] = ()  # the same, per excepted finding
+    finding_times: tuple[tuple[UkTime, UkTime | None, UkTime | None], ...] = ()
+    excepted_times: tuple[tuple[UkTime, UkTime | None, UkTime | None], ...] = ()  # the same, per excepted finding
     force: str | None = None
     # (breakdown, value) pairs such as ("team", "Response 3"), for the fields the incident carries
     groups: tuple[tuple[str, str], ...] = ()
@@ -277,15 +278,8 @@ class _Ids:
 BREAKDOWNS = ("team", "area", "officer", "shift")  # optional incident fields the report breaks down by
 
 
-@lru_cache(maxsize=1024)  # an incident's times recur in each of its findings and decisions
-def local_time(moment: datetime) -> str:
-    """A time in UK local time with its offset: 2025-06-01T14:22:00+01:00 (moments that are equal
-    are the same instant, so they read the same in UK time)."""
-    return moment.astimezone(LONDON).isoformat(timespec="seconds")
-
-
 @lru_cache(maxsize=1024)
-def _iso_local(text: str) -> str:
+def _iso_local(text: str) -> UkTime:
     return local_time(datetime.fromisoformat(text.replace("Z", "+00:00")))
 
 
@@ -383,7 +377,7 @@ def _month(moment: datetime) -> str:
     return f"{local.year}-{local.month:02d}"
 
 
-def _finding_times(incident: Incident, f: Finding) -> tuple[str, str | None, str | None]:
+def _finding_times(incident: Incident, f: Finding) -> tuple[UkTime, UkTime | None, UkTime | None]:
     disclosure = next((d for d in incident.disclosures if d.disclosure_id == f.disclosure_id), None)
     record = next((r for r in incident.records if r.record_id == f.record_id), None)
     return (
