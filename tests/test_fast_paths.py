@@ -19,7 +19,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from checker.audit.report_rows import csv_cells, safe_cell
+from checker.audit.report_rows import csv_cells, csv_line, safe_cell
 from checker.audit.report_xlsx import _SPECIAL, MAX_CELL, ROW, Rows, _time_serial, cell, needs_escape
 from checker.audit.uktime import UkTime, local_time
 from checker.check.checker import Checker, Finding, _Formatter, _render
@@ -111,6 +111,29 @@ def test_csv_cells_are_safe_cells(values: list[Any]) -> None:
     csv.writer(one).writerow(csv_cells(values))
     csv.writer(other).writerow([safe_cell(v) for v in values])
     assert one.getvalue() == other.getvalue()
+
+
+_CSV_PIECES = st.sampled_from([*_PIECES, ",", '"', "-", "\r\n", "a,=b", " "])
+_CSV_VALUE = st.one_of(
+    _VALUE,
+    st.floats(),
+    st.lists(_CSV_PIECES, max_size=12).map("".join),
+    _TRICKY.map(_Text),
+    _MOMENTS.map(local_time),
+)
+
+
+@given(st.lists(_CSV_VALUE, max_size=8))
+@example([])
+@example([""])
+@example(["a", "-1"])
+@example(["a", -1])
+@example(["a,b", "c"])
+@example(["x", "=1"])
+def test_csv_lines_are_the_csv_writer_s(values: list[Any]) -> None:
+    out = io.StringIO(newline="")
+    csv.writer(out).writerow(csv_cells(values))
+    assert csv_line(values) == out.getvalue()
 
 
 def _findings(ruleset: RuleSet) -> list[Finding]:

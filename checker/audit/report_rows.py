@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -41,6 +42,29 @@ def safe_cell(value: Any) -> Any:
 def csv_cells(values: Sequence[Any]) -> list[Any]:
     """`safe_cell` of each value, plain text passed through without the call (most cells)."""
     return [v if type(v) is str and not v.startswith(_FORMULA) else safe_cell(v) for v in values]
+
+
+_FORMULA_NEXT = re.compile(r",[=+\-@\t]")  # a cell after the first starting as a formula would
+
+
+def csv_line(values: Sequence[Any]) -> str:
+    """The line `csv.writer` writes of `csv_cells(values)`. Most rows need neither quotes nor a
+    formula's guard, and are joined here; the csv module writes the others."""
+    texts = [v if type(v) is str else str(safe_cell(v)) for v in values]
+    line = ",".join(texts)
+    if (
+        len(texts) > 1
+        and line.count(",") == len(texts) - 1
+        and '"' not in line
+        and "\r" not in line
+        and "\n" not in line
+        and not line.startswith(_FORMULA)
+        and _FORMULA_NEXT.search(line) is None
+    ):
+        return line + "\r\n"
+    out = io.StringIO(newline="")
+    csv.writer(out).writerow(csv_cells(values))
+    return out.getvalue()
 
 
 def columns(include_narrative: bool) -> dict[str, list[str]]:
@@ -101,24 +125,22 @@ class Renderer:
     def render(self, outcomes: Sequence[ItemResult], window_s: int, widths_for: frozenset[str]) -> Rendered:
         """The chunk's rows and tally; widths of the first rows only for the files in `widths_for`."""
         tally = Tally(window_s=window_s)
-        buffers: dict[str, io.StringIO] = {}
-        writers: dict[str, Any] = {}
         parts: dict[str, Part] = {}
+        lines: dict[str, list[str]] = {}
         for o in outcomes:
             tally.add(o)
             for name, values in rows_of(o, self.include_narrative):
                 part = parts.get(name)
                 if part is None:
                     part = parts[name] = Part()
-                    buffers[name] = io.StringIO(newline="")
-                    writers[name] = csv.writer(buffers[name])
-                writers[name].writerow(csv_cells(values))
+                    lines[name] = []
+                lines[name].append(csv_line(values))
                 sheet = self.sheets[name]
                 part.rows.append(sheet.row(values))
                 if name in widths_for and len(part.widths) < WIDTH_SAMPLE:
                     part.widths.append(sheet.widths(values))
         for name, part in parts.items():
-            part.csv = buffers[name].getvalue()
+            part.csv = "".join(lines[name])
         return Rendered(len(outcomes), tally, parts)
 
 
