@@ -13,7 +13,8 @@ import re
 import string
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import pytest
 from hypothesis import example, given, settings
@@ -21,10 +22,11 @@ from hypothesis import strategies as st
 
 from checker.audit.report_rows import csv_cells, csv_line, safe_cell
 from checker.audit.report_xlsx import _SPECIAL, MAX_CELL, ROW, Rows, _time_serial, cell, needs_escape
+from checker.audit.rows import _month, _Times
 from checker.audit.uktime import UkTime, local_time
 from checker.check.checker import Checker, Finding, _Formatter, _render
 from checker.check.examples import example_incident, jsonable
-from checker.core.models import _SPACES, _plain, normalise_id
+from checker.core.models import _SPACES, Incident, _plain, normalise_id
 from checker.core.times import LONDON, parse_time
 from checker.read.incidents import Item, validate
 from checker.rules.loader import RuleSet
@@ -123,6 +125,7 @@ _CSV_VALUE = st.one_of(
 )
 
 
+@settings(max_examples=500, deadline=None)
 @given(st.lists(_CSV_VALUE, max_size=8))
 @example([])
 @example([""])
@@ -130,6 +133,7 @@ _CSV_VALUE = st.one_of(
 @example(["a", -1])
 @example(["a,b", "c"])
 @example(["x", "=1"])
+@example([None, "\r"])
 def test_csv_lines_are_the_csv_writer_s(values: list[Any]) -> None:
     out = io.StringIO(newline="")
     csv.writer(out).writerow(csv_cells(values))
@@ -211,3 +215,31 @@ def test_local_time_is_the_same_for_the_same_instant(moment: datetime, hours: in
 @example("tab\tand\nline")
 def test_needs_escape_is_the_search_it_skips(text: str) -> None:
     assert needs_escape(text) == (_SPECIAL.search(text) is not None)
+
+
+@given(st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2199, 12, 31), timezones=st.just(UTC)))
+@example(datetime(2025, 3, 31, 23, 30, tzinfo=UTC))  # already April in London
+def test_the_month_is_read_from_the_uk_time(moment: datetime) -> None:
+    assert _month(local_time(moment)) == moment.astimezone(LONDON).strftime("%Y-%m")
+
+
+_ID = st.lists(st.sampled_from(["A", "B", "1", "A B", "B-2"]), min_size=1, max_size=3).map(" ".join)
+
+
+def _answering_as_before(ids: list[str], chosen: str, code: str) -> None:
+    records = [SimpleNamespace(record_id=i) for i in ids]
+    incident = SimpleNamespace(reported_at=datetime(2025, 1, 1, tzinfo=UTC), disclosures=[], records=records)
+    times = _Times(cast(Incident, incident))
+    by_length = sorted(records, key=lambda r: -len(r.record_id))  # the scan it replaces
+    for text in (chosen, f"{chosen} {code}", f"{chosen} {code} cancelled"):
+        general = next(r for r in by_length if text == r.record_id or text.startswith(r.record_id + " "))
+        assert times.answering(text).record_id == general.record_id
+
+
+@given(st.lists(_ID, min_size=1, max_size=5, unique=True), st.data())
+def test_the_record_answering_is_the_longest_id_before_a_space(ids: list[str], data: st.DataObject) -> None:
+    _answering_as_before(ids, data.draw(st.sampled_from(ids)), data.draw(_ID))
+
+
+def test_an_answering_code_that_reads_as_a_longer_id_is_taken_as_before() -> None:
+    _answering_as_before(["A", "A B"], "A", "B 1")  # "A B 1": record A coded "B 1", or A B coded 1

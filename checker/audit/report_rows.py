@@ -4,11 +4,9 @@ process writing the report only appends text and adds up counts."""
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
 from checker.audit.report_xlsx import WIDTH_SAMPLE, Rows
@@ -20,7 +18,7 @@ from checker.check.checker import Finding
 FINDING_COLUMNS = [*Finding.CSV_COLUMNS, "reported_at", "disclosed_at", "recorded_at", "period", "where"]
 # the finding, then the exception that holds it back (its role and reason; the person is in the register)
 EXCEPTED_COLUMNS = [*FINDING_COLUMNS, "exception_id", "accepted_by_role", "expires_at", "reason"]
-DECISION_COLUMNS = [*(f.name for f in fields(DecisionRow)), "period", "where"]
+DECISION_COLUMNS = [*DecisionRow._fields, "period", "where"]
 REJECTED_COLUMNS = ["where", "file", "line", "incident_id", "field", "reason"]
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
@@ -44,27 +42,28 @@ def csv_cells(values: Sequence[Any]) -> list[Any]:
     return [v if type(v) is str and not v.startswith(_FORMULA) else safe_cell(v) for v in values]
 
 
-_FORMULA_NEXT = re.compile(r",[=+\-@\t]")  # a cell after the first starting as a formula would
+_FORMULA_NEXT = re.compile(r",[=+\-@\t\r]")  # a cell after the first starting as a formula would
+_QUOTED = re.compile(r'[,"\r\n]')  # what makes the csv module quote a cell (its excel dialect)
 
 
 def csv_line(values: Sequence[Any]) -> str:
-    """The line `csv.writer` writes of `csv_cells(values)`. Most rows need neither quotes nor a
-    formula's guard, and are joined here; the csv module writes the others."""
+    """The line `csv.writer` writes of `csv_cells(values)`, made here: most rows need neither a
+    formula's guard nor quotes, and are the cells joined with commas."""
     texts = [v if type(v) is str else str(safe_cell(v)) for v in values]
     line = ",".join(texts)
-    if (
-        len(texts) > 1
-        and line.count(",") == len(texts) - 1
-        and '"' not in line
-        and "\r" not in line
-        and "\n" not in line
-        and not line.startswith(_FORMULA)
-        and _FORMULA_NEXT.search(line) is None
-    ):
-        return line + "\r\n"
-    out = io.StringIO(newline="")
-    csv.writer(out).writerow(csv_cells(values))
-    return out.getvalue()
+    if line.startswith(_FORMULA) or _FORMULA_NEXT.search(line):  # (or a negative number)
+        texts = [str(cell) for cell in csv_cells(values)]
+        line = ",".join(texts)
+    if line.count(",") >= len(texts) or _QUOTED.search(line):  # a cell holds a comma, quote or line end
+        line = ",".join([_quote(t) for t in texts])
+    elif texts == [""]:
+        return '""\r\n'  # a row of one empty cell, which is not an empty line
+    return line + "\r\n"
+
+
+def _quote(text: str) -> str:
+    """A cell as the csv module writes it: in quotes, its own doubled, if it holds , " or a line end."""
+    return '"' + text.replace('"', '""') + '"' if _QUOTED.search(text) else text
 
 
 def columns(include_narrative: bool) -> dict[str, list[str]]:
@@ -93,7 +92,7 @@ def rows_of(o: ItemResult, include_narrative: bool) -> Iterator[tuple[str, list[
         row = [*e.finding.csv_values(), *times, o.period, o.where, e.entry_id, entry.accepted_by_role]
         yield "excepted.csv", [*row, entry.expires_at.isoformat(), entry.reason]
     for d in o.decisions:
-        yield "decisions.csv", [*d.csv_values(), o.period, o.where]
+        yield "decisions.csv", [*d, o.period, o.where]
 
 
 @dataclass

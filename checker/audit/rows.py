@@ -4,11 +4,10 @@ the per-disclosure facts the figures count. Pure: depends on nothing but the ite
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 from functools import lru_cache
-from operator import attrgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 from checker.audit.measures import RECORDING_AREAS, SAFEGUARDING_QUALIFIERS
 from checker.audit.pseudonym import Pseudonymiser, scrub, scrub_quoted
@@ -17,14 +16,13 @@ from checker.check.checker import Checker, DisclosureDecision, Finding, Mask, Re
 from checker.check.exceptions import Excepted, Register
 from checker.core.errors import CheckerError, Problem
 from checker.core.models import DEFAULT_LIMITS, Incident, Limits, Record, safe_id
-from checker.core.times import LONDON, human_duration
+from checker.core.times import human_duration
 from checker.read.csvitems import CsvItem
 from checker.read.incidents import Item, validate
 from checker.rules.facts_schema import NARRATIVE_FIELDS, PERSONAL_FIELDS, is_id_field
 
 
-@dataclass(frozen=True)
-class DecisionRow:
+class DecisionRow(NamedTuple):
     """One disclosure's required decision, what was recorded and the audit's judgement of it: the
     columns of decisions.csv, in order (`period` and `where` follow from the outcome)."""
 
@@ -50,16 +48,8 @@ class DecisionRow:
     timely: str  # yes | no | not recorded | "" (nothing was due)
     correctly_recorded: str  # yes | no | "" (not a crime to record)
 
-    def csv_values(self) -> list[Any]:
-        """The row's values, in column order."""
-        return list(_DECISION_VALUES(self))
 
-
-_DECISION_VALUES = attrgetter(*(f.name for f in fields(DecisionRow)))
-
-
-@dataclass(frozen=True)
-class Unit:
+class Unit(NamedTuple):
     """The facts about one disclosure that the figures count."""
 
     group: str
@@ -338,15 +328,15 @@ def _checked(
         if r.status in ("cancelled", "transferred")
     )
     qualifiers = set(result.qualifiers)
-    by_length = sorted(incident.records, key=lambda r: -len(r.record_id))  # see _decision_row
+    times = _Times(incident)
     return ItemResult(
         index=q.index,
         where=q.item.where,
         incident_id=ids.id(incident.incident_id),
-        period=_month(incident.reported_at),
+        period=_month(times.reported),
         findings=findings,
         excepted=excepted,
-        decisions=tuple(_decision_row(d, incident, ids, wrong, settings.window_s, by_length) for d in result.decisions),
+        decisions=tuple(_decision_row(d, times, ids, wrong, settings.window_s) for d in result.decisions),
         units=tuple(
             Unit(
                 d.group,
@@ -364,39 +354,53 @@ def _checked(
         safeguarding=bool(qualifiers & SAFEGUARDING_QUALIFIERS) or result.reporter == "professional",
         warnings=tuple(ids.text(w) for w in warnings),
         narrative=incident.narrative if settings.include_narrative else None,
-        finding_times=tuple(_finding_times(incident, f) for f in kept[0].findings),
-        excepted_times=tuple(_finding_times(incident, e.finding) for e in held),
+        finding_times=tuple(times.of(f) for f in kept[0].findings),
+        excepted_times=tuple(times.of(e.finding) for e in held),
         force=incident.force,
         groups=_groups(incident, settings.pseudonymiser),
     )
 
 
-def _month(moment: datetime) -> str:
-    """``strftime("%Y-%m")`` in London, in half the time."""
-    local = moment.astimezone(LONDON)
-    return f"{local.year}-{local.month:02d}"
+def _month(reported: UkTime) -> str:
+    """The month reported in, in London: ``strftime("%Y-%m")`` (the years checked have four digits)."""
+    return reported.text[:7]
 
 
-def _finding_times(incident: Incident, f: Finding) -> tuple[UkTime, UkTime | None, UkTime | None]:
-    disclosure = next((d for d in incident.disclosures if d.disclosure_id == f.disclosure_id), None)
-    record = next((r for r in incident.records if r.record_id == f.record_id), None)
-    return (
-        local_time(incident.reported_at),
-        local_time(disclosure.disclosed_at or incident.reported_at) if disclosure else None,
-        local_time(record.recorded_at) if record else None,
-    )
+class _Times:
+    """An incident's times in UK time, each worked out once, and its records by id."""
+
+    def __init__(self, incident: Incident) -> None:
+        self.reported = local_time(incident.reported_at)
+        self.disclosed = {
+            d.disclosure_id: local_time(d.disclosed_at) if d.disclosed_at else self.reported
+            for d in incident.disclosures
+        }
+        self.records = {r.record_id: r for r in incident.records}
+
+    def of(self, f: Finding) -> tuple[UkTime, UkTime | None, UkTime | None]:
+        """(reported_at, disclosed_at, recorded_at) of what a finding is about."""
+        record = None if f.record_id is None else self.records.get(f.record_id)
+        return (
+            self.reported,
+            None if f.disclosure_id is None else self.disclosed.get(f.disclosure_id),
+            local_time(record.recorded_at) if record else None,
+        )
+
+    def answering(self, recorded: str) -> Record:
+        """The record an entry of DisclosureDecision.recorded ("id code [status]") names: the
+        longest of the incident's record ids it is or starts with before a space."""
+        head = recorded
+        while head not in self.records:
+            head, space, _ = head.rpartition(" ")
+            if not space:
+                raise KeyError(f"no record of this incident answers {recorded!r}")
+        return self.records[head]
 
 
-def _decision_row(
-    d: DisclosureDecision, incident: Incident, ids: _Ids, wrong: set[str], window_s: int, by_length: list[Record]
-) -> DecisionRow:
-    """The audit's judgement of one disclosure's decision: timely, correctly recorded. `by_length`:
-    the incident's records, longest id first."""
-    disclosure = next(x for x in incident.disclosures if x.disclosure_id == d.disclosure_id)
-    # the records answering it, in the order DisclosureDecision.recorded gives them ("id code [status]")
-    answering = [
-        next(r for r in by_length if text == r.record_id or text.startswith(r.record_id + " ")) for text in d.recorded
-    ]
+def _decision_row(d: DisclosureDecision, times: _Times, ids: _Ids, wrong: set[str], window_s: int) -> DecisionRow:
+    """The audit's judgement of one disclosure's decision: timely, correctly recorded."""
+    # the records answering it, in the order DisclosureDecision.recorded gives them
+    answering = [times.answering(text) for text in d.recorded]
     due = d.decision in ("crime", "n100")
     elapsed = d.first_elapsed_s
     timely = "" if elapsed is None and not due else "not recorded" if elapsed is None else _yes(elapsed <= window_s)
@@ -411,13 +415,13 @@ def _decision_row(
         decision_required=d.decision,
         expected_code=d.expected_code,
         reason=d.reason,
-        reported_at=local_time(incident.reported_at),
-        disclosed_at=local_time(disclosure.disclosed_at or incident.reported_at),
+        reported_at=times.reported,
+        disclosed_at=times.disclosed[d.disclosure_id],
         deadline=_iso_local(d.deadline),
         recorded_at=local_time(min(r.recorded_at for r in answering)) if answering else None,
-        recorded_ids="; ".join(ids.id(r.record_id) for r in answering),
-        recorded_codes="; ".join(r.classification for r in answering),
-        recorded_status="; ".join(r.status for r in answering),
+        recorded_ids="; ".join([ids.id(r.record_id) for r in answering]),
+        recorded_codes="; ".join([r.classification for r in answering]),
+        recorded_status="; ".join([r.status for r in answering]),
         crime_record_made=d.crime_record_made,
         n100_recorded=d.n100_recorded,
         first_elapsed_s=elapsed,
