@@ -11,6 +11,7 @@ import io
 import json
 import re
 import string
+from bisect import bisect_left
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from types import SimpleNamespace
@@ -20,9 +21,11 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from checker.audit.measures import BUCKETS, LONGER
 from checker.audit.report_rows import csv_cells, csv_line, safe_cell
 from checker.audit.report_xlsx import _SPECIAL, MAX_CELL, ROW, Rows, _time_serial, cell, needs_escape
 from checker.audit.rows import _month, _Times
+from checker.audit.tally import _ELAPSED, _LIMITS
 from checker.audit.uktime import UkTime, local_time
 from checker.check.checker import Checker, Finding, _Formatter, _render
 from checker.check.examples import example_incident, jsonable
@@ -243,3 +246,13 @@ def test_the_record_answering_is_the_longest_id_before_a_space(ids: list[str], d
 
 def test_an_answering_code_that_reads_as_a_longer_id_is_taken_as_before() -> None:
     _answering_as_before(["A", "A B"], "A", "B 1")  # "A B 1": record A coded "B 1", or A B coded 1
+
+
+@given(st.integers(-10, 40 * 86400))
+@example(3600)
+@example(3601)
+@example(30 * 86400)
+@example(30 * 86400 + 1)
+def test_elapsed_buckets_are_the_first_limit_a_time_is_within(seconds: int) -> None:
+    name = next((name for name, limit in BUCKETS if seconds <= limit), LONGER)
+    assert _ELAPSED[bisect_left(_LIMITS, seconds)] == f"elapsed.{name}"

@@ -43,7 +43,6 @@ def csv_cells(values: Sequence[Any]) -> list[Any]:
 
 
 _FORMULA_NEXT = re.compile(r",[=+\-@\t\r]")  # a cell after the first starting as a formula would
-_QUOTED = re.compile(r'[,"\r\n]')  # what makes the csv module quote a cell (its excel dialect)
 
 
 def csv_line(values: Sequence[Any]) -> str:
@@ -54,7 +53,7 @@ def csv_line(values: Sequence[Any]) -> str:
     if line.startswith(_FORMULA) or _FORMULA_NEXT.search(line):  # (or a negative number)
         texts = [str(cell) for cell in csv_cells(values)]
         line = ",".join(texts)
-    if line.count(",") >= len(texts) or _QUOTED.search(line):  # a cell holds a comma, quote or line end
+    if line.count(",") >= len(texts) or _needs_quotes(line):  # a cell holds a comma, quote or line end
         line = ",".join([_quote(t) for t in texts])
     elif texts == [""]:
         return '""\r\n'  # a row of one empty cell, which is not an empty line
@@ -63,7 +62,13 @@ def csv_line(values: Sequence[Any]) -> str:
 
 def _quote(text: str) -> str:
     """A cell as the csv module writes it: in quotes, its own doubled, if it holds , " or a line end."""
-    return '"' + text.replace('"', '""') + '"' if _QUOTED.search(text) else text
+    return '"' + text.replace('"', '""') + '"' if "," in text or _needs_quotes(text) else text
+
+
+def _needs_quotes(text: str) -> bool:
+    """Text holding a quote or a line end, which the csv module (its excel dialect) quotes, as it
+    does a comma (looked for here with `in`: a third of the time of a regular expression)."""
+    return '"' in text or "\r" in text or "\n" in text
 
 
 def columns(include_narrative: bool) -> dict[str, list[str]]:

@@ -277,14 +277,21 @@ def _groups(incident: Incident, ps: Pseudonymiser | None) -> tuple[tuple[str, st
     """The incident's team, area, officer and shift, whether the contract defines them or not (kept extras)."""
     out = []
     extra = incident.model_extra or {}
+    declared = _declared_breakdowns(type(incident))
     for name in BREAKDOWNS:
-        value = getattr(incident, name, None) if name in type(incident).model_fields else extra.get(name)
+        value = getattr(incident, name, None) if name in declared else extra.get(name)
         if isinstance(value, str | int) and not isinstance(value, bool) and str(value).strip():
             text = str(value).strip()
             if name == "officer" and ps is not None:
                 text = ps.shared("officer", text)
             out.append((name, text))
     return tuple(out)
+
+
+@lru_cache(maxsize=16)
+def _declared_breakdowns(model: type[Incident]) -> frozenset[str]:
+    """The breakdowns the incident's model declares (the others are kept extras), asked once per model."""
+    return frozenset(name for name in BREAKDOWNS if name in model.model_fields)
 
 
 def _checked(

@@ -4,6 +4,7 @@ same totals; the bounded lists kept are ordered by a total key."""
 from __future__ import annotations
 
 import heapq
+from bisect import bisect_left
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -11,6 +12,11 @@ from checker.audit.measures import BUCKETS, EXAMPLES, LONGER, TOP_INCIDENTS
 from checker.audit.rows import ItemResult, Unit
 from checker.check.checker import Finding
 from checker.core.errors import Problem
+
+_LIMITS = [limit for _, limit in BUCKETS]  # (ascending) the first a time is within names its bucket
+_ELAPSED = [f"elapsed.{name}" for name in (*(name for name, _ in BUCKETS), LONGER)]
+if sorted(_LIMITS) != _LIMITS:
+    raise AssertionError("measures.BUCKETS must be in ascending order of their limits")
 
 
 @dataclass(frozen=True)
@@ -51,10 +57,13 @@ class Tally:
     breakdown: Counter[tuple[str, str, str]] = field(default_factory=Counter)
 
     def _hit(self, period: str, key: str, ok: bool) -> None:
-        for p in ("", period):
-            self.measures[(p, key, "n")] += 1
-            if ok:
-                self.measures[(p, key, "x")] += 1
+        """Count one case of a measure, overall ("") and in its month; x: it was met."""
+        m = self.measures
+        m[("", key, "n")] += 1
+        m[(period, key, "n")] += 1
+        if ok:
+            m[("", key, "x")] += 1
+            m[(period, key, "x")] += 1
 
     def add(self, o: ItemResult) -> None:
         """Count one outcome."""
@@ -70,13 +79,15 @@ class Tally:
         for w in o.warnings[: max(EXAMPLES - len(self.warning_examples), 0)]:
             self.warning_examples.append((o.index, w))
         c = self.counts
+        outcomes = [f.outcome for f in o.findings]
+        breaches = outcomes.count("breach")
         if o.force:
             self.forces[o.force] += 1
         for name, value in o.groups:
             b = self.breakdown
             b[(name, value, "incidents")] += 1
             b[(name, value, "findings")] += len(o.findings)
-            b[(name, value, "breaches")] += sum(f.outcome == "breach" for f in o.findings)
+            b[(name, value, "breaches")] += breaches
             for u in o.units:
                 if u.decision == "crime" and u.group != "fraud":
                     b[(name, value, "n")] += 1
@@ -92,7 +103,7 @@ class Tally:
         for e in o.excepted:
             c[f"excepted.outcome.{e.finding.outcome}"] += 1
             c[f"excepted.rule.{e.finding.rule_id}"] += 1
-        kinds = {f.outcome for f in o.findings}
+        kinds = set(outcomes)
         for kind in kinds:
             c[f"incidents_with.{kind}"] += 1
         if kinds:
@@ -110,9 +121,9 @@ class Tally:
                     o.incident_id or "",
                     o.where,
                     o.period,
-                    sum(f.outcome == "breach" for f in o.findings),
-                    sum(f.outcome == "risk" for f in o.findings),
-                    sum(f.outcome == "needs_review" for f in o.findings),
+                    breaches,
+                    outcomes.count("risk"),
+                    outcomes.count("needs_review"),
                     o.findings,
                     o.narrative,
                 )
@@ -137,8 +148,7 @@ class Tally:
                 self._hit(p, "recording.safeguarding", ok)
         if u.first_elapsed_s is not None:
             self._hit(p, "timeliness.within_window", u.first_elapsed_s <= self.window_s)
-            bucket = next((name for name, limit in BUCKETS if u.first_elapsed_s <= limit), LONGER)
-            c[f"elapsed.{bucket}"] += 1
+            c[_ELAPSED[bisect_left(_LIMITS, u.first_elapsed_s)]] += 1
         if u.subgroup == "rape":
             if u.n100_recorded:
                 self._hit(p, "n100.correct", u.decision == "n100")
