@@ -210,7 +210,7 @@ def _mask(ids: _Ids, settings: Settings) -> Mask:
     withheld. The message is written from the masked values, so nothing withheld reaches it."""
 
     def mask(name: str, value: Any) -> Any:
-        how = _masking(name, settings, bool(ids.table))
+        how = _masking(name, settings.include_narrative, bool(ids.table))
         if how == _PSEUDONYM:
             return ids.any(value) if isinstance(value, str) else value
         return value if how is None else how
@@ -221,17 +221,23 @@ def _mask(ids: _Ids, settings: Settings) -> Mask:
 _PSEUDONYM = "pseudonym"
 
 
-def _masking(name: str, settings: Settings, pseudonymised: bool) -> str | None:
+def _masking(name: str, include_narrative: bool, pseudonymised: bool) -> str | None:
     """What `_mask` puts for a value of this name: a word saying it is withheld, `_PSEUDONYM` (an
     id's pseudonym), or None (the value itself). A message quoting no field with a masking keeps
     the text it was made with."""
-    if name in NARRATIVE_FIELDS and not settings.include_narrative:
+    if name in NARRATIVE_FIELDS and not include_narrative:
         return WITHHELD
     if pseudonymised and is_id_field(name):
         return _PSEUDONYM
     if pseudonymised and name in PERSONAL_FIELDS:
         return WITHHELD_PERSONAL
     return None
+
+
+@lru_cache(maxsize=1024)  # asked for each finding; the same for every finding of a rule
+def _masks(quoted: tuple[str, ...], include_narrative: bool, pseudonymised: bool) -> bool:
+    """Whether a message quoting these fields must be written again from masked values."""
+    return any(_masking(name, include_narrative, pseudonymised) for name in quoted)
 
 
 class _Ids:
@@ -304,8 +310,8 @@ def _checked(
 
     def shown(f: Finding) -> Finding:
         rule = checker.ruleset.get(f.rule_id)
-        quoted = rule.quoted if rule is not None else None  # (always a rule of this set)
-        withheld = quoted is None or any(_masking(name, settings, bool(ids.table)) for name in quoted)
+        # (always a rule of this set)
+        withheld = rule is None or _masks(rule.quoted, settings.include_narrative, bool(ids.table))
         return replace(
             f,
             incident_id=ids.id(f.incident_id),
