@@ -4,8 +4,9 @@ May import checker.check and everything below it (engine, rules, narrative, read
 checker.serve or checker.cli. Modules: measures (what is counted), rows (one item's outcome),
 tally (counts merged by addition), figures (rates and intervals), stream (reading, sampling,
 worker processes, the run), report_rows (a chunk as report rows), report, report_html and
-report_xlsx (the report directory), partitions (audits
-beyond one machine), compare (two audits), stats (intervals and tests), pseudonym (keyed ids).
+report_xlsx (the report directory), uktime (a report's times in UK time, as text and as a
+workbook serial, worked out once per instant), partitions (audits beyond one machine), compare
+(two audits), stats (intervals and tests), pseudonym (keyed ids).
 
 The batch is streamed in three stages, so memory does not grow with it:
 
