@@ -318,22 +318,26 @@ def unknown_fields(incident: Incident) -> list[str]:
 def only_known_fields(data: Any, model: type[BaseModel] = Incident) -> bool:
     """Whether raw ``data``, which validated as ``model``, holds only fields the contract defines, at
     every level: then :func:`unknown_fields` of the validated model is empty. A set comparison per
-    part (about 1 us an incident, against 14 us for walking the model); False where unsure."""
-    if not isinstance(data, dict) or not data.keys() <= _field_names(model):
+    part (about 3 us an incident, against 14 us for walking the model); False where unsure."""
+    known, nested = _shape(model)
+    if not isinstance(data, dict) or not data.keys() <= known:
         return False
-    for name, inner in _nested_models(model):
+    for name, inner in nested:
         value = data.get(name)
-        if isinstance(value, list):
-            if not all(only_known_fields(item, inner) for item in value):
+        if value is None:
+            continue
+        for item in value if isinstance(value, list) else (value,):
+            if not only_known_fields(item, inner):
                 return False
-        elif value is not None and not only_known_fields(value, inner):
-            return False
     return True
 
 
 @cache
-def _field_names(model: type[BaseModel]) -> frozenset[str]:
-    return frozenset(model.model_fields)
+def _shape(model: type[BaseModel]) -> tuple[frozenset[str], tuple[tuple[str, type[BaseModel]], ...]]:
+    """The field names of ``model``, and those of its fields whose type names another model, with
+    that model, in declared order."""
+    found = ((name, _model_in(field.annotation)) for name, field in model.model_fields.items())
+    return frozenset(model.model_fields), tuple((name, inner) for name, inner in found if inner is not None)
 
 
 def _model_in(annotation: Any) -> type[BaseModel] | None:
@@ -344,16 +348,9 @@ def _model_in(annotation: Any) -> type[BaseModel] | None:
 
 
 @cache
-def _nested_models(model: type[BaseModel]) -> tuple[tuple[str, type[BaseModel]], ...]:
-    """The fields of ``model`` whose type names another model, with that model, in declared order."""
-    found = ((name, _model_in(field.annotation)) for name, field in model.model_fields.items())
-    return tuple((name, inner) for name, inner in found if inner is not None)
-
-
-@cache
 def _nested_fields(model: type[BaseModel]) -> tuple[str, ...]:
     """The fields of ``model`` whose type names another model, in declared order."""
-    return tuple(name for name, _ in _nested_models(model))
+    return tuple(name for name, _ in _shape(model)[1])
 
 
 def consistency_problems(incident: Incident) -> list[Problem]:
