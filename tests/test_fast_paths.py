@@ -14,19 +14,24 @@ import string
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
+import orjson
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from bench.generate import generate_lines
 from checker.audit.report_rows import csv_cells, safe_cell
 from checker.audit.report_xlsx import MAX_CELL, ROW, Rows, cell
 from checker.audit.rows import local_time
 from checker.check.checker import Checker, Finding, _Formatter, _render
 from checker.check.examples import example_incident, jsonable
-from checker.core.models import _SPACES, _plain, normalise_id
+from checker.check.facts import _Facts, build_facts
+from checker.core.models import _SPACES, Incident, _plain, normalise_id
 from checker.core.times import LONDON, parse_time
 from checker.read.incidents import Item, validate
+from checker.rules.fact_ids import FIRST_FACT_ID, number
 from checker.rules.loader import RuleSet
 
 FIX = Path(__file__).resolve().parent.parent / "fixtures" / "incidents"
@@ -163,3 +168,43 @@ def test_local_time_is_the_same_for_the_same_instant(moment: datetime, hours: in
     assert local_time(elsewhere) == expected
     assert local_time(utc) == expected
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d", expected)
+
+
+def _incidents(ruleset: RuleSet, generated: int = 300) -> list[tuple[Incident, datetime]]:
+    """The fixtures, every rule's examples and some generated incidents, each with its as-of."""
+    out = [(validate(Item(p.name, 1, 0, data=json.loads(p.read_text())))[0], AS_OF) for p in sorted(FIX.glob("*.json"))]
+    for rule in ruleset.rules:
+        for ex in rule.model.examples:
+            incident = validate(Item(rule.id, None, 0, data=jsonable(example_incident(ruleset, ex))))[0]
+            out.append((incident, ex.as_of or parse_time(ruleset.baseline_as_of)))
+    for i, line in enumerate(generate_lines(generated, seed=15)):
+        out.append((validate(Item("generated", i + 1, 0, data=orjson.loads(line)))[0], AS_OF))
+    return out
+
+
+def _add_as_written(self: _Facts, kind: str, key: str, values: dict[str, Any]) -> None:
+    """_Facts.add as it was: every field looked at, each None left out."""
+    fact = {k: v for k, v in values.items() if v is not None}
+    fact.update(kind=kind, reported_on=self.reported_on)
+    self.facts.append(fact)
+    self.names.append(f"{kind}:{key}")
+
+
+def _fact_items(facts: list[dict[str, Any]]) -> list[list[tuple[str, Any]]]:
+    return [list(f.items()) for f in facts]  # the fields' order shows in --explain
+
+
+def test_facts_leave_out_the_nones_the_general_filter_leaves_out(ruleset: RuleSet) -> None:
+    for incident, as_of in _incidents(ruleset):
+        built = build_facts(incident, ruleset.reference, as_of, ruleset.screen).facts
+        with mock.patch.object(_Facts, "add", _add_as_written):
+            general = build_facts(incident, ruleset.reference, as_of, ruleset.screen).facts
+        assert _fact_items(built) == _fact_items(general)
+
+
+@given(st.lists(st.sampled_from(["a:1", "a:2", "b:1", "b:10", "b:2", "link:[1,2]"]), max_size=12))
+def test_fact_ids_rank_names_as_before(names: list[str]) -> None:
+    facts: list[dict[str, Any]] = [{} for _ in names]
+    number(facts, names)
+    ranked = sorted(range(len(names)), key=lambda i: (names[i], i))  # as it was: ties by position
+    assert [facts[i]["id"] for i in ranked] == list(range(FIRST_FACT_ID, FIRST_FACT_ID + len(names)))

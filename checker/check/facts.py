@@ -14,7 +14,7 @@ from checker.check.assess import band_fits, classification_fault, duplicate_stat
 from checker.core.models import Disclosure, Incident, Record, Victim
 from checker.core.times import LONDON
 from checker.rules.fact_ids import number
-from checker.rules.facts_schema import Screen
+from checker.rules.facts_schema import FACT_SCHEMA, Screen
 from checker.rules.reference import Offence, Reference
 
 DECISION_TEXT = {
@@ -192,10 +192,19 @@ class _Facts:
         self.names: list[str] = []  # each fact's name, made of the incident's own ids
 
     def add(self, kind: str, key: str, values: dict[str, Any]) -> None:
-        fact = {k: v for k, v in values.items() if v is not None}
-        fact.update(kind=kind, reported_on=self.reported_on)
-        self.facts.append(fact)
+        """Add a fact made of `values` (a new dict, taken over): a field that may be absent is left
+        out when None; the others never are None (tests/test_fast_paths.py checks both)."""
+        for name in _OPTIONAL[kind]:
+            if values[name] is None:
+                del values[name]
+        values["kind"] = kind
+        values["reported_on"] = self.reported_on
+        self.facts.append(values)
         self.names.append(f"{kind}:{key}")
+
+
+# each kind's fields that a fact may lack (the schema's `always=False`): the only ones ever None
+_OPTIONAL = {kind: tuple(n for n, spec in fields.items() if not spec.always) for kind, fields in FACT_SCHEMA.items()}
 
 
 @dataclass
