@@ -25,14 +25,15 @@ from bench.generate import generate_lines
 from checker.audit.report_rows import csv_cells, safe_cell
 from checker.audit.report_xlsx import MAX_CELL, ROW, Rows, cell
 from checker.audit.rows import local_time
+from checker.check.assess import _avi_patterns, judge_avi
 from checker.check.checker import Checker, Finding, _Formatter, _render
 from checker.check.examples import example_incident, jsonable
 from checker.check.facts import _Facts, _iso, _local, build_facts
-from checker.core.models import _SPACES, Incident, _plain, normalise_id
+from checker.core.models import _SPACES, Cancellation, Incident, _plain, normalise_id
 from checker.core.times import LONDON, parse_time
 from checker.read.incidents import Item, validate
 from checker.rules.fact_ids import FIRST_FACT_ID, number
-from checker.rules.loader import RuleSet
+from checker.rules.loader import RuleSet, load_rules
 
 FIX = Path(__file__).resolve().parent.parent / "fixtures" / "incidents"
 AS_OF = parse_time("2025-06-01T00:00:00+00:00")
@@ -218,3 +219,38 @@ def test_fact_times_read_as_strftime_writes_them(moment: datetime, minutes: int)
     assert _iso(value) == value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     shown = value.astimezone(LONDON)
     assert _local(value) == f"{shown.strftime('%a')} {shown.day} {shown.strftime('%b %Y %H:%M')}"
+
+
+def _judge_avi_as_written(c: Cancellation, not_avi: tuple[str, ...], evidence: tuple[str, ...]) -> str:
+    """judge_avi as it was: every not-AVI phrase taken out in turn, then each looked for."""
+    text = " ".join(t.strip() for t in (c.avi or "", c.reason or "") if t and t.strip()).lower()
+    if not text:
+        return "none"
+    negated, absent, evidence_re, not_avi_res, _ = _avi_patterns(not_avi, evidence)
+    said_absent = bool(negated.search(text) or absent.search(text))
+    rest = absent.sub(" ", negated.sub(" ", text))
+    for phrase in not_avi_res:
+        rest = phrase.sub(" ", rest)
+    if evidence_re.search(rest):
+        return "evidence"
+    if said_absent or any(p.search(text) for p in not_avi_res):
+        return "not_avi"
+    return "unclear"
+
+
+# pieces of cancellation grounds: the reference's phrases and terms, and what joins them ("no
+# complaintwithdrew": taking out one phrase can make the next one's word boundary)
+_REF = load_rules().reference
+_GROUND_PIECES = [*_REF.not_avi_phrases, *_REF.avi_evidence_terms, " ", "  ", "no ", "not ", "x", ".", "Wit", "é"]
+_GROUNDS = st.lists(st.sampled_from(_GROUND_PIECES), max_size=10).map("".join)
+
+
+@settings(max_examples=400)
+@given(_GROUNDS, st.one_of(st.none(), _GROUNDS))
+@example("no complaintwithdrew cctv", None)
+@example("Withdrew support. CCTV not available", "no further information")
+@example("", "refused to engage; footage")
+def test_avi_is_judged_as_before(avi: str, reason: str | None) -> None:
+    c = Cancellation(category="C2", avi=avi or None, reason=reason)
+    not_avi, evidence = _REF.not_avi_phrases, _REF.avi_evidence_terms
+    assert judge_avi(c, not_avi, evidence) == _judge_avi_as_written(c, not_avi, evidence)
