@@ -65,13 +65,16 @@ class Decision:
     expected_code: str
 
 
+_AGGRAVATING = frozenset(("race", "religion"))  # hate strands that make an offence its aggravated form
+
+
 def decide(incident: Incident, d: Disclosure, victim: Victim | None, ref: Reference) -> Decision:
     """The decision Section A and the N100 rules require for one disclosure (see the brief, 2-3)."""
     offence = ref.offence(d.offence)
     if offence is None or offence.notifiable_incident:
         return Decision("review", "unknown_code", d.offence)
     code = ref.banded_code(offence.code, victim.age if victim else None, victim.sex if victim else "unknown")
-    if {"race", "religion"} & set(d.hate):
+    if d.hate and not _AGGRAVATING.isdisjoint(d.hate):
         code = ref.aggravated_form(code) or code
     rape = offence.subgroup == "rape"
     if offence.recorded_by == "action_fraud":
@@ -124,6 +127,8 @@ def _principals(incident: Incident, ref: Reference) -> dict[str, str]:
 
     A group is one victim's disclosures against one suspect made at the same moment (reported
     together); the principal is the most serious by the principal-crime order, the first on a tie."""
+    if len(incident.disclosures) < 2:
+        return {}
     groups: dict[tuple[str, str, datetime], list[Disclosure]] = {}
     for d in incident.disclosures:
         if d.victim_id and d.suspect_id:
@@ -277,7 +282,8 @@ def _disclosure_facts(
     report_day = incident.reported_at.astimezone(UTC).date()
     seen = _Seen({}, {}, {}, {}, {})
     for d in incident.disclosures:
-        offence = _offence(ref, d.offence)
+        listed = ref.offence(d.offence)
+        offence = listed or _unknown(d.offence)
         victim = victims.get(d.victim_id) if d.victim_id else None
         decision = decide(incident, d, victim, ref)
         principal = principal_of.get(d.disclosure_id)
@@ -318,7 +324,7 @@ def _disclosure_facts(
                 "conduct": offence.conduct,
                 "victim_based": offence.victim_based,
                 "state_based": offence.state_based,
-                "known": ref.offence(d.offence) is not None and not offence.notifiable_incident,
+                "known": listed is not None and not offence.notifiable_incident,
                 "recorded_by": offence.recorded_by,
                 "expected_code": decision.expected_code,
                 "banded": offence.band is not None,
@@ -393,15 +399,18 @@ def _cancellation_facts(
     category = c.category if c else None
     dup = duplicate_state(r, incident) if category == "C3" else None
     judgement = judge_avi(c, ref.not_avi_phrases, ref.avi_evidence_terms) if category == "C2" else None
-    others_live = any(live.get(did, set()) - {r.record_id} for did in mine)
-    crime_due = any(seen.decisions[did].decision == "crime" for did in mine)
     return {
         "has_avi": bool(c and c.avi and c.avi.strip()),
         "grounds_withdrawal_only": judgement == "not_avi",
         "avi_judgement": judgement,
         "duplicate_exists": dup in ("cancelled", "separate", "live"),
         "duplicate_state": dup,
-        "separate_report": dup == "separate" or (category == "C4" and not others_live and crime_due),
+        "separate_report": dup == "separate"
+        or (
+            category == "C4"
+            and not any(live.get(did, set()) - {r.record_id} for did in mine)  # no other live record answers it
+            and any(seen.decisions[did].decision == "crime" for did in mine)  # and a crime was due
+        ),
         # the victim keeps a crime when a C3's surviving record (here or, to be confirmed, on
         # another incident) stands for it
         "victim_loses_crime": dup not in ("live", "elsewhere"),
