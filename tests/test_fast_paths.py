@@ -26,7 +26,7 @@ from checker.audit.report_rows import csv_cells, safe_cell
 from checker.audit.report_xlsx import MAX_CELL, ROW, Rows, cell
 from checker.audit.rows import local_time
 from checker.check.assess import _avi_patterns, judge_avi
-from checker.check.checker import Checker, Finding, _Formatter, _render
+from checker.check.checker import Checker, Finding, _Formatter, _render, _shown
 from checker.check.examples import example_incident, jsonable
 from checker.check.facts import _Facts, _iso, _local, build_facts
 from checker.core.models import _SPACES, Cancellation, Incident, _plain, normalise_id
@@ -254,3 +254,29 @@ def test_avi_is_judged_as_before(avi: str, reason: str | None) -> None:
     c = Cancellation(category="C2", avi=avi or None, reason=reason)
     not_avi, evidence = _REF.not_avi_phrases, _REF.avi_evidence_terms
     assert judge_avi(c, not_avi, evidence) == _judge_avi_as_written(c, not_avi, evidence)
+
+
+_FACT_FIELDS = st.dictionaries(st.sampled_from(["id", "sid", "kind", "record_id", "age_s", "x"]), _VALUE)
+
+
+@given(_FACT_FIELDS)
+def test_a_bound_fact_is_shown_as_the_general_filter_shows_it(fact: dict[str, Any]) -> None:
+    general = {k: v for k, v in fact.items() if k not in ("sid", "id")}  # as it was
+    assert list(_shown(fact).items()) == list(general.items())
+    assert _shown(fact) is not fact
+
+
+def test_each_finding_has_its_rule_s_source_of_its_own(ruleset: RuleSet) -> None:
+    found = _findings(ruleset)
+    for f in found:
+        rule = ruleset.get(f.rule_id)
+        assert rule is not None
+        s = rule.model.source
+        assert f.source == {
+            "document": s.document,
+            "edition": s.edition,
+            "section": s.section,
+            "url": s.url,
+            "tag": s.tag,
+        }
+    assert len({id(f.source) for f in found}) == len(found)  # not one dict shared by findings

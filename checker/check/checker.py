@@ -160,10 +160,19 @@ class Checker:
         self.evaluator = evaluator
         self._branches: list[Branch] = []
         self._owner: list[Rule] = []
+        self._sources: dict[str, dict[str, str | None]] = {}  # each rule's source, as a finding shows it
         for rule in ruleset.active:
             for branch in rule.branches:
                 self._branches.append(branch)
                 self._owner.append(rule)
+            source = rule.model.source
+            self._sources[rule.id] = {
+                "document": source.document,
+                "edition": source.edition,
+                "section": source.section,
+                "url": source.url,
+                "tag": source.tag,
+            }
         self._engine: Any = None
         if evaluator == "engine":
             from checker.engine.durable import DurableEngine  # deferred: durable-rules is only loaded to check
@@ -205,7 +214,7 @@ class Checker:
         m = rule.model
         subject = bindings[rule.subject]
         kind = subject["kind"]
-        clean = {a: {k: v for k, v in f.items() if k not in ("sid", "id")} for a, f in bindings.items()}
+        clean = {alias: _shown(f) for alias, f in bindings.items()}
         message = _render(rule, clean, fmt)
         quote = next(
             (str(f["sentence"]) for f in clean.values() if f.get("kind") == "mention" and "sentence" in f), None
@@ -227,13 +236,7 @@ class Checker:
             subject=str(subject[SUBJECT_FIELD[kind]]),
             subject_kind=kind,
             message=message,
-            source={
-                "document": m.source.document,
-                "edition": m.source.edition,
-                "section": m.source.section,
-                "url": m.source.url,
-                "tag": m.source.tag,
-            },
+            source=dict(self._sources[m.id]),
             record_id=pick("record_id"),
             disclosure_id=pick("disclosure_id"),
             victim_id=pick("victim_id"),
@@ -262,6 +265,14 @@ def _render(rule: Rule, facts: dict[str, dict[str, Any]], fmt: _Formatter) -> st
         if name is not None:
             out.append(fmt.format_field(fmt.get_field(name, (), values)[0], spec))
     return " ".join("".join(out).split())
+
+
+def _shown(fact: dict[str, Any]) -> dict[str, Any]:
+    """A bound fact as a finding keeps it: without the ids only the engine needs."""
+    shown = dict(fact)
+    shown.pop("sid", None)
+    shown.pop("id", None)
+    return shown
 
 
 def _binding_key(bindings: dict[str, dict[str, Any]]) -> tuple[str, ...]:
