@@ -28,7 +28,7 @@ from checker.audit.rows import local_time
 from checker.check.assess import _avi_patterns, judge_avi
 from checker.check.checker import Checker, Finding, _Formatter, _render, _shown
 from checker.check.examples import example_incident, jsonable
-from checker.check.facts import _Facts, _iso, _local, build_facts
+from checker.check.facts import ROLE_WORDS, _either, _Facts, _iso, _local, _roles_in_words, build_facts
 from checker.core.models import _SPACES, Cancellation, Incident, _plain, normalise_id
 from checker.core.times import LONDON, parse_time
 from checker.read.incidents import Item, validate
@@ -280,3 +280,8 @@ def test_each_finding_has_its_rule_s_source_of_its_own(ruleset: RuleSet) -> None
             "tag": s.tag,
         }
     assert len({id(f.source) for f in found}) == len(found)  # not one dict shared by findings
+
+
+@given(st.lists(st.sampled_from([*ROLE_WORDS, "inspector"]), max_size=4).map(tuple))
+def test_allowed_roles_read_as_each_role_in_words(roles: tuple[str, ...]) -> None:
+    assert _roles_in_words(roles) == _either(ROLE_WORDS.get(role, role) for role in roles)  # as it was

@@ -470,7 +470,7 @@ def _record_facts(
                 "hate": any(seen.hate[did] for did in mine),
                 "hate_incident": "hate" in incident.qualifiers,
                 "authoriser_check": check,
-                "allowed_roles": _either(ROLE_WORDS.get(role, role) for role in allowed or ()),
+                "allowed_roles": _roles_in_words(allowed or ()),
             },
         )
 
@@ -549,6 +549,12 @@ def _either(words: Iterable[str]) -> str:
     """`a, b or c`."""
     items = list(words)
     return " or ".join(filter(None, [", ".join(items[:-1]), *items[-1:]]))
+
+
+@lru_cache(maxsize=256)  # the roles a table row allows: a few tuples for a whole run
+def _roles_in_words(roles: tuple[str, ...]) -> str:
+    """`the force crime registrar (FCR) or a supervisor`."""
+    return _either(ROLE_WORDS.get(role, role) for role in roles)
 
 
 def _link_fault(
