@@ -26,7 +26,7 @@ from checker.audit.report_rows import csv_cells, safe_cell
 from checker.audit.report_xlsx import MAX_CELL, ROW, Rows, cell
 from checker.audit.rows import local_time
 from checker.check.assess import _avi_patterns, judge_avi
-from checker.check.checker import Checker, Finding, _Formatter, _render, _shown
+from checker.check.checker import Checker, Finding, _answered, _Formatter, _render, _shown
 from checker.check.examples import example_incident, jsonable
 from checker.check.facts import ROLE_WORDS, _either, _Facts, _iso, _local, _roles_in_words, build_facts
 from checker.core.models import _SPACES, Cancellation, Incident, _plain, normalise_id
@@ -285,3 +285,28 @@ def test_each_finding_has_its_rule_s_source_of_its_own(ruleset: RuleSet) -> None
 @given(st.lists(st.sampled_from([*ROLE_WORDS, "inspector"]), max_size=4).map(tuple))
 def test_allowed_roles_read_as_each_role_in_words(roles: tuple[str, ...]) -> None:
     assert _roles_in_words(roles) == _either(ROLE_WORDS.get(role, role) for role in roles)  # as it was
+
+
+_LINK = st.fixed_dictionaries(
+    {
+        "record_id": st.sampled_from(["CRN-1", "CRN-2"]),
+        "classification": st.sampled_from(["8N", "N100"]),
+        "live": st.booleans(),
+        "is_n100": st.booleans(),
+        "status": st.sampled_from(["recorded", "cancelled", "transferred"]),
+        "elapsed_s": st.integers(-(10**6), 10**6),
+    }
+)
+
+
+@given(st.lists(_LINK, max_size=4))
+def test_what_answers_a_disclosure_is_found_in_one_pass_as_before(links: list[dict[str, Any]]) -> None:
+    general = (  # as it was: one pass for each
+        tuple(f"{a['record_id']} {a['classification']}" + ("" if a["live"] else f" {a['status']}") for a in links),
+        any(a["live"] and not a["is_n100"] for a in links),
+        any(not a["is_n100"] for a in links),
+        any(a["live"] and a["is_n100"] for a in links),
+        min((a["elapsed_s"] for a in links), default=None),
+    )
+    assert _answered(links) == general
+    assert [type(v) for v in _answered(links)] == [type(v) for v in general]

@@ -279,7 +279,6 @@ def _disclosure_facts(
     child_below = ref.child_age_below
     all_from = ref.principal_crime_all_from
     in_addition_from = ref.conduct_in_addition_from
-    report_day = incident.reported_at.astimezone(UTC).date()
     seen = _Seen({}, {}, {}, {}, {})
     for d in incident.disclosures:
         listed = ref.offence(d.offence)
@@ -289,7 +288,7 @@ def _disclosure_facts(
         principal = principal_of.get(d.disclosure_id)
         in_addition = False
         if principal is not None and decision.decision == "crime":
-            if offence.conduct and in_addition_from <= report_day < all_from:
+            if offence.conduct and in_addition_from <= incident.reported_at.astimezone(UTC).date() < all_from:
                 in_addition = True
             else:
                 decision = Decision("no_crime", "principal_crime", decision.expected_code)
