@@ -227,6 +227,9 @@ class _Seen:
     hate: dict[str, bool]
 
 
+_SAFEGUARDING = frozenset(("child_protection", "vulnerable_adult"))  # qualifiers that make an incident a referral
+
+
 def _incident_fact(out: _Facts, incident: Incident) -> None:
     quals = set(incident.qualifiers)
     out.add(
@@ -236,9 +239,9 @@ def _incident_fact(out: _Facts, incident: Incident) -> None:
             "incident_id": incident.incident_id,
             "reporter": incident.reporter,
             "channel": incident.channel,
-            "qualifiers": {q: True for q in sorted(quals)},
+            "qualifiers": dict.fromkeys(sorted(quals), True),
             "asb_personal": "asb_personal" in quals,
-            "referral": incident.reporter == "professional" or bool(quals & {"child_protection", "vulnerable_adult"}),
+            "referral": incident.reporter == "professional" or not quals.isdisjoint(_SAFEGUARDING),
             "in_force_area": incident.occurred_in_force_area,
             "victim_count": len(incident.victims),
             "disclosure_count": len(incident.disclosures),
@@ -428,8 +431,9 @@ def _record_facts(
             live.setdefault(did, set()).add(r.record_id)
     codes = {d.disclosure_id: d.offence for d in incident.disclosures}
     for r in incident.records:
-        offence = _offence(ref, r.classification)
-        known = ref.offence(r.classification) is not None
+        listed = ref.offence(r.classification)
+        offence = listed or _unknown(r.classification)
+        known = listed is not None
         c = r.cancellation
         mine = answered.get(r.record_id, set())
         check, allowed = _authoriser_check(r, ref)
@@ -493,7 +497,8 @@ def _link_facts(
     by_id = {d.disclosure_id: d for d in incident.disclosures}
     victims = {v.victim_id: v for v in incident.victims}
     for did, r, explicit in links:
-        offence = _offence(ref, r.classification)
+        listed = ref.offence(r.classification)
+        offence = listed or _unknown(r.classification)
         principal = principal_of.get(did)
         note = ref.substitutions.get((_offence(ref, by_id[did].offence).code, offence.code))
         fault, certain, right = _link_fault(r, by_id[did], seen.decisions, answered[r.record_id], by_id, victims, ref)
@@ -511,7 +516,7 @@ def _link_facts(
                 "conduct": offence.conduct,
                 "is_n100": r.classification == "N100",
                 "live": r.status == "recorded",
-                "known": ref.offence(r.classification) is not None,
+                "known": listed is not None,
                 "covers_principal": principal is not None and principal in answered[r.record_id],
                 "wrong_substitution": note is not None,
                 "substitution_note": note,
