@@ -28,7 +28,7 @@ from checker.audit.rows import local_time
 from checker.check.assess import _avi_patterns, judge_avi
 from checker.check.checker import Checker, Finding, _answered, _Formatter, _render, _shown
 from checker.check.examples import example_incident, jsonable
-from checker.check.facts import ROLE_WORDS, _either, _Facts, _iso, _local, _roles_in_words, build_facts
+from checker.check.facts import ROLE_WORDS, _either, _Facts, _iso, _local, _roles_in_words, _utc_iso, build_facts
 from checker.core.models import _SPACES, Cancellation, Incident, _plain, normalise_id
 from checker.core.times import LONDON, parse_time
 from checker.read.incidents import Item, validate
@@ -219,6 +219,9 @@ def test_fact_times_read_as_strftime_writes_them(moment: datetime, minutes: int)
     assert _iso(value) == value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     shown = value.astimezone(LONDON)
     assert _local(value) == f"{shown.strftime('%a')} {shown.day} {shown.strftime('%b %Y %H:%M')}"
+    # disclosure facts convert a time to UTC once and show it from there: the same instant
+    assert _local(value.astimezone(UTC)) == _local(value)
+    assert _utc_iso(value.astimezone(UTC)) == _iso(value)
 
 
 def _judge_avi_as_written(c: Cancellation, not_avi: tuple[str, ...], evidence: tuple[str, ...]) -> str:

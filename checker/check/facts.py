@@ -47,7 +47,11 @@ _TWO_DIGITS = tuple(f"{n:02d}" for n in range(60))  # months, days, hours, minut
 
 def _iso(value: datetime) -> str:
     # what strftime("%Y-%m-%dT%H:%M:%SZ") gives (the year unpadded, as glibc writes it), in a third of the time
-    v = value.astimezone(UTC)
+    return _utc_iso(value.astimezone(UTC))
+
+
+def _utc_iso(v: datetime) -> str:
+    """`_iso` of a time already in UTC."""
     two = _TWO_DIGITS
     return f"{v.year}-{two[v.month]}-{two[v.day]}T{two[v.hour]}:{two[v.minute]}:{two[v.second]}Z"
 
@@ -297,9 +301,10 @@ def _disclosure_facts(
                 decision = Decision("no_crime", "principal_crime", decision.expected_code)
         seen.decisions[d.disclosure_id] = decision
         at = d.disclosed_at or incident.reported_at
-        deadline = at + window_span
+        at_utc = at.astimezone(UTC)  # converted once: the deadline in UTC needs no zone
+        deadline = at_utc + window_span
         seen.disclosed[d.disclosure_id] = at
-        age_s = int((as_of - at).total_seconds())
+        age_s = int((as_of - at_utc).total_seconds())
         in_area = incident.occurred_in_force_area if d.occurred_in_force_area is None else d.occurred_in_force_area
         seen.in_area[d.disclosure_id] = in_area
         suspect = suspects.get(d.suspect_id) if d.suspect_id else None
@@ -341,16 +346,16 @@ def _disclosure_facts(
                 "suspect_id": d.suspect_id,
                 "domestic": domestic,
                 "hate": bool(d.hate),
-                "hate_strands": ", ".join(s.replace("_", " ") for s in d.hate) or None,
+                "hate_strands": (", ".join(s.replace("_", " ") for s in d.hate) or None) if d.hate else None,
                 "hate_incident": "hate" in incident.qualifiers,
                 "reported_by": d.reported_by or incident.reporter,
                 "victim_confirmed": _yes_no(d.victim_confirmed, "not_asked"),
                 "victim_traceable": d.victim_traceable,
                 "credible_evidence": d.credible_evidence_to_contrary,
                 "in_force_area": in_area,
-                "disclosed_at": _iso(at),
-                "disclosed_text": _local(at),
-                "deadline": _iso(deadline),
+                "disclosed_at": _utc_iso(at_utc),
+                "disclosed_text": _local(at_utc),
+                "deadline": _utc_iso(deadline),
                 "deadline_text": _local(deadline),
                 "age_s": age_s,
                 "left_s": window - age_s,
@@ -454,7 +459,7 @@ def _record_facts(
                 "live": r.status == "recorded",
                 "victim_id": r.victim_id,
                 "recorded_at": _iso(r.recorded_at),
-                "flags": {f: True for f in sorted(set(r.flags)) if f.isidentifier()},
+                "flags": {f: True for f in sorted(set(r.flags)) if f.isidentifier()} if r.flags else {},
                 "personal_connection_required": offence.personal_connection_required,
                 "n100_reason": r.n100_reason,
                 "n100_reason_valid": r.n100_reason
