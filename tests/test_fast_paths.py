@@ -28,7 +28,18 @@ from checker.audit.rows import local_time
 from checker.check.assess import _avi_patterns, judge_avi
 from checker.check.checker import Checker, Finding, _answered, _Formatter, _render, _shown
 from checker.check.examples import example_incident, jsonable
-from checker.check.facts import ROLE_WORDS, _either, _Facts, _iso, _local, _roles_in_words, _utc_iso, build_facts
+from checker.check.facts import (
+    ROLE_WORDS,
+    _either,
+    _Facts,
+    _iso,
+    _link_fault,
+    _links,
+    _local,
+    _roles_in_words,
+    _utc_iso,
+    build_facts,
+)
 from checker.core.models import _SPACES, Cancellation, Incident, _plain, normalise_id
 from checker.core.times import LONDON, parse_time
 from checker.read.incidents import Item, validate
@@ -313,3 +324,31 @@ def test_what_answers_a_disclosure_is_found_in_one_pass_as_before(links: list[di
     )
     assert _answered(links) == general
     assert [type(v) for v in _answered(links)] == [type(v) for v in general]
+
+
+class _ClaimsMore(set[str]):
+    """A set that says it has one member more than it has: _link_fault then takes its general path
+    (the most serious of the disclosures the record answers) even for a record answering one."""
+
+    def __len__(self) -> int:
+        return super().__len__() + 1
+
+
+def test_a_record_answering_one_disclosure_is_judged_as_the_general_path_judges_it(ruleset: RuleSet) -> None:
+    ref = ruleset.reference
+    judged = 0
+    for incident, as_of in _incidents(ruleset):
+        decisions = build_facts(incident, ref, as_of).decisions
+        by_id = {d.disclosure_id: d for d in incident.disclosures}
+        victims = {v.victim_id: v for v in incident.victims}
+        links = _links(incident, ref)
+        answered: dict[str, set[str]] = {}
+        for did, r, _ in links:
+            answered.setdefault(r.record_id, set()).add(did)
+        for did, r, _ in links:
+            if len(answered[r.record_id]) == 1:
+                fast = _link_fault(r, by_id[did], decisions, answered[r.record_id], by_id, victims, ref)
+                general = _link_fault(r, by_id[did], decisions, _ClaimsMore(answered[r.record_id]), by_id, victims, ref)
+                assert fast == general
+                judged += fast[0] != "none"
+    assert judged > 10  # records with a classification fault were among them

@@ -592,10 +592,12 @@ def _link_fault(
         or decision.decision not in ("crime", "review")
     ):
         return "none", True, decision.expected_code
-    judged = [by_id[i] for i in sorted(answered) if decisions[i].decision in ("crime", "review")]
-    head = min(judged, key=lambda i: ref.seriousness((ref.offence(i.offence) or disclosed).code))
-    if head.disclosure_id != d.disclosure_id:
-        return "none", True, decision.expected_code
+    judged = [d]  # answering only this disclosure, the record is judged against it
+    if len(answered) > 1:
+        judged = [by_id[i] for i in sorted(answered) if decisions[i].decision in ("crime", "review")]
+        head = min(judged, key=lambda i: ref.seriousness((ref.offence(i.offence) or disclosed).code))
+        if head.disclosure_id != d.disclosure_id:
+            return "none", True, decision.expected_code
     victim = victims.get(r.victim_id or d.victim_id or "")
     if (
         any(decisions[i.disclosure_id].expected_code == recorded.code for i in judged)
