@@ -16,23 +16,40 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
+from unittest import mock
 
+import orjson
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from bench.generate import generate_lines
 from checker.audit.measures import BUCKETS, LONGER
 from checker.audit.report_rows import csv_cells, csv_line, safe_cell
 from checker.audit.report_xlsx import _SPECIAL, MAX_CELL, ROW, Rows, _time_serial, cell, needs_escape
 from checker.audit.rows import _month, _Times
 from checker.audit.tally import _ELAPSED, _LIMITS
 from checker.audit.uktime import UkTime, local_time
-from checker.check.checker import Checker, Finding, _Formatter, _render
+from checker.check.assess import _avi_patterns, judge_avi
+from checker.check.checker import Checker, Finding, _answered, _Formatter, _render, _shown
 from checker.check.examples import example_incident, jsonable
-from checker.core.models import _SPACES, Incident, _plain, normalise_id
+from checker.check.facts import (
+    ROLE_WORDS,
+    _either,
+    _Facts,
+    _iso,
+    _link_fault,
+    _links,
+    _local,
+    _roles_in_words,
+    _utc_iso,
+    build_facts,
+)
+from checker.core.models import _SPACES, Cancellation, Incident, _plain, normalise_id
 from checker.core.times import LONDON, parse_time
 from checker.read.incidents import Item, validate
-from checker.rules.loader import RuleSet
+from checker.rules.fact_ids import FIRST_FACT_ID, number
+from checker.rules.loader import RuleSet, load_rules
 
 FIX = Path(__file__).resolve().parent.parent / "fixtures" / "incidents"
 AS_OF = parse_time("2025-06-01T00:00:00+00:00")
@@ -256,3 +273,175 @@ def test_an_answering_code_that_reads_as_a_longer_id_is_taken_as_before() -> Non
 def test_elapsed_buckets_are_the_first_limit_a_time_is_within(seconds: int) -> None:
     name = next((name for name, limit in BUCKETS if seconds <= limit), LONGER)
     assert _ELAPSED[bisect_left(_LIMITS, seconds)] == f"elapsed.{name}"
+
+
+def _incidents(ruleset: RuleSet, generated: int = 300) -> list[tuple[Incident, datetime]]:
+    """The fixtures, every rule's examples and some generated incidents, each with its as-of."""
+    out = [(validate(Item(p.name, 1, 0, data=json.loads(p.read_text())))[0], AS_OF) for p in sorted(FIX.glob("*.json"))]
+    for rule in ruleset.rules:
+        for ex in rule.model.examples:
+            incident = validate(Item(rule.id, None, 0, data=jsonable(example_incident(ruleset, ex))))[0]
+            out.append((incident, ex.as_of or parse_time(ruleset.baseline_as_of)))
+    for i, line in enumerate(generate_lines(generated, seed=15)):
+        out.append((validate(Item("generated", i + 1, 0, data=orjson.loads(line)))[0], AS_OF))
+    return out
+
+
+def _add_as_written(self: _Facts, kind: str, key: str, values: dict[str, Any]) -> None:
+    """_Facts.add as it was: every field looked at, each None left out."""
+    fact = {k: v for k, v in values.items() if v is not None}
+    fact.update(kind=kind, reported_on=self.reported_on)
+    self.facts.append(fact)
+    self.names.append(f"{kind}:{key}")
+
+
+def _fact_items(facts: list[dict[str, Any]]) -> list[list[tuple[str, Any]]]:
+    return [list(f.items()) for f in facts]  # the fields' order shows in --explain
+
+
+def test_facts_leave_out_the_nones_the_general_filter_leaves_out(ruleset: RuleSet) -> None:
+    for incident, as_of in _incidents(ruleset):
+        built = build_facts(incident, ruleset.reference, as_of, ruleset.screen).facts
+        with mock.patch.object(_Facts, "add", _add_as_written):
+            general = build_facts(incident, ruleset.reference, as_of, ruleset.screen).facts
+        assert _fact_items(built) == _fact_items(general)
+
+
+@given(st.lists(st.sampled_from(["a:1", "a:2", "b:1", "b:10", "b:2", "link:[1,2]"]), max_size=12))
+def test_fact_ids_rank_names_as_before(names: list[str]) -> None:
+    facts: list[dict[str, Any]] = [{} for _ in names]
+    number(facts, names)
+    ranked = sorted(range(len(names)), key=lambda i: (names[i], i))  # as it was: ties by position
+    assert [facts[i]["id"] for i in ranked] == list(range(FIRST_FACT_ID, FIRST_FACT_ID + len(names)))
+
+
+@given(st.datetimes(min_value=datetime(1000, 1, 2), max_value=datetime(9999, 12, 30)), st.integers(-14 * 60, 14 * 60))
+@example(datetime(2025, 3, 30, 0, 59, 59), 0)  # the last second of GMT
+@example(datetime(2024, 10, 27, 1, 30), 60)  # an hour London lives twice
+def test_fact_times_read_as_strftime_writes_them(moment: datetime, minutes: int) -> None:
+    value = moment.replace(tzinfo=timezone(timedelta(minutes=minutes)))
+    assert _iso(value) == value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    shown = value.astimezone(LONDON)
+    assert _local(value) == f"{shown.strftime('%a')} {shown.day} {shown.strftime('%b %Y %H:%M')}"
+    # disclosure facts convert a time to UTC once and show it from there: the same instant
+    assert _local(value.astimezone(UTC)) == _local(value)
+    assert _utc_iso(value.astimezone(UTC)) == _iso(value)
+
+
+def _judge_avi_as_written(c: Cancellation, not_avi: tuple[str, ...], evidence: tuple[str, ...]) -> str:
+    """judge_avi as it was: every not-AVI phrase taken out in turn, then each looked for."""
+    text = " ".join(t.strip() for t in (c.avi or "", c.reason or "") if t and t.strip()).lower()
+    if not text:
+        return "none"
+    negated, absent, evidence_re, not_avi_res, _ = _avi_patterns(not_avi, evidence)
+    said_absent = bool(negated.search(text) or absent.search(text))
+    rest = absent.sub(" ", negated.sub(" ", text))
+    for phrase in not_avi_res:
+        rest = phrase.sub(" ", rest)
+    if evidence_re.search(rest):
+        return "evidence"
+    if said_absent or any(p.search(text) for p in not_avi_res):
+        return "not_avi"
+    return "unclear"
+
+
+# pieces of cancellation grounds: the reference's phrases and terms, and what joins them ("no
+# complaintwithdrew": taking out one phrase can make the next one's word boundary)
+_REF = load_rules().reference
+_GROUND_PIECES = [*_REF.not_avi_phrases, *_REF.avi_evidence_terms, " ", "  ", "no ", "not ", "x", ".", "Wit", "é"]
+_GROUNDS = st.lists(st.sampled_from(_GROUND_PIECES), max_size=10).map("".join)
+
+
+@settings(max_examples=400)
+@given(_GROUNDS, st.one_of(st.none(), _GROUNDS))
+@example("no complaintwithdrew cctv", None)
+@example("Withdrew support. CCTV not available", "no further information")
+@example("", "refused to engage; footage")
+def test_avi_is_judged_as_before(avi: str, reason: str | None) -> None:
+    c = Cancellation(category="C2", avi=avi or None, reason=reason)
+    not_avi, evidence = _REF.not_avi_phrases, _REF.avi_evidence_terms
+    assert judge_avi(c, not_avi, evidence) == _judge_avi_as_written(c, not_avi, evidence)
+
+
+_FACT_FIELDS = st.dictionaries(st.sampled_from(["id", "sid", "kind", "record_id", "age_s", "x"]), _VALUE)
+
+
+@given(_FACT_FIELDS)
+def test_a_bound_fact_is_shown_as_the_general_filter_shows_it(fact: dict[str, Any]) -> None:
+    general = {k: v for k, v in fact.items() if k not in ("sid", "id")}  # as it was
+    assert list(_shown(fact).items()) == list(general.items())
+    assert _shown(fact) is not fact
+
+
+def test_each_finding_has_its_rule_s_source_of_its_own(ruleset: RuleSet) -> None:
+    found = _findings(ruleset)
+    for f in found:
+        rule = ruleset.get(f.rule_id)
+        assert rule is not None
+        s = rule.model.source
+        assert f.source == {
+            "document": s.document,
+            "edition": s.edition,
+            "section": s.section,
+            "url": s.url,
+            "tag": s.tag,
+        }
+    assert len({id(f.source) for f in found}) == len(found)  # not one dict shared by findings
+
+
+@given(st.lists(st.sampled_from([*ROLE_WORDS, "inspector"]), max_size=4).map(tuple))
+def test_allowed_roles_read_as_each_role_in_words(roles: tuple[str, ...]) -> None:
+    assert _roles_in_words(roles) == _either(ROLE_WORDS.get(role, role) for role in roles)  # as it was
+
+
+_LINK = st.fixed_dictionaries(
+    {
+        "record_id": st.sampled_from(["CRN-1", "CRN-2"]),
+        "classification": st.sampled_from(["8N", "N100"]),
+        "live": st.booleans(),
+        "is_n100": st.booleans(),
+        "status": st.sampled_from(["recorded", "cancelled", "transferred"]),
+        "elapsed_s": st.integers(-(10**6), 10**6),
+    }
+)
+
+
+@given(st.lists(_LINK, max_size=4))
+def test_what_answers_a_disclosure_is_found_in_one_pass_as_before(links: list[dict[str, Any]]) -> None:
+    general = (  # as it was: one pass for each
+        tuple(f"{a['record_id']} {a['classification']}" + ("" if a["live"] else f" {a['status']}") for a in links),
+        any(a["live"] and not a["is_n100"] for a in links),
+        any(not a["is_n100"] for a in links),
+        any(a["live"] and a["is_n100"] for a in links),
+        min((a["elapsed_s"] for a in links), default=None),
+    )
+    assert _answered(links) == general
+    assert [type(v) for v in _answered(links)] == [type(v) for v in general]
+
+
+class _ClaimsMore(set[str]):
+    """A set that says it has one member more than it has: _link_fault then takes its general path
+    (the most serious of the disclosures the record answers) even for a record answering one."""
+
+    def __len__(self) -> int:
+        return super().__len__() + 1
+
+
+def test_a_record_answering_one_disclosure_is_judged_as_the_general_path_judges_it(ruleset: RuleSet) -> None:
+    ref = ruleset.reference
+    judged = 0
+    for incident, as_of in _incidents(ruleset):
+        decisions = build_facts(incident, ref, as_of).decisions
+        by_id = {d.disclosure_id: d for d in incident.disclosures}
+        victims = {v.victim_id: v for v in incident.victims}
+        links = _links(incident, ref)
+        answered: dict[str, set[str]] = {}
+        for did, r, _ in links:
+            answered.setdefault(r.record_id, set()).add(did)
+        for did, r, _ in links:
+            if len(answered[r.record_id]) == 1:
+                fast = _link_fault(r, by_id[did], decisions, answered[r.record_id], by_id, victims, ref)
+                general = _link_fault(r, by_id[did], decisions, _ClaimsMore(answered[r.record_id]), by_id, victims, ref)
+                assert fast == general
+                judged += fast[0] != "none"
+    assert judged > 10  # records with a classification fault were among them

@@ -33,14 +33,17 @@ def judge_avi(c: Cancellation | None, not_avi: Sequence[str], evidence: Sequence
     text = " ".join(t.strip() for t in (c.avi or "", c.reason or "") if t and t.strip()).lower()
     if not text:
         return "none"
-    negated, absent, evidence_re, not_avi_res = _avi_patterns(tuple(not_avi), tuple(evidence))
+    negated, absent, evidence_re, not_avi_res, any_not_avi = _avi_patterns(tuple(not_avi), tuple(evidence))
     said_absent = bool(negated.search(text) or absent.search(text))
     rest = absent.sub(" ", negated.sub(" ", text))
-    for phrase in not_avi_res:
-        rest = phrase.sub(" ", rest)
+    if any_not_avi.search(rest):  # else there is no phrase to take out
+        for phrase in not_avi_res:
+            rest, taken = phrase.subn(" ", rest)
+            if taken and not any_not_avi.search(rest):
+                break  # no phrase is left to take out, after this one either
     if evidence_re.search(rest):
         return "evidence"
-    if said_absent or any(p.search(text) for p in not_avi_res):
+    if said_absent or any_not_avi.search(text):
         return "not_avi"
     return "unclear"
 
@@ -48,15 +51,18 @@ def judge_avi(c: Cancellation | None, not_avi: Sequence[str], evidence: Sequence
 @functools.lru_cache(maxsize=16)
 def _avi_patterns(
     not_avi: tuple[str, ...], evidence: tuple[str, ...]
-) -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str], tuple[re.Pattern[str], ...]]:
-    """The patterns `judge_avi` uses, built once per pair of phrase lists (the reference's)."""
+) -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str], tuple[re.Pattern[str], ...], re.Pattern[str]]:
+    """The patterns `judge_avi` uses, built once per pair of phrase lists (the reference's): the
+    last finds whatever any of the not-AVI phrases finds."""
     terms = "|".join(_phrase(t) for t in evidence)
     negated = re.compile(
         rf"\b(?:no|not|nil|without|nothing\s+on|lack\s+of)\s+(?:\w+\s+){{0,2}}?(?:{terms})\w*"
         r"(?:\s+(?:was\s+|were\s+)?(?:found|available|seen|located|recovered|identified))?"
     )
     absent = re.compile(rf"(?:{terms})\w*\s+(?:\w+\s+){{0,2}}?(?:not\s+available|unavailable|not\s+found|negative)")
-    return negated, absent, re.compile(rf"(?:{terms})"), tuple(re.compile(_phrase(p)) for p in not_avi)
+    phrases = [_phrase(p) for p in not_avi]
+    any_phrase = re.compile("|".join(f"(?:{p})" for p in phrases) or "(?!)")  # (?!) never matches
+    return negated, absent, re.compile(rf"(?:{terms})"), tuple(re.compile(p) for p in phrases), any_phrase
 
 
 def is_domestic(relationship: str | None, victim_age: int | None, suspect_age: int | None, min_age: int) -> bool:

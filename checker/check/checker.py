@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import string
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime, tzinfo
 from operator import attrgetter
@@ -160,10 +160,19 @@ class Checker:
         self.evaluator = evaluator
         self._branches: list[Branch] = []
         self._owner: list[Rule] = []
+        self._sources: dict[str, dict[str, str | None]] = {}  # each rule's source, as a finding shows it
         for rule in ruleset.active:
             for branch in rule.branches:
                 self._branches.append(branch)
                 self._owner.append(rule)
+            source = rule.model.source
+            self._sources[rule.id] = {
+                "document": source.document,
+                "edition": source.edition,
+                "section": source.section,
+                "url": source.url,
+                "tag": source.tag,
+            }
         self._engine: Any = None
         if evaluator == "engine":
             from checker.engine.durable import DurableEngine  # deferred: durable-rules is only loaded to check
@@ -184,6 +193,18 @@ class Checker:
             hits = self.hits(built.facts)
         except Exception as exc:
             raise EngineError([Problem(f"the rule engine failed: {exc}", record=incident.incident_id)]) from exc
+        return Result(
+            incident.incident_id,
+            self._findings(incident, hits, as_of) if hits else (),
+            _decisions(incident, built.decisions, built.facts),
+            qualifiers=tuple(incident.qualifiers),
+            reporter=incident.reporter,
+        )
+
+    def _findings(
+        self, incident: Incident, hits: list[tuple[int, dict[str, dict[str, Any]]]], as_of: datetime
+    ) -> tuple[Finding, ...]:
+        """One finding per rule and subject, from the first of its hits in a fixed order."""
         fmt = _Formatter(as_of, self.zone)
         chosen: dict[tuple[str, str], tuple[Rule, dict[str, dict[str, Any]]]] = {}
         for index, bindings in sorted(hits, key=lambda h: (h[0], _binding_key(h[1]))):
@@ -193,19 +214,13 @@ class Checker:
             chosen.setdefault(key, (rule, bindings))
         findings = [self._finding(incident, rule, b, fmt) for rule, b in chosen.values()]
         findings.sort(key=finding_order)
-        return Result(
-            incident.incident_id,
-            tuple(findings),
-            _decisions(incident, built.decisions, built.facts),
-            qualifiers=tuple(incident.qualifiers),
-            reporter=incident.reporter,
-        )
+        return tuple(findings)
 
     def _finding(self, incident: Incident, rule: Rule, bindings: dict[str, dict[str, Any]], fmt: _Formatter) -> Finding:
         m = rule.model
         subject = bindings[rule.subject]
         kind = subject["kind"]
-        clean = {a: {k: v for k, v in f.items() if k not in ("sid", "id")} for a, f in bindings.items()}
+        clean = {alias: _shown(f) for alias, f in bindings.items()}
         message = _render(rule, clean, fmt)
         quote = next(
             (str(f["sentence"]) for f in clean.values() if f.get("kind") == "mention" and "sentence" in f), None
@@ -227,13 +242,7 @@ class Checker:
             subject=str(subject[SUBJECT_FIELD[kind]]),
             subject_kind=kind,
             message=message,
-            source={
-                "document": m.source.document,
-                "edition": m.source.edition,
-                "section": m.source.section,
-                "url": m.source.url,
-                "tag": m.source.tag,
-            },
+            source=dict(self._sources[m.id]),
             record_id=pick("record_id"),
             disclosure_id=pick("disclosure_id"),
             victim_id=pick("victim_id"),
@@ -264,6 +273,14 @@ def _render(rule: Rule, facts: dict[str, dict[str, Any]], fmt: _Formatter) -> st
     return " ".join("".join(out).split())
 
 
+def _shown(fact: dict[str, Any]) -> dict[str, Any]:
+    """A bound fact as a finding keeps it: without the ids only the engine needs."""
+    shown = dict(fact)
+    shown.pop("sid", None)
+    shown.pop("id", None)
+    return shown
+
+
 def _binding_key(bindings: dict[str, dict[str, Any]]) -> tuple[str, ...]:
     return tuple(str(f.get("id")) for _, f in sorted(bindings.items()))
 
@@ -286,8 +303,10 @@ def _decisions(
     out = []
     for d in incident.disclosures:
         fact = disclosures[d.disclosure_id]
-        answers = links.get(d.disclosure_id, [])
         decision = decisions[d.disclosure_id]
+        recorded, crime_recorded, crime_record_made, n100_recorded, first_elapsed_s = _answered(
+            links.get(d.disclosure_id, ())
+        )
         out.append(
             DisclosureDecision(
                 incident_id=incident.incident_id,
@@ -301,14 +320,29 @@ def _decisions(
                 reason=decision.reason,
                 reason_text=DECISION_TEXT.get(decision.reason, decision.reason),
                 deadline=fact["deadline"],
-                recorded=tuple(
-                    f"{a['record_id']} {a['classification']}" + ("" if a["live"] else f" {a['status']}")
-                    for a in answers
-                ),
-                crime_recorded=any(a["live"] and not a["is_n100"] for a in answers),
-                crime_record_made=any(not a["is_n100"] for a in answers),
-                n100_recorded=any(a["live"] and a["is_n100"] for a in answers),
-                first_elapsed_s=min((a["elapsed_s"] for a in answers), default=None),
+                recorded=recorded,
+                crime_recorded=crime_recorded,
+                crime_record_made=crime_record_made,
+                n100_recorded=n100_recorded,
+                first_elapsed_s=first_elapsed_s,
             )
         )
     return tuple(out)
+
+
+def _answered(links: Sequence[dict[str, Any]]) -> tuple[tuple[str, ...], bool, bool, bool, int | None]:
+    """What the records answering one disclosure (its link facts) show, in one pass: each record
+    with its code (and status when not live), whether a live crime record, any crime record and a
+    live N100 answer it, and the seconds to the first."""
+    recorded = []
+    crime_recorded = crime_record_made = n100_recorded = False
+    first: int | None = None
+    for a in links:
+        live, n100 = a["live"], a["is_n100"]
+        recorded.append(f"{a['record_id']} {a['classification']}" + ("" if live else f" {a['status']}"))
+        crime_recorded = crime_recorded or (live and not n100)
+        crime_record_made = crime_record_made or not n100
+        n100_recorded = n100_recorded or (live and n100)
+        elapsed = a["elapsed_s"]
+        first = elapsed if first is None or elapsed < first else first
+    return tuple(recorded), crime_recorded, crime_record_made, n100_recorded, first

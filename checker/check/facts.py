@@ -14,7 +14,7 @@ from checker.check.assess import band_fits, classification_fault, duplicate_stat
 from checker.core.models import Disclosure, Incident, Record, Victim
 from checker.core.times import LONDON
 from checker.rules.fact_ids import number
-from checker.rules.facts_schema import Screen
+from checker.rules.facts_schema import FACT_SCHEMA, Screen
 from checker.rules.reference import Offence, Reference
 
 DECISION_TEXT = {
@@ -42,10 +42,18 @@ DECISION_TEXT = {
 }
 
 
+_TWO_DIGITS = tuple(f"{n:02d}" for n in range(60))  # months, days, hours, minutes and seconds as times show them
+
+
 def _iso(value: datetime) -> str:
-    # what strftime("%Y-%m-%dT%H:%M:%SZ") gives (the year unpadded, as glibc writes it), in half the time
-    v = value.astimezone(UTC)
-    return f"{v.year}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}Z"
+    # what strftime("%Y-%m-%dT%H:%M:%SZ") gives (the year unpadded, as glibc writes it), in a third of the time
+    return _utc_iso(value.astimezone(UTC))
+
+
+def _utc_iso(v: datetime) -> str:
+    """`_iso` of a time already in UTC."""
+    two = _TWO_DIGITS
+    return f"{v.year}-{two[v.month]}-{two[v.day]}T{two[v.hour]}:{two[v.minute]}:{two[v.second]}Z"
 
 
 def _yes_no(value: bool | None, unknown: str) -> str:
@@ -61,13 +69,16 @@ class Decision:
     expected_code: str
 
 
+_AGGRAVATING = frozenset(("race", "religion"))  # hate strands that make an offence its aggravated form
+
+
 def decide(incident: Incident, d: Disclosure, victim: Victim | None, ref: Reference) -> Decision:
     """The decision Section A and the N100 rules require for one disclosure (see the brief, 2-3)."""
     offence = ref.offence(d.offence)
     if offence is None or offence.notifiable_incident:
         return Decision("review", "unknown_code", d.offence)
     code = ref.banded_code(offence.code, victim.age if victim else None, victim.sex if victim else "unknown")
-    if {"race", "religion"} & set(d.hate):
+    if d.hate and not _AGGRAVATING.isdisjoint(d.hate):
         code = ref.aggravated_form(code) or code
     rape = offence.subgroup == "rape"
     if offence.recorded_by == "action_fraud":
@@ -120,6 +131,8 @@ def _principals(incident: Incident, ref: Reference) -> dict[str, str]:
 
     A group is one victim's disclosures against one suspect made at the same moment (reported
     together); the principal is the most serious by the principal-crime order, the first on a tie."""
+    if len(incident.disclosures) < 2:
+        return {}
     groups: dict[tuple[str, str, datetime], list[Disclosure]] = {}
     for d in incident.disclosures:
         if d.victim_id and d.suspect_id:
@@ -153,7 +166,7 @@ def _local(value: datetime) -> str:
     """`Fri 3 Jan 2025 14:22`: an absolute date and time in the force's zone, for messages (what
     strftime("%a %-d %b %Y %H:%M") gives, the year unpadded as glibc writes it, without its cost)."""
     m = value.astimezone(LONDON)
-    return f"{_DAYS[m.weekday()]} {m.day} {_MONTHS[m.month - 1]} {m.year} {m.hour:02d}:{m.minute:02d}"
+    return f"{_DAYS[m.weekday()]} {m.day} {_MONTHS[m.month - 1]} {m.year} {_TWO_DIGITS[m.hour]}:{_TWO_DIGITS[m.minute]}"
 
 
 def build_facts(incident: Incident, ref: Reference, as_of: datetime, screen: Screen | None = None) -> IncidentFacts:
@@ -192,10 +205,19 @@ class _Facts:
         self.names: list[str] = []  # each fact's name, made of the incident's own ids
 
     def add(self, kind: str, key: str, values: dict[str, Any]) -> None:
-        fact = {k: v for k, v in values.items() if v is not None}
-        fact.update(kind=kind, reported_on=self.reported_on)
-        self.facts.append(fact)
+        """Add a fact made of `values` (a new dict, taken over): a field that may be absent is left
+        out when None; the others never are None (tests/test_fast_paths.py checks both)."""
+        for name in _OPTIONAL[kind]:
+            if values[name] is None:
+                del values[name]
+        values["kind"] = kind
+        values["reported_on"] = self.reported_on
+        self.facts.append(values)
         self.names.append(f"{kind}:{key}")
+
+
+# each kind's fields that a fact may lack (the schema's `always=False`): the only ones ever None
+_OPTIONAL = {kind: tuple(n for n, spec in fields.items() if not spec.always) for kind, fields in FACT_SCHEMA.items()}
 
 
 @dataclass
@@ -209,6 +231,9 @@ class _Seen:
     hate: dict[str, bool]
 
 
+_SAFEGUARDING = frozenset(("child_protection", "vulnerable_adult"))  # qualifiers that make an incident a referral
+
+
 def _incident_fact(out: _Facts, incident: Incident) -> None:
     quals = set(incident.qualifiers)
     out.add(
@@ -218,9 +243,9 @@ def _incident_fact(out: _Facts, incident: Incident) -> None:
             "incident_id": incident.incident_id,
             "reporter": incident.reporter,
             "channel": incident.channel,
-            "qualifiers": {q: True for q in sorted(quals)},
+            "qualifiers": dict.fromkeys(sorted(quals), True),
             "asb_personal": "asb_personal" in quals,
-            "referral": incident.reporter == "professional" or bool(quals & {"child_protection", "vulnerable_adult"}),
+            "referral": incident.reporter == "professional" or not quals.isdisjoint(_SAFEGUARDING),
             "in_force_area": incident.occurred_in_force_area,
             "victim_count": len(incident.victims),
             "disclosure_count": len(incident.disclosures),
@@ -254,29 +279,32 @@ def _disclosure_facts(
     """A fact per disclosure; returns the decision each requires, when each was disclosed, and
     where, between whom and with what hostility each happened."""
     window = ref.recording_window_s
+    window_span = timedelta(seconds=window)
     victims = {v.victim_id: v for v in incident.victims}
     suspects = {s.suspect_id: s for s in incident.suspects}
     min_da_age = ref.domestic_abuse_min_age
     child_below = ref.child_age_below
     all_from = ref.principal_crime_all_from
     in_addition_from = ref.conduct_in_addition_from
-    report_day = incident.reported_at.astimezone(UTC).date()
     seen = _Seen({}, {}, {}, {}, {})
     for d in incident.disclosures:
-        offence = _offence(ref, d.offence)
+        listed = ref.offence(d.offence)
+        offence = listed or _unknown(d.offence)
         victim = victims.get(d.victim_id) if d.victim_id else None
         decision = decide(incident, d, victim, ref)
         principal = principal_of.get(d.disclosure_id)
         in_addition = False
         if principal is not None and decision.decision == "crime":
-            if offence.conduct and in_addition_from <= report_day < all_from:
+            if offence.conduct and in_addition_from <= incident.reported_at.astimezone(UTC).date() < all_from:
                 in_addition = True
             else:
                 decision = Decision("no_crime", "principal_crime", decision.expected_code)
         seen.decisions[d.disclosure_id] = decision
         at = d.disclosed_at or incident.reported_at
+        at_utc = at.astimezone(UTC)  # converted once: the deadline in UTC needs no zone
+        deadline = at_utc + window_span
         seen.disclosed[d.disclosure_id] = at
-        age_s = int((as_of - at).total_seconds())
+        age_s = int((as_of - at_utc).total_seconds())
         in_area = incident.occurred_in_force_area if d.occurred_in_force_area is None else d.occurred_in_force_area
         seen.in_area[d.disclosure_id] = in_area
         suspect = suspects.get(d.suspect_id) if d.suspect_id else None
@@ -303,7 +331,7 @@ def _disclosure_facts(
                 "conduct": offence.conduct,
                 "victim_based": offence.victim_based,
                 "state_based": offence.state_based,
-                "known": ref.offence(d.offence) is not None and not offence.notifiable_incident,
+                "known": listed is not None and not offence.notifiable_incident,
                 "recorded_by": offence.recorded_by,
                 "expected_code": decision.expected_code,
                 "banded": offence.band is not None,
@@ -318,17 +346,17 @@ def _disclosure_facts(
                 "suspect_id": d.suspect_id,
                 "domestic": domestic,
                 "hate": bool(d.hate),
-                "hate_strands": ", ".join(s.replace("_", " ") for s in d.hate) or None,
+                "hate_strands": (", ".join(s.replace("_", " ") for s in d.hate) or None) if d.hate else None,
                 "hate_incident": "hate" in incident.qualifiers,
                 "reported_by": d.reported_by or incident.reporter,
                 "victim_confirmed": _yes_no(d.victim_confirmed, "not_asked"),
                 "victim_traceable": d.victim_traceable,
                 "credible_evidence": d.credible_evidence_to_contrary,
                 "in_force_area": in_area,
-                "disclosed_at": _iso(at),
-                "disclosed_text": _local(at),
-                "deadline": _iso(at + timedelta(seconds=window)),
-                "deadline_text": _local(at + timedelta(seconds=window)),
+                "disclosed_at": _utc_iso(at_utc),
+                "disclosed_text": _local(at_utc),
+                "deadline": _utc_iso(deadline),
+                "deadline_text": _local(deadline),
                 "age_s": age_s,
                 "left_s": window - age_s,
                 "window_expired": age_s > window,
@@ -378,15 +406,18 @@ def _cancellation_facts(
     category = c.category if c else None
     dup = duplicate_state(r, incident) if category == "C3" else None
     judgement = judge_avi(c, ref.not_avi_phrases, ref.avi_evidence_terms) if category == "C2" else None
-    others_live = any(live.get(did, set()) - {r.record_id} for did in mine)
-    crime_due = any(seen.decisions[did].decision == "crime" for did in mine)
     return {
         "has_avi": bool(c and c.avi and c.avi.strip()),
         "grounds_withdrawal_only": judgement == "not_avi",
         "avi_judgement": judgement,
         "duplicate_exists": dup in ("cancelled", "separate", "live"),
         "duplicate_state": dup,
-        "separate_report": dup == "separate" or (category == "C4" and not others_live and crime_due),
+        "separate_report": dup == "separate"
+        or (
+            category == "C4"
+            and not any(live.get(did, set()) - {r.record_id} for did in mine)  # no other live record answers it
+            and any(seen.decisions[did].decision == "crime" for did in mine)  # and a crime was due
+        ),
         # the victim keeps a crime when a C3's surviving record (here or, to be confirmed, on
         # another incident) stands for it
         "victim_loses_crime": dup not in ("live", "elsewhere"),
@@ -405,8 +436,9 @@ def _record_facts(
             live.setdefault(did, set()).add(r.record_id)
     codes = {d.disclosure_id: d.offence for d in incident.disclosures}
     for r in incident.records:
-        offence = _offence(ref, r.classification)
-        known = ref.offence(r.classification) is not None
+        listed = ref.offence(r.classification)
+        offence = listed or _unknown(r.classification)
+        known = listed is not None
         c = r.cancellation
         mine = answered.get(r.record_id, set())
         check, allowed = _authoriser_check(r, ref)
@@ -427,7 +459,7 @@ def _record_facts(
                 "live": r.status == "recorded",
                 "victim_id": r.victim_id,
                 "recorded_at": _iso(r.recorded_at),
-                "flags": {f: True for f in sorted(set(r.flags)) if f.isidentifier()},
+                "flags": {f: True for f in sorted(set(r.flags)) if f.isidentifier()} if r.flags else {},
                 "personal_connection_required": offence.personal_connection_required,
                 "n100_reason": r.n100_reason,
                 "n100_reason_valid": r.n100_reason
@@ -446,7 +478,7 @@ def _record_facts(
                 "hate": any(seen.hate[did] for did in mine),
                 "hate_incident": "hate" in incident.qualifiers,
                 "authoriser_check": check,
-                "allowed_roles": _either(ROLE_WORDS.get(role, role) for role in allowed or ()),
+                "allowed_roles": _roles_in_words(allowed or ()),
             },
         )
 
@@ -470,7 +502,8 @@ def _link_facts(
     by_id = {d.disclosure_id: d for d in incident.disclosures}
     victims = {v.victim_id: v for v in incident.victims}
     for did, r, explicit in links:
-        offence = _offence(ref, r.classification)
+        listed = ref.offence(r.classification)
+        offence = listed or _unknown(r.classification)
         principal = principal_of.get(did)
         note = ref.substitutions.get((_offence(ref, by_id[did].offence).code, offence.code))
         fault, certain, right = _link_fault(r, by_id[did], seen.decisions, answered[r.record_id], by_id, victims, ref)
@@ -488,7 +521,7 @@ def _link_facts(
                 "conduct": offence.conduct,
                 "is_n100": r.classification == "N100",
                 "live": r.status == "recorded",
-                "known": ref.offence(r.classification) is not None,
+                "known": listed is not None,
                 "covers_principal": principal is not None and principal in answered[r.record_id],
                 "wrong_substitution": note is not None,
                 "substitution_note": note,
@@ -527,6 +560,12 @@ def _either(words: Iterable[str]) -> str:
     return " or ".join(filter(None, [", ".join(items[:-1]), *items[-1:]]))
 
 
+@lru_cache(maxsize=256)  # the roles a table row allows: a few tuples for a whole run
+def _roles_in_words(roles: tuple[str, ...]) -> str:
+    """`the force crime registrar (FCR) or a supervisor`."""
+    return _either(ROLE_WORDS.get(role, role) for role in roles)
+
+
 def _link_fault(
     r: Record,
     d: Disclosure,
@@ -553,10 +592,12 @@ def _link_fault(
         or decision.decision not in ("crime", "review")
     ):
         return "none", True, decision.expected_code
-    judged = [by_id[i] for i in sorted(answered) if decisions[i].decision in ("crime", "review")]
-    head = min(judged, key=lambda i: ref.seriousness((ref.offence(i.offence) or disclosed).code))
-    if head.disclosure_id != d.disclosure_id:
-        return "none", True, decision.expected_code
+    judged = [d]  # answering only this disclosure, the record is judged against it
+    if len(answered) > 1:
+        judged = [by_id[i] for i in sorted(answered) if decisions[i].decision in ("crime", "review")]
+        head = min(judged, key=lambda i: ref.seriousness((ref.offence(i.offence) or disclosed).code))
+        if head.disclosure_id != d.disclosure_id:
+            return "none", True, decision.expected_code
     victim = victims.get(r.victim_id or d.victim_id or "")
     if (
         any(decisions[i.disclosure_id].expected_code == recorded.code for i in judged)

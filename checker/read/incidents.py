@@ -25,6 +25,7 @@ from checker.core.models import (
     Limits,
     bound_problems,
     consistency_problems,
+    only_known_fields,
     safe_id,
     unknown_fields,
 )
@@ -493,7 +494,7 @@ def validate(item: Item, zone: tzinfo | None = None, limits: Limits = DEFAULT_LI
     if problems:
         located = [Problem(p.message, file=item.source, line=line, record=p.record, field=p.field) for p in problems]
         raise InputError(_capped(located, item, rid))
-    unknown = unknown_fields(incident)
+    unknown = [] if only_known_fields(data) else unknown_fields(incident)
     warnings = [f"{item.where}: incident {rid}: {f}: unknown field, kept and ignored" for f in unknown[:MAX_WARNINGS]]
     if len(unknown) > MAX_WARNINGS:
         warnings.append(f"{item.where}: incident {rid}: {len(unknown) - MAX_WARNINGS} more unknown fields, ignored")
