@@ -3,7 +3,7 @@
 First, in one process on the first --split-size incidents of the smallest batch:
 - the floor: the engine alone (the same prebuilt facts through `evaluate`) and the narrative
   screen alone (the same narratives), and the audit's own loop (one worker, report rows, CSV
-  writing and tally included) as a ratio to their sum;
+  writing and tally included) as a ratio to their sum, each the median of 3 runs;
 - the split of that loop between every stage, each timed in the same run.
 
 Then for each batch size and each --workers count, as medians of --repeat runs:
@@ -75,14 +75,24 @@ def check_times(runs: int) -> list[dict[str, Any]]:
     fixture = ROOT / "fixtures" / "incidents" / "rape-recorded-as-n100.json"
     out = []
     with tempfile.TemporaryDirectory() as tmp:
+        pycache = Path(tmp) / "pycache"
         bare = Path(tmp) / "no-narrative.json"
         bare.write_text(json.dumps({k: v for k, v in json.loads(fixture.read_text()).items() if k != "narrative"}))
+        # one run, not counted, that fills the bytecode cache
+        first = {**os.environ, "CRIMECHECK_CACHE_DIR": str(Path(tmp) / "first"), "PYTHONPYCACHEPREFIX": str(pycache)}
+        first.pop("PYTHONDONTWRITEBYTECODE", None)
+        command = [sys.executable, "-m", "checker", "check", str(fixture), "--as-of", AS_OF]
+        subprocess.run(command, cwd=ROOT, env=first, stdout=subprocess.DEVNULL, check=False)
         for label, path in (("with a narrative", fixture), ("without a narrative", bare)):
             for cache in ("cold", "warm"):
                 cpu, wall = [], []
                 for n in range(runs + 1):
                     folder = Path(tmp) / (f"cache-{label[0]}-{n}" if cache == "cold" else "cache-warm")
-                    env = {**os.environ, "CRIMECHECK_CACHE_DIR": str(folder)}
+                    # Python's own bytecode cached, as on a machine that has run crimecheck before
+                    # (this sandbox sets PYTHONDONTWRITEBYTECODE, which would compile every module
+                    # of the checker again in every run); "cold" is the checker's cache, emptied
+                    env = {**os.environ, "CRIMECHECK_CACHE_DIR": str(folder), "PYTHONPYCACHEPREFIX": str(pycache)}
+                    env.pop("PYTHONDONTWRITEBYTECODE", None)
                     before = resource.getrusage(resource.RUSAGE_CHILDREN)
                     started = time.perf_counter()
                     code = subprocess.run(
@@ -239,7 +249,7 @@ def split(batch: Path, limit: int) -> tuple[dict[str, float], dict[str, float], 
     for thread in threading.enumerate():
         if thread.name == "prefilter":
             thread.join()
-    audit = audit_loop(limit)
+    audit = statistics.median(audit_loop(limit) for _ in range(3))  # the machine is shared and noisy
 
     # 2. the same loop with each stage timed
     clock = _Clock()
@@ -310,15 +320,21 @@ def split(batch: Path, limit: int) -> tuple[dict[str, float], dict[str, float], 
         spent[s] for s in ("validate", "narrative screen", "facts", "engine", "outcome rows")
     )
 
-    # 3. the floor: the engine and the screen alone, on the same facts and narratives
-    started = time.perf_counter()
-    for facts in facts_seen:
-        checker.hits(facts)
-    engine = time.perf_counter() - started
-    started = time.perf_counter()
-    for text, covered in narratives:
-        screen(text, covered)
-    narrative = time.perf_counter() - started
+    # 3. the floor: the engine and the screen alone, on the same facts and narratives (medians of 3)
+    def engine_alone() -> float:
+        started = time.perf_counter()
+        for facts in facts_seen:
+            checker.hits(facts)
+        return time.perf_counter() - started
+
+    def screen_alone() -> float:
+        started = time.perf_counter()
+        for text, covered in narratives:
+            screen(text, covered)
+        return time.perf_counter() - started
+
+    engine = statistics.median(engine_alone() for _ in range(3))
+    narrative = statistics.median(screen_alone() for _ in range(3))
     floor = {"audit": audit, "engine alone": engine, "screen alone": narrative}
     return spent, floor, len(queued)
 
