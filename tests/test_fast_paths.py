@@ -110,6 +110,7 @@ def _row_as_written(rows: Rows, values: list[Any]) -> str:
 @given(st.tuples(_VALUE, _VALUE, _TIME, _VALUE, _VALUE, _VALUE))
 @example(("a", "_x00", None, 1, True, "41_"))  # an escape only when two texts are joined
 @example(("=1+1", "<b>", "2025-01-01T00:00:00Z", 2.5, False, "\r"))
+@example((10**400, -(10**400), None, None, None, None))  # ints past float's range: numbers, no crash
 def test_workbook_rows_are_as_each_cell_writes_them(values: tuple[Any, ...]) -> None:
     rows = Rows(_COLUMNS)
     assert rows.row(list(values)) == _row_as_written(rows, list(values))

@@ -144,8 +144,8 @@ def cell(ref: str, value: Any, style: int = 0, is_time: bool = False) -> str:
         return _number(ref, value.serial, DATE)
     if isinstance(value, bool):
         return _text(ref, "yes" if value else "no", style)
-    if isinstance(value, int | float) and math.isfinite(value):
-        return _number(ref, value, style)
+    if isinstance(value, int) or (isinstance(value, float) and math.isfinite(value)):
+        return _number(ref, value, style)  # an int is always finite (one past float's range too)
     if isinstance(value, datetime):
         return _number(ref, serial(value), DATE)
     if is_time and isinstance(value, str):
