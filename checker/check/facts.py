@@ -155,7 +155,13 @@ def _unknown(code: str) -> Offence:
 
 def _offence(ref: Reference, code: str) -> Offence:
     """The offence for a code, or the stand-in for a code the list does not hold."""
-    return ref.offence(code) or _unknown(code)
+    return _looked_up(ref, code)[0]
+
+
+def _looked_up(ref: Reference, code: str) -> tuple[Offence, bool]:
+    """`_offence` of a code, and whether the offence list holds the code (one lookup for both)."""
+    listed = ref.offence(code)
+    return listed or _unknown(code), listed is not None
 
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")  # strftime's %a and %b: crimecheck never sets a locale
@@ -288,8 +294,7 @@ def _disclosure_facts(
     in_addition_from = ref.conduct_in_addition_from
     seen = _Seen({}, {}, {}, {}, {})
     for d in incident.disclosures:
-        listed = ref.offence(d.offence)
-        offence = listed or _unknown(d.offence)
+        offence, listed = _looked_up(ref, d.offence)
         victim = victims.get(d.victim_id) if d.victim_id else None
         decision = decide(incident, d, victim, ref)
         principal = principal_of.get(d.disclosure_id)
@@ -331,7 +336,7 @@ def _disclosure_facts(
                 "conduct": offence.conduct,
                 "victim_based": offence.victim_based,
                 "state_based": offence.state_based,
-                "known": listed is not None and not offence.notifiable_incident,
+                "known": listed and not offence.notifiable_incident,
                 "recorded_by": offence.recorded_by,
                 "expected_code": decision.expected_code,
                 "banded": offence.band is not None,
@@ -346,7 +351,7 @@ def _disclosure_facts(
                 "suspect_id": d.suspect_id,
                 "domestic": domestic,
                 "hate": bool(d.hate),
-                "hate_strands": (", ".join(s.replace("_", " ") for s in d.hate) or None) if d.hate else None,
+                "hate_strands": ", ".join(s.replace("_", " ") for s in d.hate) if d.hate else None,
                 "hate_incident": "hate" in incident.qualifiers,
                 "reported_by": d.reported_by or incident.reporter,
                 "victim_confirmed": _yes_no(d.victim_confirmed, "not_asked"),
@@ -436,9 +441,7 @@ def _record_facts(
             live.setdefault(did, set()).add(r.record_id)
     codes = {d.disclosure_id: d.offence for d in incident.disclosures}
     for r in incident.records:
-        listed = ref.offence(r.classification)
-        offence = listed or _unknown(r.classification)
-        known = listed is not None
+        offence, known = _looked_up(ref, r.classification)
         c = r.cancellation
         mine = answered.get(r.record_id, set())
         check, allowed = _authoriser_check(r, ref)
@@ -502,8 +505,7 @@ def _link_facts(
     by_id = {d.disclosure_id: d for d in incident.disclosures}
     victims = {v.victim_id: v for v in incident.victims}
     for did, r, explicit in links:
-        listed = ref.offence(r.classification)
-        offence = listed or _unknown(r.classification)
+        offence, listed = _looked_up(ref, r.classification)
         principal = principal_of.get(did)
         note = ref.substitutions.get((_offence(ref, by_id[did].offence).code, offence.code))
         fault, certain, right = _link_fault(r, by_id[did], seen.decisions, answered[r.record_id], by_id, victims, ref)
@@ -521,7 +523,7 @@ def _link_facts(
                 "conduct": offence.conduct,
                 "is_n100": r.classification == "N100",
                 "live": r.status == "recorded",
-                "known": listed is not None,
+                "known": listed,
                 "covers_principal": principal is not None and principal in answered[r.record_id],
                 "wrong_substitution": note is not None,
                 "substitution_note": note,

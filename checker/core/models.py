@@ -302,7 +302,7 @@ def unknown_fields(incident: Incident) -> list[str]:
             # a field name is the input's own text: quoted in a warning, it is cut to a readable length
             found.extend(dotted((*loc, _short(k))) for k in sorted(extra))
         # only the fields that can hold a model are looked into (the rest cannot hold extras)
-        for name in _nested_fields(type(model)):
+        for name, _ in _shape(type(model))[1]:
             value = getattr(model, name)
             if isinstance(value, BaseModel):
                 visit(value, (*loc, name))
@@ -345,12 +345,6 @@ def _model_in(annotation: Any) -> type[BaseModel] | None:
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
     return next((m for m in map(_model_in, get_args(annotation)) if m is not None), None)
-
-
-@cache
-def _nested_fields(model: type[BaseModel]) -> tuple[str, ...]:
-    """The fields of ``model`` whose type names another model, in declared order."""
-    return tuple(name for name, _ in _shape(model)[1])
 
 
 def consistency_problems(incident: Incident) -> list[Problem]:
