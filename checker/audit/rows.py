@@ -128,6 +128,11 @@ def check_chunk(checker: Checker, chunk: Sequence[Queued], settings: Settings) -
     return [check_item(checker, q, settings) for q in chunk]
 
 
+def _raw_id(data: Any) -> str | None:
+    """Best-effort incident id from unvalidated data."""
+    return safe_id(data.get("incident_id")) if isinstance(data, dict) else None
+
+
 def _raw_ids(data: Any) -> tuple[str | None, list[str], list[str], list[str]]:
     """Best-effort ids from unvalidated data, so a rejected item can be pseudonymised too."""
     if not isinstance(data, dict):
@@ -141,7 +146,7 @@ def _raw_ids(data: Any) -> tuple[str | None, list[str], list[str], list[str]]:
         return [value for value in found if value is not None]
 
     return (
-        safe_id(data.get("incident_id")),
+        _raw_id(data),
         ids("records", "record_id"),
         ids("disclosures", "disclosure_id"),
         ids("victims", "victim_id"),
@@ -151,7 +156,7 @@ def _raw_ids(data: Any) -> tuple[str | None, list[str], list[str], list[str]]:
 def check_item(checker: Checker, q: Queued, settings: Settings) -> ItemResult:
     """Validate and check one item; a located rejection instead when it cannot be checked."""
     item = q.item
-    raw_id = _raw_ids(item.data)[0]
+    raw_id = _raw_id(item.data)
     problems: list[Problem] = []
     if q.duplicate:
         problems = [
