@@ -171,6 +171,9 @@ def _asserted(fact: dict[str, Any], keep: tuple[str, ...], sid: str) -> dict[str
     for name in keep:  # one pass: this runs for every fact of every incident
         if name in fact:
             value = asserted[name] = fact[name]
+            kind = type(value)
+            if kind is str or kind is bool or kind is int or value is None:  # nearly every value
+                continue
             if isinstance(value, dict):
                 fields += len(value)
             elif isinstance(value, float) and float_field is None:
