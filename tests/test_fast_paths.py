@@ -35,6 +35,7 @@ from checker.check.checker import Checker, Finding, _answered, _Formatter, _rend
 from checker.check.examples import example_incident, jsonable
 from checker.check.facts import (
     ROLE_WORDS,
+    Completion,
     _either,
     _Facts,
     _iso,
@@ -288,8 +289,11 @@ def _incidents(ruleset: RuleSet, generated: int = 300) -> list[tuple[Incident, d
     return out
 
 
-def _add_as_written(self: _Facts, kind: str, key: str, values: dict[str, Any]) -> None:
-    """_Facts.add as it was: every field looked at, each None left out."""
+def _add_as_written(self: _Facts, kind: str, key: str, values: dict[str, Any], rest: Completion | None = None) -> None:
+    """_Facts.add as it was: every field looked at, each None left out (of the whole fact)."""
+    if rest is not None:
+        whole, args = rest
+        values = {**whole(values, *args), **values}
     fact = {k: v for k, v in values.items() if v is not None}
     fact.update(kind=kind, reported_on=self.reported_on)
     self.facts.append(fact)

@@ -7,9 +7,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime, tzinfo
 from operator import attrgetter
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from checker.check.facts import DECISION_TEXT, Decision, build_facts
+from pydantic import Field as PydanticField
+
+from checker.check.facts import CORE_FIELDS, DECISION_TEXT, IncidentFacts, build_facts
 from checker.core.errors import EngineError, Problem
 from checker.core.models import Incident
 from checker.core.times import LONDON, human_duration, human_time
@@ -99,10 +101,18 @@ class DisclosureDecision:
     crime_record_made: bool  # a crime record (not an N100) answers it, live or since cancelled
     n100_recorded: bool  # a live N100 answers it
     first_elapsed_s: int | None  # seconds from disclosure to the first record answering it
+    # `deadline` as a moment, for the audit's rows; no output shows it (nor documents it)
+    deadline_at: Annotated[datetime, PydanticField(exclude=True)] = field(
+        repr=False, compare=False, metadata={"output": False}
+    )
 
     def to_dict(self) -> dict[str, Any]:
         """The decision as the JSON output documents it."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return {name: getattr(self, name) for name in DECISION_OUTPUT}
+
+
+# the fields of a decision the outputs show, in order
+DECISION_OUTPUT = tuple(f.name for f in fields(DisclosureDecision) if f.metadata.get("output", True))
 
 
 @dataclass(frozen=True)
@@ -174,10 +184,17 @@ class Checker:
                 "tag": source.tag,
             }
         self._engine: Any = None
+        self._lazy = False  # facts built with only the fields the engine and the decisions read
         if evaluator == "engine":
-            from checker.engine.durable import DurableEngine  # deferred: durable-rules is only loaded to check
+            # deferred: durable-rules is only loaded to check
+            from checker.engine.durable import ALWAYS_ASSERTED, DurableEngine, tested_fields
 
             self._engine = DurableEngine(self._branches, name=f"crimecheck_{ruleset.digest}")
+            built = {*ALWAYS_ASSERTED, "kind", "reported_on"}
+            self._lazy = all(
+                set(names) <= CORE_FIELDS.get(kind, frozenset()) | built
+                for kind, names in tested_fields(self._branches).items()
+            )
 
     def hits(self, facts: list[dict[str, Any]]) -> list[tuple[int, dict[str, dict[str, Any]]]]:
         """Raw (branch, bindings) matches from the chosen evaluator."""
@@ -188,30 +205,40 @@ class Checker:
 
     def check(self, incident: Incident, as_of: datetime) -> Result:
         """Findings and decisions for one validated incident, judged at `as_of`."""
-        built = build_facts(incident, self.ruleset.reference, as_of, self.ruleset.screen)
+        built = build_facts(incident, self.ruleset.reference, as_of, self.ruleset.screen, lazy=self._lazy)
         try:
             hits = self.hits(built.facts)
         except Exception as exc:
             raise EngineError([Problem(f"the rule engine failed: {exc}", record=incident.incident_id)]) from exc
         return Result(
             incident.incident_id,
-            self._findings(incident, hits, as_of) if hits else (),
-            _decisions(incident, built.decisions, built.facts),
+            self._findings(incident, hits, as_of, built) if hits else (),
+            _decisions(incident, built),
             qualifiers=tuple(incident.qualifiers),
             reporter=incident.reporter,
         )
 
     def _findings(
-        self, incident: Incident, hits: list[tuple[int, dict[str, dict[str, Any]]]], as_of: datetime
+        self,
+        incident: Incident,
+        hits: list[tuple[int, dict[str, dict[str, Any]]]],
+        as_of: datetime,
+        built: IncidentFacts,
     ) -> tuple[Finding, ...]:
-        """One finding per rule and subject, from the first of its hits in a fixed order."""
+        """One finding per rule and subject, from the first of its hits in a fixed order; each with
+        the facts it binds, whole."""
         fmt = _Formatter(as_of, self.zone)
         chosen: dict[tuple[str, str], tuple[Rule, dict[str, dict[str, Any]]]] = {}
         for index, bindings in sorted(hits, key=lambda h: (h[0], _binding_key(h[1]))):
             rule = self._owner[index]
-            subject = bindings[rule.subject]
+            subject = bindings[rule.subject]  # (its subject field is one every fact is built with)
             key = (rule.id, str(subject[SUBJECT_FIELD[subject["kind"]]]))
             chosen.setdefault(key, (rule, bindings))
+        if built.pending:
+            chosen = {
+                key: (rule, {alias: built.complete(f["id"]) for alias, f in b.items()})
+                for key, (rule, b) in chosen.items()
+            }
         findings = [self._finding(incident, rule, b, fmt) for rule, b in chosen.values()]
         findings.sort(key=finding_order)
         return tuple(findings)
@@ -290,12 +317,11 @@ def finding_order(f: Finding) -> tuple[int, str, str]:
     return (AREAS.index(f.area), f.rule_id, f.subject)
 
 
-def _decisions(
-    incident: Incident, decisions: dict[str, Decision], facts: list[dict[str, Any]]
-) -> tuple[DisclosureDecision, ...]:
+def _decisions(incident: Incident, built: IncidentFacts) -> tuple[DisclosureDecision, ...]:
+    decisions = built.decisions
     links: dict[str, list[dict[str, Any]]] = {}
     disclosures: dict[str, dict[str, Any]] = {}
-    for fact in facts:
+    for fact in built.facts:
         if fact["kind"] == "link":
             links.setdefault(fact["disclosure_id"], []).append(fact)
         elif fact["kind"] == "disclosure":
@@ -325,6 +351,7 @@ def _decisions(
                 crime_record_made=crime_record_made,
                 n100_recorded=n100_recorded,
                 first_elapsed_s=first_elapsed_s,
+                deadline_at=built.deadlines[d.disclosure_id],
             )
         )
     return tuple(out)
