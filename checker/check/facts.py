@@ -131,23 +131,21 @@ class IncidentFacts:
     deadlines: dict[str, datetime]  # by disclosure id: when its recording decision falls due
     # the completions still to run, by the fact's position in `facts`
     pending: dict[int, Completion] = field(default_factory=dict)
-    _positions: dict[int, int] | None = field(default=None, init=False, repr=False)  # by fact id
 
     def complete(self, fact_id: int) -> dict[str, Any]:
-        """The fact with this id, with all its fields (completed in place on first asking)."""
-        if self._positions is None:
-            self._positions = {f["id"]: i for i, f in enumerate(self.facts)}
-        i = self._positions[fact_id]
-        fact = self.facts[i]
-        rest = self.pending.pop(i, None)
-        if rest is not None:
-            _complete(fact, rest)
-        return fact
+        """The fact with this id, with all its fields (completed on first asking)."""
+        for i, fact in enumerate(self.facts):  # a few facts: quicker than a table of positions
+            if fact["id"] == fact_id:
+                rest = self.pending.pop(i, None)
+                if rest is not None:
+                    fact = self.facts[i] = _whole(fact, rest)
+                return fact
+        raise KeyError(fact_id)
 
     def completed(self) -> list[dict[str, Any]]:
         """Every fact with all its fields."""
         for i, rest in self.pending.items():
-            _complete(self.facts[i], rest)
+            self.facts[i] = _whole(self.facts[i], rest)
         self.pending.clear()
         return self.facts
 
@@ -236,19 +234,18 @@ CORE_FIELDS: dict[str, frozenset[str]] = {
 
 
 # How a fact built lazily gets its other fields: a function of the fact as built so far and the
-# values it was built from, giving the whole fact in its fields' order (`_complete` runs it).
+# values it was built from, giving the whole fact in its fields' order (`_whole` runs it).
 Completion = tuple[Callable[..., dict[str, Any]], tuple[Any, ...]]
 
 
-def _complete(fact: dict[str, Any], rest: Completion) -> None:
-    """Give a fact built lazily all its fields, in place, in the order a fact built whole has them
-    (then kind, reported_on, id and whatever was added to it since, as they stand)."""
+def _whole(fact: dict[str, Any], rest: Completion) -> dict[str, Any]:
+    """A fact built lazily with all its fields, in the order a fact built whole has them (then kind,
+    reported_on, id and whatever was added to it since, as they stand)."""
     fn, args = rest
-    full = fn(fact, *args)
-    _drop_nones(fact["kind"], full)
-    full.update(fact)
-    fact.clear()
-    fact.update(full)
+    whole = fn(fact, *args)
+    _drop_nones(fact["kind"], whole)
+    whole.update(fact)
+    return whole
 
 
 def _principals(incident: Incident, ref: Reference) -> dict[str, str]:
@@ -351,7 +348,7 @@ class _Facts:
             if self.lazy:
                 self.pending[len(self.facts)] = rest
             else:
-                _complete(values, rest)
+                values = _whole(values, rest)
         self.facts.append(values)
         self.names.append(f"{kind}:{key}")
 
