@@ -243,7 +243,9 @@ def _whole(fact: dict[str, Any], rest: Completion) -> dict[str, Any]:
     reported_on, id and whatever was added to it since, as they stand)."""
     fn, args = rest
     whole = fn(fact, *args)
-    _drop_nones(fact["kind"], whole)
+    for name in _OPTIONAL[fact["kind"]]:  # a whole fact has every field of its kind
+        if whole[name] is None:
+            del whole[name]
     whole.update(fact)
     return whole
 
@@ -338,10 +340,13 @@ class _Facts:
         self.pending: dict[int, Completion] = {}  # (lazy) each fact's completion, by position
 
     def add(self, kind: str, key: str, values: dict[str, Any], rest: Completion | None = None) -> None:
-        """Add a fact made of `values` (a new dict, taken over): a field that may be absent is left
-        out when None; the others never are None (tests/test_fast_paths.py checks both). `rest`
-        gives the fact's other fields: now, or (lazy) when the fact is completed."""
-        _drop_nones(kind, values)
+        """Add a fact made of `values` (a new dict, taken over, with its kind's `CORE_FIELDS`): a
+        field that may be absent is left out when None; the others never are None
+        (tests/test_fast_paths.py checks both). `rest` gives the fact's other fields: now, or (lazy)
+        when the fact is completed."""
+        for name in _OPTIONAL_CORE[kind]:
+            if values[name] is None:
+                del values[name]
         values["kind"] = kind
         values["reported_on"] = self.reported_on
         if rest is not None:
@@ -353,15 +358,9 @@ class _Facts:
         self.names.append(f"{kind}:{key}")
 
 
-def _drop_nones(kind: str, values: dict[str, Any]) -> None:
-    """Leave out the fields of a kind that may be absent and are None (of those `values` has)."""
-    for name in _OPTIONAL[kind]:
-        if name in values and values[name] is None:
-            del values[name]
-
-
 # each kind's fields that a fact may lack (the schema's `always=False`): the only ones ever None
 _OPTIONAL = {kind: tuple(n for n, spec in fields.items() if not spec.always) for kind, fields in FACT_SCHEMA.items()}
+_OPTIONAL_CORE = {kind: tuple(n for n in names if n in CORE_FIELDS[kind]) for kind, names in _OPTIONAL.items()}
 
 
 @dataclass
@@ -550,10 +549,11 @@ def _disclosure_whole(
     }
 
 
-def _authoriser_check(r: Record, ref: Reference) -> tuple[str, tuple[str, ...] | None]:
-    """Whether the record's cancellation was authorised by a role allowed to, and the roles allowed."""
+def _authoriser_check(r: Record, code: str, ref: Reference) -> tuple[str, tuple[str, ...] | None]:
+    """Whether the record's cancellation was authorised by a role allowed to, and the roles allowed
+    (`code`: the record's offence code)."""
     c = r.cancellation
-    allowed = ref.allowed_roles(c.category, _offence(ref, r.classification).code) if c and c.category else None
+    allowed = ref.allowed_roles(c.category, code) if c and c.category else None
     if c is None or c.category is None or r.status == "recorded":
         return "allowed", allowed
     if c.authorised_by_role is None:
@@ -621,7 +621,7 @@ def _record_facts(
         offence, known = _looked_up(ref, r.classification)
         c = r.cancellation
         mine = answered.get(r.record_id, set())
-        check, allowed = _authoriser_check(r, ref)
+        check, allowed = _authoriser_check(r, offence.code, ref)
         out.add(
             "record",
             r.record_id,
