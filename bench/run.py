@@ -197,9 +197,9 @@ def split(batch: Path, limit: int) -> tuple[dict[str, float], dict[str, float], 
     """For the first `limit` incidents, all checked in this process by the engine, as the audit
     checks them (one worker):
 
-    - the seconds spent in each stage of the audit, every stage timed in the same run (nested
-      stages subtracted from the stage around them: the screen from facts, and validation, facts,
-      the engine and outcome rows from the whole item);
+    - the seconds spent in each stage of the audit, every stage timed in the same run, chunk by
+      chunk as the audit checks them (nested stages subtracted from the stage around them:
+      validation, the screen, facts, the engine and outcome rows from the chunk's whole check);
     - the floor: the engine alone (the same prebuilt facts through `evaluate`) and the narrative
       screen alone (the same narratives), and the audit's own time without any timing inside it.
 
@@ -208,7 +208,7 @@ def split(batch: Path, limit: int) -> tuple[dict[str, float], dict[str, float], 
     from checker.audit.measures import CHUNK
     from checker.audit.report import ReportWriter
     from checker.audit.report_rows import Renderer
-    from checker.audit.rows import Queued, Settings, check_item
+    from checker.audit.rows import Queued, Settings, check_chunk
     from checker.audit.stream import chunks, queue
     from checker.audit.tally import Tally
     from checker.check import checker as checker_module
@@ -234,7 +234,7 @@ def split(batch: Path, limit: int) -> tuple[dict[str, float], dict[str, float], 
             try:
                 started = time.perf_counter()
                 for chunk in chunks(islice(queue(read_items(batch)), count)):
-                    outcomes = [check_item(checker, q, settings) for q in chunk]
+                    outcomes = check_chunk(checker, chunk, settings)
                     rendered = renderer.render(outcomes, settings.window_s, writer.widths_wanted())
                     writer.write(rendered)
                     tally.merge(rendered.tally)
@@ -287,24 +287,20 @@ def split(batch: Path, limit: int) -> tuple[dict[str, float], dict[str, float], 
             writer, tally = ReportWriter(Path(tmp) / "r"), Tally(window_s=settings.window_s)
             render = clock.wrap("report rows", renderer.render)
             write, merge = clock.wrap("writing", writer.write), clock.wrap("tally", tally.merge)
-            items = queue(read_items(batch))
+            items = islice(queue(read_items(batch)), limit)
             perf = time.perf_counter
-            pending: list[Any] = []
-            for n in range(limit + 1):
+            while True:
                 t0 = perf()
-                nxt = next(items, None) if n < limit else None
+                chunk = list(islice(items, CHUNK))
                 t1 = perf()
-                if nxt is not None:
-                    pending.append(check_item(checker, nxt, settings))
-                    clock.spent["parse"] += t1 - t0
-                    item_time += perf() - t1
-                if pending and (len(pending) == CHUNK or nxt is None):
-                    rendered = render(pending, settings.window_s, writer.widths_wanted())
-                    write(rendered)
-                    merge(rendered.tally)
-                    pending = []
-                if nxt is None:
+                if not chunk:
                     break
+                clock.spent["parse"] += t1 - t0
+                outcomes = check_chunk(checker, chunk, settings)
+                item_time += perf() - t1
+                rendered = render(outcomes, settings.window_s, writer.widths_wanted())
+                write(rendered)
+                merge(rendered.tally)
             writer.abort()
     finally:
         for (module, name, _), fn in zip(patched, saved, strict=True):
@@ -313,7 +309,6 @@ def split(batch: Path, limit: int) -> tuple[dict[str, float], dict[str, float], 
         del checker.hits
         Tally.add = tally_add  # type: ignore[method-assign]
     spent = clock.spent
-    spent["facts"] -= spent["narrative screen"]
     spent["report rows"] -= adding.spent["tally"]
     spent["tally"] += adding.spent["tally"]
     spent["findings and decisions"] = item_time - sum(

@@ -592,17 +592,24 @@ def test_chunks_outcomes_and_tallies_cross_process_boundaries(engine_checker: Ch
     assert back.measures == tally.measures and back.incidents_to_fix() == tally.incidents_to_fix()
 
 
-def test_worker_processes_give_the_same_bytes(tmp_path: Path) -> None:
-    """One process or two, the report is the same, byte for byte."""
+@pytest.mark.parametrize("shape", ["jsonl", "array"])
+def test_worker_processes_give_the_same_bytes(tmp_path: Path, shape: str) -> None:
+    """One process or two, the report is the same, byte for byte: the workers parse what they
+    check, and repeats of an id are found all the same, in the chunk of the first copy or a later
+    one, whichever worker checked which."""
     from checker.cli.main import main
 
-    batch = tmp_path / "batch.jsonl"
     lines = [json.dumps(json.loads(p.read_text())) for p in sorted(FIX.glob("*.json"))]
     copies = 300 // len(lines) + 1  # more than one chunk (256 items), so both workers take part
-    unique = "\n".join(
-        line.replace('"incident_id": "', f'"incident_id": "{n}-') for n, line in enumerate(lines * copies)
-    )
-    batch.write_text(unique + "\n")
+    unique = [line.replace('"incident_id": "', f'"incident_id": "{n}-') for n, line in enumerate(lines * copies)]
+    # repeats: one in the first chunk, one in the next of an id from the first, one in the last
+    broken = '{"incident_id": "X",}'
+    batch_lines = [*unique[:5], unique[1], *unique[5:280], unique[3], *unique[280:], unique[-1], broken]
+    batch = tmp_path / f"batch.{shape}"
+    if shape == "jsonl":
+        batch.write_text("\n".join(batch_lines) + "\n")
+    else:
+        batch.write_text("[\n" + ",\n".join(batch_lines) + "\n]\n")
     outs = []
     for workers in ("1", "2"):
         out = tmp_path / f"w{workers}"
@@ -620,7 +627,42 @@ def test_worker_processes_give_the_same_bytes(tmp_path: Path) -> None:
             ],
             stdout=io.StringIO(),
         )
-        assert code == 0
+        assert code == EXIT_OK  # (rejections turn the exit code only with --fail-on)
         outs.append({p.name: p.read_bytes() for p in out.iterdir()})
     assert outs[0] == outs[1]  # report.xlsx and report.html included
-    assert json.loads(outs[0]["summary.json"])["counts"]["checked"] == len(lines) * copies
+    counts = json.loads(outs[0]["summary.json"])["counts"]
+    assert (counts["read"], counts["checked"], counts["rejected"]) == (len(unique) + 4, len(unique), 4)
+    rejected = outs[0]["rejected.csv"].decode("utf-8-sig")
+    assert rejected.count("duplicate incident_id") == 3 and "invalid JSON" in rejected
+
+
+def test_a_stream_never_mixes_parsed_and_unparsed_items() -> None:
+    """Which of two copies of an id came first could not be told if the reader parsed one and a
+    worker the other."""
+    from checker.audit.stream import queue
+
+    items = [Item("f", 1, 0, raw=b'{"incident_id": "A"}'), Item("f", 2, 1, data={"incident_id": "A"})]
+    with pytest.raises(ValueError, match="mixes parsed items"):
+        list(queue(items))
+
+
+def test_one_process_finds_repeats_in_items_it_parses(tmp_path: Path) -> None:
+    """Checked in the audit's own process, items left unparsed give the report parsed ones give."""
+    from checker.audit.rows import Settings
+    from checker.audit.stream import checked_chunks, chunks, queue
+    from checker.core.times import parse_time
+    from checker.read.incidents import read_items
+    from checker.rules.loader import load_rules
+
+    lines = [json.dumps(json.loads(p.read_text())) for p in sorted(FIX.glob("*.json"))]
+    batch = tmp_path / "in.jsonl"
+    batch.write_text("\n".join([*lines, lines[2], lines[0]]) + "\n")
+    ruleset = load_rules()
+    settings = Settings(parse_time(AS_OF), ruleset.reference.recording_window_s)
+
+    def report(parse: bool) -> list[Any]:
+        stream = chunks(queue(read_items(batch, parse=parse)), 5)
+        return [(r.size, r.tally.counts, r.parts) for r in checked_chunks(stream, 1, ruleset, "engine", settings)]
+
+    assert report(parse=False) == report(parse=True)
+    assert report(parse=False)[-1][2]["rejected.csv"].csv.count("duplicate incident_id") == 2

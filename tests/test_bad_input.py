@@ -573,7 +573,7 @@ def test_errors_raised_by_checking_are_located(monkeypatch: pytest.MonkeyPatch) 
     from checker.check import checker as checking
     from checker.core.errors import EngineError, Problem
 
-    def fail(incident: Any, *args: Any) -> Any:
+    def fail(incident: Any, *args: Any, **kwargs: Any) -> Any:
         raise EngineError([Problem("the rule engine failed: boom", record=incident.incident_id)])
 
     monkeypatch.setattr(checking, "build_facts", fail)

@@ -194,3 +194,23 @@ def test_a_fifo_is_read_once_without_hanging(tmp_path: Path, as_array: bool) -> 
     assert not writer.is_alive()
     assert json.loads(out.getvalue())["counts"]["checked"] == 3
     assert code == 0
+
+
+BAD = Path(__file__).resolve().parent / "bad"
+
+
+@pytest.mark.parametrize("path", sorted(BAD.glob("*.json*")), ids=lambda p: p.name)
+def test_items_left_unparsed_parse_to_the_same_items(path: Path) -> None:
+    """An audit's workers parse what the reader only cut (`parse=False`): the same items, data and
+    located problems alike, whatever the file's shape (JSON Lines, arrays, documents, bad bytes)."""
+    cut = list(read_items(path, parse=False))
+    assert any(item.raw is not None for item in cut) or all(item.problem for item in cut)
+    assert [item.parsed() for item in cut] == list(read_items(path))
+
+
+def test_an_unparsed_item_keeps_its_column(tmp_path: Path) -> None:
+    """A broken element of a one-line array is located at its own column once parsed."""
+    path = _write(tmp_path, b'[{"incident_id": "A"}, {"incident_id": "B",}]', "in.json")
+    parsed = [item.parsed() for item in read_items(path, parse=False)]
+    assert parsed == list(read_items(path))
+    assert parsed[1].problem is not None and "(column 43)" in parsed[1].problem.message

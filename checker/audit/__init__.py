@@ -10,9 +10,12 @@ workbook serial, worked out once per instant), partitions (audits beyond one mac
 
 The batch is streamed in three stages, so memory does not grow with it:
 
-1. reading (one process): items come from `read_items` or the CSV mapping; a duplicate incident id
-   is marked here, because "the second is rejected" depends on reading order. The only state per
-   incident is 8 bytes (a hash of its id, see `SeenIds`);
+1. reading (one process): items come from `read_items` or the CSV mapping. With worker processes,
+   JSON is only cut into items here (`read_items(parse=False)`) and each worker parses what it
+   checks; the ids come back with the rows. A duplicate incident id is marked in input order (by
+   `queue` for parsed items, by `checked_chunks` for the workers' ones, which checks a chunk again
+   with its repeats marked), because "the second is rejected" depends on reading order. The only
+   state per incident is 8 bytes (a hash of its id, see `SeenIds`);
 2. checking (`check_chunk`): a pure function from a chunk of items to one `ItemResult` per item:
    its findings and decisions as report rows, or its problems, plus the few per-disclosure facts
    the figures need. Nothing in it depends on other chunks, so it runs in worker processes

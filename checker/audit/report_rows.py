@@ -116,6 +116,8 @@ class Rendered:
     size: int
     tally: Tally
     parts: dict[str, Part]
+    # (index, SeenIds key) of each item parsed where it was checked, for the parent to de-duplicate
+    ids: list[tuple[int, int]] = field(default_factory=list)
 
 
 class Renderer:
@@ -152,11 +154,13 @@ def joined(chunks: Sequence[Rendered], window_s: int) -> Rendered:
     """Consecutive rendered chunks as one (a chunk checked in pieces after a worker died)."""
     tally = Tally(window_s=window_s)
     parts: dict[str, Part] = {}
+    ids: list[tuple[int, int]] = []
     for c in chunks:
         tally.merge(c.tally)
+        ids += c.ids
         for name, p in c.parts.items():
             into = parts.setdefault(name, Part())
             into.csv += p.csv
             into.rows += p.rows
             into.widths += p.widths
-    return Rendered(sum(c.size for c in chunks), tally, parts)
+    return Rendered(sum(c.size for c in chunks), tally, parts, ids)

@@ -123,9 +123,9 @@ class Queued:
     duplicate: bool = False
 
 
-def check_chunk(checker: Checker, chunk: Sequence[Queued], settings: Settings) -> list[ItemResult]:
-    """Check a chunk of items; one outcome per item, in order. Pure: depends on nothing else."""
-    return [check_item(checker, q, settings) for q in chunk]
+def _raw_id(data: Any) -> str | None:
+    """Best-effort incident id from unvalidated data."""
+    return safe_id(data.get("incident_id")) if isinstance(data, dict) else None
 
 
 def _raw_ids(data: Any) -> tuple[str | None, list[str], list[str], list[str]]:
@@ -141,21 +141,26 @@ def _raw_ids(data: Any) -> tuple[str | None, list[str], list[str], list[str]]:
         return [value for value in found if value is not None]
 
     return (
-        safe_id(data.get("incident_id")),
+        _raw_id(data),
         ids("records", "record_id"),
         ids("disclosures", "disclosure_id"),
         ids("victims", "victim_id"),
     )
 
 
-def check_item(checker: Checker, q: Queued, settings: Settings) -> ItemResult:
-    """Validate and check one item; a located rejection instead when it cannot be checked."""
-    item = q.item
-    raw_id = _raw_ids(item.data)[0]
-    problems: list[Problem] = []
-    if q.duplicate:
-        problems = [
-            Problem(
+def check_chunk(checker: Checker, chunk: Sequence[Queued], settings: Settings) -> list[ItemResult]:
+    """Check a chunk of items; one outcome per item, in order. Pure: depends on nothing else.
+
+    Stage by stage: every item validated, then the valid ones checked together
+    (`Checker.check_all`, which keeps each stage's tables in the processor's caches), then each
+    one's rows made; a located rejection instead for an item that cannot be checked."""
+    outcomes: list[ItemResult | None] = []
+    valid: list[tuple[int, Queued, Incident, list[str]]] = []
+    for q in chunk:
+        item = q.item
+        if q.duplicate:
+            raw_id = _raw_id(item.data)
+            problem = Problem(
                 f"duplicate incident_id {raw_id!r}: an earlier item in this batch has the same id "
                 "(only the first is audited)",
                 file=item.source,
@@ -163,21 +168,45 @@ def check_item(checker: Checker, q: Queued, settings: Settings) -> ItemResult:
                 record=raw_id,
                 field="incident_id",
             )
-        ]
-    elif isinstance(item, CsvItem) and item.problems:
-        problems = list(item.problems)
-        raw_id = next((p.record for p in problems if p.record), None)
-    else:
-        try:
-            incident, warnings = validate(item, settings.timezone, settings.limits)
-            result = checker.check(incident, settings.as_of)
-        except CheckerError as exc:
-            problems = list(exc.problems)
-            if isinstance(item, CsvItem):
-                problems = [item.locate(p) for p in problems]
-            raw_id = raw_id or next((p.record for p in problems if p.record), None)
+            outcomes.append(rejected_item(q, settings, [problem], raw_id))
+        elif isinstance(item, CsvItem) and item.problems:
+            problems = list(item.problems)
+            outcomes.append(rejected_item(q, settings, problems, next((p.record for p in problems if p.record), None)))
         else:
-            return _checked(checker, q, incident, result, warnings, settings)
+            try:
+                incident, warnings = validate(item, settings.timezone, settings.limits)
+            except CheckerError as exc:
+                outcomes.append(_refused(q, settings, exc))
+            else:
+                valid.append((len(outcomes), q, incident, warnings))
+                outcomes.append(None)
+    results = checker.check_all([incident for _, _, incident, _ in valid], settings.as_of)
+    for (at, q, incident, warnings), result in zip(valid, results, strict=True):
+        if isinstance(result, CheckerError):
+            outcomes[at] = _refused(q, settings, result)
+        else:
+            outcomes[at] = _checked(checker, q, incident, result, warnings, settings)
+    done = [o for o in outcomes if o is not None]
+    if len(done) != len(chunk):  # never a silent drop
+        raise AssertionError(f"{len(chunk) - len(done)} items of the chunk have no outcome")
+    return done
+
+
+def check_item(checker: Checker, q: Queued, settings: Settings) -> ItemResult:
+    """Validate and check one item; a located rejection instead when it cannot be checked."""
+    [outcome] = check_chunk(checker, [q], settings)
+    return outcome
+
+
+def _refused(q: Queued, settings: Settings, exc: CheckerError) -> ItemResult:
+    """The outcome of an item its validation or its check refused, located in its file."""
+    item = q.item
+    problems = list(exc.problems)
+    if isinstance(item, CsvItem):
+        problems = [item.locate(p) for p in problems]
+    else:  # problems found after reading (an engine failure) do not know the file
+        problems = [p if p.file else replace(p, file=item.source, line=item.line) for p in problems]
+    raw_id = _raw_id(item.data) or next((p.record for p in problems if p.record), None)
     return rejected_item(q, settings, problems, raw_id)
 
 

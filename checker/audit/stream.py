@@ -41,9 +41,17 @@ class SeenIds:
         self._sorted = array("Q")
         self._recent: set[int] = set()
 
+    @staticmethod
+    def key(incident_id: str) -> int:
+        """The hash an id is kept as."""
+        return int.from_bytes(blake2b(incident_id.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "big")
+
     def add(self, incident_id: str) -> bool:
         """Record an id; True when it was seen before."""
-        h = int.from_bytes(blake2b(incident_id.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "big")
+        return self.add_key(self.key(incident_id))
+
+    def add_key(self, h: int) -> bool:
+        """Record an id by its `key`; True when it was seen before."""
         if h in self._recent:
             return True
         i = bisect_left(self._sorted, h)
@@ -57,14 +65,29 @@ class SeenIds:
         return False
 
 
+def id_key(item: Item) -> int | None:
+    """The `SeenIds.key` of a parsed item's incident id, as validation will read it; None when it
+    has none (it will be rejected, or is not parsed yet)."""
+    data = item.data
+    rid = data.get("incident_id") if isinstance(data, dict) else None
+    return SeenIds.key(normalise_id(rid)) if isinstance(rid, str) else None
+
+
 def queue(items: Iterable[Item]) -> Iterator[Queued]:
-    """Number the items and mark every repeat of an incident id as a duplicate."""
+    """Number the items and mark every repeat of an incident id as a duplicate.
+
+    Items read without parsing (`read_items(parse=False)`) are left unmarked: `checked_chunks`
+    marks them, in input order too, once the processes checking them have parsed them. A stream is
+    one kind or the other, never both, or which of two items came first could not be told."""
     seen = SeenIds()
+    kinds = set()  # parsed (True) or left unparsed (False); an item stopped by a problem is neither
     for index, item in enumerate(items):
-        data = item.data
-        rid = data.get("incident_id") if isinstance(data, dict) else None
-        duplicate = isinstance(rid, str) and seen.add(normalise_id(rid))  # as validation will read it
-        yield Queued(index, item, duplicate)
+        if item.problem is None:
+            kinds.add(item.raw is None)
+        if len(kinds) > 1:
+            raise ValueError("a stream mixes parsed items with items left for the workers to parse")
+        key = id_key(item)
+        yield Queued(index, item, key is not None and seen.add_key(key))
 
 
 def reservoir(stream: Iterable[Queued], size: int, seed: int) -> tuple[list[Queued], int]:
@@ -106,9 +129,33 @@ class _Process:
     renderer: Renderer
     settings: Settings
 
-    def run(self, chunk: list[Queued], widths_for: frozenset[str]) -> Rendered:
+    def run(self, chunk: list[Queued], widths_for: frozenset[str], repeats: frozenset[int] = frozenset()) -> Rendered:
+        """The chunk checked and rendered. Items left unparsed by the reader are parsed here, and
+        their ids' keys returned with the rows (`Rendered.ids`), so that the parent can tell which
+        repeat an id seen before; `repeats` are the indexes it has told so, marked duplicates."""
+        ids: list[tuple[int, int]] = []
+        if any(q.item.raw is not None for q in chunk):
+            chunk = [_parsed(q, repeats, ids) for q in chunk]
         outcomes = check_chunk(self.checker, chunk, self.settings)
-        return self.renderer.render(outcomes, self.settings.window_s, widths_for)
+        rendered = self.renderer.render(outcomes, self.settings.window_s, widths_for)
+        rendered.ids = ids
+        return rendered
+
+
+def _parsed(q: Queued, repeats: frozenset[int], ids: list[tuple[int, int]]) -> Queued:
+    """An item left unparsed by the reader, parsed; its id's key noted in `ids`."""
+    if q.item.raw is None:
+        return q
+    item = q.item.parsed()
+    key = id_key(item)
+    if key is not None:
+        ids.append((q.index, key))
+    return Queued(q.index, item, q.index in repeats)
+
+
+def _repeats(rendered: Rendered, seen: SeenIds) -> frozenset[int]:
+    """The items of a chunk whose ids were seen before (in this chunk or an earlier one)."""
+    return frozenset(index for index, key in rendered.ids if seen.add_key(key))
 
 
 _WORKER: _Process | None = None
@@ -120,9 +167,9 @@ def _start_worker(rules: Path, reference: Path | None, evaluator: str, settings:
     _WORKER = _Process(checker, Renderer(settings.include_narrative), settings)
 
 
-def _work(chunk: list[Queued], widths_for: frozenset[str]) -> Rendered:
+def _work(chunk: list[Queued], widths_for: frozenset[str], repeats: frozenset[int]) -> Rendered:
     assert _WORKER is not None, "worker not started"
-    return _WORKER.run(chunk, widths_for)
+    return _WORKER.run(chunk, widths_for, repeats)
 
 
 def checked_chunks(
@@ -139,13 +186,22 @@ def checked_chunks(
     Pool.imap would read the whole input ahead); results are taken back in the order they were
     sent, so the report is the same whatever the number of workers. A worker that dies (the C
     engine can abort the process) is noticed: see `_Workers`. `wanted` says, when a chunk is
-    sent, which files still need widths from their first rows."""
+    sent, which files still need widths from their first rows.
+
+    Items read without parsing are parsed where they are checked; their ids come back with the
+    rows and are de-duplicated here, chunk by chunk in input order. A chunk holding an id seen
+    before is checked again with its repeats marked as duplicates (rare: a batch holding the same
+    incident twice), so the report is the one `queue` would have given."""
+    seen = SeenIds()
     if workers <= 1:
         here = _Process(Checker(ruleset, evaluator=evaluator), Renderer(settings.include_narrative), settings)  # type: ignore[arg-type]
         for chunk in batches:
-            yield here.run(chunk, wanted())
+            widths_for = wanted()
+            rendered = here.run(chunk, widths_for)
+            again = _repeats(rendered, seen)
+            yield here.run(chunk, widths_for, again) if again else rendered
         return
-    pool = _Workers(workers, (ruleset.directory, ruleset.reference.directory, evaluator, settings))
+    pool = _Workers(workers, (ruleset.directory, ruleset.reference.directory, evaluator, settings), seen)
     try:
         for chunk in batches:
             pool.submit(chunk, wanted())
@@ -166,13 +222,14 @@ class _Workers:
     rejected as an internal error naming the incident, the others are checked. The chunks behind
     it are sent again to a fresh pool."""
 
-    def __init__(self, workers: int, start: tuple[Any, ...]) -> None:
+    def __init__(self, workers: int, start: tuple[Any, ...], seen: SeenIds) -> None:
         self.workers = workers
         self.start = start
         self.settings: Settings = start[3]
         self.renderer = Renderer(self.settings.include_narrative)
+        self.seen = seen
         self.pool = self._new(workers)
-        self.pending: deque[tuple[list[Queued], frozenset[str], Future[Rendered]]] = deque()
+        self.pending: deque[tuple[list[Queued], frozenset[str], frozenset[int], Future[Rendered]]] = deque()
 
     def _new(self, workers: int) -> ProcessPoolExecutor:
         ctx = multiprocessing.get_context("spawn")
@@ -181,44 +238,61 @@ class _Workers:
     def waiting(self) -> int:
         return len(self.pending)
 
-    def submit(self, chunk: list[Queued], widths_for: frozenset[str]) -> None:
+    def submit(self, chunk: list[Queued], widths_for: frozenset[str], repeats: frozenset[int] = frozenset()) -> None:
+        self.pending.append((chunk, widths_for, repeats, self._sent(chunk, widths_for, repeats)))
+
+    def _sent(self, chunk: list[Queued], widths_for: frozenset[str], repeats: frozenset[int]) -> Future[Rendered]:
         try:
-            self.pending.append((chunk, widths_for, self.pool.submit(_work, chunk, widths_for)))
+            return self.pool.submit(_work, chunk, widths_for, repeats)
         except BrokenProcessPool:
-            self.pending.append((chunk, widths_for, _broken()))
+            return _broken()
 
     def next(self) -> Rendered:
-        chunk, widths_for, future = self.pending.popleft()
+        """The next chunk in input order, checked again with its repeats marked when it has any."""
+        chunk, widths_for, repeats, future = self.pending.popleft()
+        rendered = self._result(chunk, widths_for, repeats, future)
+        again = frozenset() if repeats else _repeats(rendered, self.seen)
+        if again:
+            self.pending.appendleft((chunk, widths_for, again, self._sent(chunk, widths_for, again)))
+            return self.next()
+        return rendered
+
+    def _result(
+        self, chunk: list[Queued], widths_for: frozenset[str], repeats: frozenset[int], future: Future[Rendered]
+    ) -> Rendered:
         try:
             return future.result()
         except BrokenProcessPool:
             pass
         self.pool.shutdown(wait=False, cancel_futures=True)
-        outcome = joined(self._isolate(chunk, widths_for), self.settings.window_s)
+        outcome = joined(self._isolate(chunk, widths_for, repeats), self.settings.window_s)
         self.pool = self._new(self.workers)
-        lost = [(c, w) for c, w, _ in self.pending]
+        lost = [(c, w, r) for c, w, r, _ in self.pending]
         self.pending.clear()
-        for c, w in lost:
-            self.submit(c, w)
+        for c, w, r in lost:
+            self.submit(c, w, r)
         return outcome
 
-    def _isolate(self, chunk: list[Queued], widths_for: frozenset[str]) -> list[Rendered]:
+    def _isolate(self, chunk: list[Queued], widths_for: frozenset[str], repeats: frozenset[int]) -> list[Rendered]:
         """Check the chunk in a process of its own; when that dies too, halve it, down to one item."""
         alone = self._new(1)
         try:
-            return [alone.submit(_work, chunk, widths_for).result()]
+            return [alone.submit(_work, chunk, widths_for, repeats).result()]
         except BrokenProcessPool:
             pass
         finally:
             alone.shutdown(wait=False, cancel_futures=True)
         if len(chunk) > 1:
             half = len(chunk) // 2
-            return self._isolate(chunk[:half], widths_for) + self._isolate(chunk[half:], widths_for)
+            return self._isolate(chunk[:half], widths_for, repeats) + self._isolate(chunk[half:], widths_for, repeats)
         message = "internal error: the process checking this incident died (the rule engine aborted); not checked"
-        q = chunk[0]
+        ids: list[tuple[int, int]] = []
+        q = _parsed(chunk[0], repeats, ids)  # parsed here, so the rejection names the incident
         problem = Problem(message, file=q.item.source, line=q.item.line)
-        rejected = rejected_item(q, self.settings, [problem])
-        return [self.renderer.render([rejected], self.settings.window_s, widths_for)]
+        outcome = rejected_item(q, self.settings, [problem])
+        rejected = self.renderer.render([outcome], self.settings.window_s, widths_for)
+        rejected.ids = ids  # its id still counts: a later item with the same id is its repeat
+        return [rejected]
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)

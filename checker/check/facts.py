@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -14,7 +14,7 @@ from checker.check.assess import band_fits, classification_fault, duplicate_stat
 from checker.core.models import Disclosure, Incident, Record, Victim
 from checker.core.times import LONDON
 from checker.rules.fact_ids import number
-from checker.rules.facts_schema import FACT_SCHEMA, Screen
+from checker.rules.facts_schema import FACT_SCHEMA, Hit, Screen
 from checker.rules.reference import Offence, Reference
 
 DECISION_TEXT = {
@@ -299,12 +299,25 @@ def _local(value: datetime) -> str:
     return f"{_DAYS[m.weekday()]} {m.day} {_MONTHS[m.month - 1]} {m.year} {_TWO_DIGITS[m.hour]}:{_TWO_DIGITS[m.minute]}"
 
 
+def narrative_hits(incident: Incident, ref: Reference, screen: Screen | None) -> Sequence[Hit]:
+    """What the narrative screen finds in the incident's log (nothing without a log or a screen)."""
+    if screen is None or not incident.narrative:
+        return ()
+    return screen(incident.narrative, _covered(incident, ref))
+
+
 def build_facts(
-    incident: Incident, ref: Reference, as_of: datetime, screen: Screen | None = None, lazy: bool = False
+    incident: Incident,
+    ref: Reference,
+    as_of: datetime,
+    screen: Screen | None = None,
+    mentions: Sequence[Hit] | None = None,
+    lazy: bool = False,
 ) -> IncidentFacts:
     """Turn one validated incident into facts; a code outside the offence list becomes a fact the
-    review rules read, not an input error. With `lazy`, each fact holds only its `CORE_FIELDS`
-    until `IncidentFacts.complete` is asked for it."""
+    review rules read, not an input error. The narrative's `mentions` are what `narrative_hits`
+    gives with `screen`, unless given (already screened). With `lazy`, each fact holds only its
+    `CORE_FIELDS` until `IncidentFacts.complete` is asked for it."""
     out = _Facts(incident.reported_at.astimezone(UTC).date().isoformat(), lazy)
     _incident_fact(out, incident)
     _victim_facts(out, incident, ref.domestic_abuse_min_age)
@@ -313,18 +326,17 @@ def build_facts(
     links = _links(incident, ref)
     _record_facts(out, incident, ref, links, seen)
     _link_facts(out, incident, ref, links, seen, principal_of)
-    if screen is not None and incident.narrative:
-        for hit in screen(incident.narrative, _covered(incident, ref)):
-            out.add(
-                "mention",
-                f"narrative/{hit.family}",
-                {
-                    "mention_id": f"narrative/{hit.family}",
-                    "family": hit.family,
-                    "phrase": hit.phrase,
-                    "sentence": hit.sentence,
-                },
-            )
+    for hit in narrative_hits(incident, ref, screen) if mentions is None else mentions:
+        out.add(
+            "mention",
+            f"narrative/{hit.family}",
+            {
+                "mention_id": f"narrative/{hit.family}",
+                "family": hit.family,
+                "phrase": hit.phrase,
+                "sentence": hit.sentence,
+            },
+        )
     number(out.facts, out.names)  # ids the engine cannot confuse (checker/rules/fact_ids.py)
     return IncidentFacts(incident, out.facts, seen.decisions, seen.deadlines, out.pending)
 

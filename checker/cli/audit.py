@@ -67,10 +67,11 @@ def _check_args(args: argparse.Namespace) -> None:
         raise _usage("--workers: give 1 or more")
 
 
-def _items(args: argparse.Namespace) -> Iterable[Item]:
-    """The items to audit: JSON files, or the CSV files joined through the mapping."""
+def _items(args: argparse.Namespace, parse: bool) -> Iterable[Item]:
+    """The items to audit: JSON files, or the CSV files joined through the mapping. Unless
+    `parse`, JSON is cut into items but left for the worker processes to parse."""
     if args.mapping is None:
-        return chain.from_iterable(read_items(f) for f in incident_files(args.files))
+        return chain.from_iterable(read_items(f, parse=parse) for f in incident_files(args.files))
     mapping = load_mapping(Path(args.mapping))
     # opened here, before the report directory is touched: a missing column stops the run
     csv_items = read_csv_items(
@@ -124,8 +125,9 @@ def run_audit(args: argparse.Namespace, out: TextIO) -> int:
     settings = Settings(
         as_of, window_s, args.timezone, args.include_narrative, pseudonymiser, limits=limits, register=register
     )
-    items = _items(args)
     workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
+    # with workers, each parses what it checks; a sample is drawn from parsed, de-duplicated items
+    items = _items(args, parse=workers <= 1 or args.sample is not None)
     show = not args.quiet and sys.stderr.isatty()
     total = None
     if show and args.files[0] != "-":

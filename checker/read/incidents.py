@@ -47,13 +47,22 @@ _ID = re.compile(rb'"incident_id"[ \t\r\n]*:[ \t\r\n]*("(?:[^"\\\x00-\x1f]|\\.){
 
 @dataclass(frozen=True)
 class Item:
-    """One incident as read: its raw data, or the problem that stopped it being read."""
+    """One incident as read: its raw data, or the problem that stopped it being read, or (read
+    with ``parse=False``) its JSON text, for the process that checks it to parse (`parsed`)."""
 
     source: str
     line: int | None
     index: int
     data: Any = None
     problem: Problem | None = None
+    raw: bytes | None = None  # the JSON text, not parsed yet
+    column: int = 1  # where the raw text starts on its first line
+
+    def parsed(self) -> Item:
+        """The item with its JSON text parsed: its data, or the located problem that stopped it."""
+        if self.raw is None:
+            return self
+        return _parse(self.source, self.line or 1, self.column, self.index, self.raw)
 
     @property
     def where(self) -> str:
@@ -135,8 +144,12 @@ def incident_files(paths: Iterable[Path | str]) -> list[str]:
     return out
 
 
-def read_items(path: Path | str, stream: BinaryIO | None = None) -> Iterator[Item]:
-    """Yield every incident in a file (or `-` for standard input), each with its location."""
+def read_items(path: Path | str, stream: BinaryIO | None = None, parse: bool = True) -> Iterator[Item]:
+    """Yield every incident in a file (or `-` for standard input), each with its location.
+
+    With ``parse=False`` a JSON value is cut out but not parsed: its item carries the text, which
+    `Item.parsed` turns into data where it is checked (an audit's worker processes, so that the
+    process reading the file does not parse every incident only to send it on)."""
     name = str(path)
     if stream is None:
         if name == "-":
@@ -151,7 +164,7 @@ def read_items(path: Path | str, stream: BinaryIO | None = None) -> Iterator[Ite
                 yield Item(name, None, 0, problem=Problem(f"cannot read: {exc.strerror}", file=name))
                 return
     try:
-        yield from _read(name, stream)
+        yield from _read(name, stream, parse)
     except OSError as exc:
         # a read that fails half-way (a directory, a vanished file): the file is reported, not the run
         yield Item(name, None, 0, problem=Problem(f"cannot read: {exc.strerror or exc}", file=name))
@@ -182,7 +195,7 @@ def _is_object(raw: bytes) -> bool:
         return False
 
 
-def _read(name: str, stream: BinaryIO) -> Iterator[Item]:
+def _read(name: str, stream: BinaryIO, parse: bool = True) -> Iterator[Item]:
     """Tell the format from the first lines, then read it as it streams. The file is read once,
     never reopened or sought in: a pipe or a FIFO works as well as a file."""
     first = stream.readline(DETECT_BYTES)
@@ -190,7 +203,7 @@ def _read(name: str, stream: BinaryIO) -> Iterator[Item]:
         first = first[len(BOM) :]
     head = [first]  # the lines read to tell the format, passed on to the reader chosen
     if _lines_ahead(head, stream):
-        yield from _lines(name, _chain(b"".join(head), stream))
+        yield from _lines(name, _chain(b"".join(head), stream), parse)
         return
     for bom, encoding in _OTHER_BOMS:
         if first.startswith(bom):
@@ -202,7 +215,7 @@ def _read(name: str, stream: BinaryIO) -> Iterator[Item]:
         yield Item(name, 1, 0, problem=Problem("the file is empty: no incident to check", file=name, line=1))
         return
     # a JSON array, one document, or several (pretty-printed) documents one after another
-    yield from _values(name, data, stream, array=data.lstrip(_WHITESPACE).startswith(b"["))
+    yield from _values(name, data, stream, array=data.lstrip(_WHITESPACE).startswith(b"["), parse=parse)
 
 
 def _lines_ahead(head: list[bytes], stream: BinaryIO) -> bool:
@@ -270,19 +283,18 @@ def _chain(head: bytes, stream: BinaryIO) -> Iterator[bytes]:
         yield line
 
 
-def _lines(name: str, lines: Iterable[bytes]) -> Iterator[Item]:
+def _lines(name: str, lines: Iterable[bytes], parse: bool = True) -> Iterator[Item]:
     index = 0
     for number, raw in enumerate(lines, start=1):
         if not raw.strip(_WHITESPACE):
             continue
-        yield _parse_line(name, number, index, raw)
+        if len(raw) > MAX_ITEM_BYTES:
+            yield Item(name, number, index, problem=_too_big(name, number, raw))
+        elif parse:
+            yield _parse(name, number, 1, index, raw.rstrip(b"\r\n"))
+        else:
+            yield Item(name, number, index, raw=raw.rstrip(b"\r\n"))
         index += 1
-
-
-def _parse_line(name: str, number: int, index: int, raw: bytes) -> Item:
-    if len(raw) > MAX_ITEM_BYTES:
-        return Item(name, number, index, problem=_too_big(name, number, raw))
-    return _parse(name, number, 1, index, raw.rstrip(b"\r\n"))
 
 
 def _too_big(name: str, line: int, raw: bytes) -> Problem:
@@ -332,8 +344,9 @@ class _Cursor:
 class _Cutter:
     """Cuts a byte stream into top-level JSON values, holding one value (and a chunk) at a time."""
 
-    def __init__(self, name: str, head: bytes, stream: BinaryIO) -> None:
+    def __init__(self, name: str, head: bytes, stream: BinaryIO, parse: bool = True) -> None:
         self.name = name
+        self.parse = parse  # False: values are cut, not parsed (see read_items)
         self.buf = bytearray(head)
         self.stream = stream
         self.cursor = _Cursor()
@@ -377,17 +390,19 @@ class _Cutter:
         if not raw:
             problem = Problem("invalid JSON: an empty element", file=self.name, line=line)
             return Item(self.name, line, self.index - 1, problem=problem)
+        if not self.parse:
+            return Item(self.name, line, self.index - 1, raw=raw, column=column)
         return _parse(self.name, line, column, self.index - 1, raw)
 
 
-def _values(name: str, head: bytes, stream: BinaryIO, array: bool) -> Iterator[Item]:
+def _values(name: str, head: bytes, stream: BinaryIO, array: bool, parse: bool = True) -> Iterator[Item]:
     """The top-level JSON values of a stream, each parsed on its own as soon as it is cut.
 
     In an array (`array`) the values are its elements; otherwise the documents one after another
     (one object, or several pretty-printed ones). Text between documents that is not whitespace is
     a value of its own, which fails to parse: nothing is skipped unseen. Anything after the
     array's closing bracket is read as documents, and so fails to parse too."""
-    cutter = _Cutter(name, head, stream)
+    cutter = _Cutter(name, head, stream, parse)
     buf = cutter.buf
     pos = 0  # scanned up to here
     depth = 0
