@@ -11,7 +11,7 @@ from typing import Annotated, Any, ClassVar, Literal, ParamSpec, TypeVar
 
 from pydantic import Field as PydanticField
 
-from checker.check.facts import CORE_FIELDS, DECISION_TEXT, IncidentFacts, build_facts, narrative_hits
+from checker.check.facts import DECISION_TEXT, IncidentFacts, build_facts, narrative_hits
 from checker.core.errors import CheckerError, EngineError, Problem
 from checker.core.models import Incident
 from checker.core.times import LONDON, human_duration, human_time
@@ -186,17 +186,10 @@ class Checker:
                 "tag": source.tag,
             }
         self._engine: Any = None
-        self._lazy = False  # facts built with only the fields the engine and the decisions read
         if evaluator == "engine":
-            # deferred: durable-rules is only loaded to check
-            from checker.engine.durable import ALWAYS_ASSERTED, DurableEngine, tested_fields
+            from checker.engine.durable import DurableEngine  # deferred: durable-rules is only loaded to check
 
             self._engine = DurableEngine(self._branches, name=f"crimecheck_{ruleset.digest}")
-            built = {*ALWAYS_ASSERTED, "kind", "reported_on"}
-            self._lazy = all(
-                set(names) <= CORE_FIELDS.get(kind, frozenset()) | built
-                for kind, names in tested_fields(self._branches).items()
-            )
 
     def hits(self, facts: list[dict[str, Any]]) -> list[tuple[int, dict[str, dict[str, Any]]]]:
         """Raw (branch, bindings) matches from the chosen evaluator."""
@@ -223,7 +216,7 @@ class Checker:
         ref, screen = self.ruleset.reference, self.ruleset.screen
         mentions = [_attempt(narrative_hits, i, ref, screen) for i in incidents]
         built = [
-            m if isinstance(m, CheckerError) else _attempt(build_facts, i, ref, as_of, mentions=m, lazy=self._lazy)
+            m if isinstance(m, CheckerError) else _attempt(build_facts, i, ref, as_of, mentions=m)
             for i, m in zip(incidents, mentions, strict=True)
         ]
         hits = [
@@ -254,33 +247,23 @@ class Checker:
     ) -> Result:
         return Result(
             incident.incident_id,
-            self._findings(incident, hits, as_of, built) if hits else (),
+            self._findings(incident, hits, as_of) if hits else (),
             _decisions(incident, built),
             qualifiers=tuple(incident.qualifiers),
             reporter=incident.reporter,
         )
 
     def _findings(
-        self,
-        incident: Incident,
-        hits: list[tuple[int, dict[str, dict[str, Any]]]],
-        as_of: datetime,
-        built: IncidentFacts,
+        self, incident: Incident, hits: list[tuple[int, dict[str, dict[str, Any]]]], as_of: datetime
     ) -> tuple[Finding, ...]:
-        """One finding per rule and subject, from the first of its hits in a fixed order; each with
-        the facts it binds, whole."""
+        """One finding per rule and subject, from the first of its hits in a fixed order."""
         fmt = _Formatter(as_of, self.zone)
         chosen: dict[tuple[str, str], tuple[Rule, dict[str, dict[str, Any]]]] = {}
         for index, bindings in sorted(hits, key=lambda h: (h[0], _binding_key(h[1]))):
             rule = self._owner[index]
-            subject = bindings[rule.subject]  # (its subject field is one every fact is built with)
+            subject = bindings[rule.subject]
             key = (rule.id, str(subject[SUBJECT_FIELD[subject["kind"]]]))
             chosen.setdefault(key, (rule, bindings))
-        if built.pending:
-            chosen = {
-                key: (rule, {alias: built.complete(f["id"]) for alias, f in b.items()})
-                for key, (rule, b) in chosen.items()
-            }
         findings = [self._finding(incident, rule, b, fmt) for rule, b in chosen.values()]
         findings.sort(key=finding_order)
         return tuple(findings)

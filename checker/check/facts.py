@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any, Literal
@@ -119,135 +119,12 @@ def decide(incident: Incident, d: Disclosure, victim: Victim | None, ref: Refere
 
 @dataclass
 class IncidentFacts:
-    """The facts of one incident plus what the output needs to show per disclosure.
-
-    Built with `lazy=True`, a fact holds at first only the fields of `CORE_FIELDS` (what the shipped
-    rules test and what the decisions read); `complete` adds the others, computed by the same code
-    and in the same order as a fact built whole, when a finding binds the fact."""
+    """The facts of one incident plus what the output needs to show per disclosure."""
 
     incident: Incident
     facts: list[dict[str, Any]]
     decisions: dict[str, Decision]
     deadlines: dict[str, datetime]  # by disclosure id: when its recording decision falls due
-    # the completions still to run, by the fact's position in `facts`
-    pending: dict[int, Completion] = field(default_factory=dict)
-
-    def complete(self, fact_id: int) -> dict[str, Any]:
-        """The fact with this id, with all its fields (completed on first asking)."""
-        for i, fact in enumerate(self.facts):  # a few facts: quicker than a table of positions
-            if fact["id"] == fact_id:
-                rest = self.pending.pop(i, None)
-                if rest is not None:
-                    fact = self.facts[i] = _whole(fact, rest)
-                return fact
-        raise KeyError(fact_id)
-
-    def completed(self) -> list[dict[str, Any]]:
-        """Every fact with all its fields."""
-        for i, rest in self.pending.items():
-            self.facts[i] = _whole(self.facts[i], rest)
-        self.pending.clear()
-        return self.facts
-
-
-# the fields `_cancellation_facts` gives, in its order
-_CANCELLATION_FIELDS = (
-    "has_avi",
-    "grounds_withdrawal_only",
-    "avi_judgement",
-    "duplicate_exists",
-    "duplicate_state",
-    "separate_report",
-    "victim_loses_crime",
-)
-
-
-# The fields a fact built lazily has from the start (besides kind, reported_on and id): those the
-# shipped rules test (checker.engine.durable.tested_fields) and those the decisions read. A rule set
-# that tests any other field gets its facts built whole (Checker).
-CORE_FIELDS: dict[str, frozenset[str]] = {
-    "incident": frozenset({"incident_id"}),
-    "victim": frozenset({"victim_id"}),
-    "disclosure": frozenset(
-        {
-            "disclosure_id",
-            "offence_name",
-            "family",
-            "group",
-            "subgroup",
-            "is_rape",
-            "known",
-            "victim_id",
-            "in_addition",
-            "victim_confirmed",
-            "deadline",
-            "age_s",
-            "left_s",
-            "window_expired",
-            "decision",
-            "decision_reason",
-        }
-    ),
-    "record": frozenset(
-        {
-            "record_id",
-            "is_n100",
-            "family",
-            "status",
-            "live",
-            "victim_id",
-            "flags",
-            "personal_connection_required",
-            "n100_reason_valid",
-            "cancel_category",
-            *_CANCELLATION_FIELDS,
-            "victim_informed",
-            "transferred_to",
-            "in_force_area",
-            "domestic",
-            "hate",
-            "hate_incident",
-            "authoriser_check",
-            "known",
-            "unknown_shared",
-        }
-    ),
-    "link": frozenset(
-        {
-            "disclosure_id",
-            "record_id",
-            "victim_id",
-            "classification",
-            "is_n100",
-            "live",
-            "covers_principal",
-            "classification_fault",
-            "fault_certain",
-            "status",
-            "elapsed_s",
-            "first_decision",
-            "converted",
-        }
-    ),
-    "mention": frozenset(FACT_SCHEMA["mention"]) - {"reported_on"},  # built whole
-}
-
-
-# How a fact built lazily gets its other fields: a function of the fact as built so far and the
-# values it was built from, giving the whole fact in its fields' order (`_whole` runs it).
-Completion = tuple[Callable[..., dict[str, Any]], tuple[Any, ...]]
-
-
-def _whole(fact: dict[str, Any], rest: Completion) -> dict[str, Any]:
-    """A fact built lazily with all its fields, in the order a fact built whole has them (then kind,
-    reported_on, id and whatever was added to it since, as they stand)."""
-    fn, args = rest
-    whole = fn(fact, *args)
-    for name in _OPTIONAL[fact["kind"]]:  # a whole fact has every field of its kind
-        if whole[name] is None:
-            del whole[name]
-    whole.update(fact)
-    return whole
 
 
 def _principals(incident: Incident, ref: Reference) -> dict[str, str]:
@@ -312,13 +189,11 @@ def build_facts(
     as_of: datetime,
     screen: Screen | None = None,
     mentions: Sequence[Hit] | None = None,
-    lazy: bool = False,
 ) -> IncidentFacts:
     """Turn one validated incident into facts; a code outside the offence list becomes a fact the
     review rules read, not an input error. The narrative's `mentions` are what `narrative_hits`
-    gives with `screen`, unless given (already screened). With `lazy`, each fact holds only its
-    `CORE_FIELDS` until `IncidentFacts.complete` is asked for it."""
-    out = _Facts(incident.reported_at.astimezone(UTC).date().isoformat(), lazy)
+    gives with `screen`, unless given (already screened)."""
+    out = _Facts(incident.reported_at.astimezone(UTC).date().isoformat())
     _incident_fact(out, incident)
     _victim_facts(out, incident, ref.domestic_abuse_min_age)
     principal_of = _principals(incident, ref)
@@ -338,41 +213,31 @@ def build_facts(
             },
         )
     number(out.facts, out.names)  # ids the engine cannot confuse (checker/rules/fact_ids.py)
-    return IncidentFacts(incident, out.facts, seen.decisions, seen.deadlines, out.pending)
+    return IncidentFacts(incident, out.facts, seen.decisions, seen.deadlines)
 
 
 class _Facts:
     """The facts of one incident as they are built: each with its kind, id and report date."""
 
-    def __init__(self, reported_on: str, lazy: bool = False) -> None:
+    def __init__(self, reported_on: str) -> None:
         self.reported_on = reported_on
-        self.lazy = lazy
         self.facts: list[dict[str, Any]] = []
         self.names: list[str] = []  # each fact's name, made of the incident's own ids
-        self.pending: dict[int, Completion] = {}  # (lazy) each fact's completion, by position
 
-    def add(self, kind: str, key: str, values: dict[str, Any], rest: Completion | None = None) -> None:
-        """Add a fact made of `values` (a new dict, taken over, with its kind's `CORE_FIELDS`): a
-        field that may be absent is left out when None; the others never are None
-        (tests/test_fast_paths.py checks both). `rest` gives the fact's other fields: now, or (lazy)
-        when the fact is completed."""
-        for name in _OPTIONAL_CORE[kind]:
+    def add(self, kind: str, key: str, values: dict[str, Any]) -> None:
+        """Add a fact made of `values` (a new dict, taken over): a field that may be absent is left
+        out when None; the others never are None (tests/test_fast_paths.py checks both)."""
+        for name in _OPTIONAL[kind]:
             if values[name] is None:
                 del values[name]
         values["kind"] = kind
         values["reported_on"] = self.reported_on
-        if rest is not None:
-            if self.lazy:
-                self.pending[len(self.facts)] = rest
-            else:
-                values = _whole(values, rest)
         self.facts.append(values)
         self.names.append(f"{kind}:{key}")
 
 
 # each kind's fields that a fact may lack (the schema's `always=False`): the only ones ever None
 _OPTIONAL = {kind: tuple(n for n, spec in fields.items() if not spec.always) for kind, fields in FACT_SCHEMA.items()}
-_OPTIONAL_CORE = {kind: tuple(n for n in names if n in CORE_FIELDS[kind]) for kind, names in _OPTIONAL.items()}
 
 
 @dataclass
@@ -391,42 +256,44 @@ _SAFEGUARDING = frozenset(("child_protection", "vulnerable_adult"))  # qualifier
 
 
 def _incident_fact(out: _Facts, incident: Incident) -> None:
-    out.add("incident", incident.incident_id, {"incident_id": incident.incident_id}, (_incident_whole, (incident,)))
-
-
-def _incident_whole(fact: dict[str, Any], incident: Incident) -> dict[str, Any]:
     quals = set(incident.qualifiers)
-    return {
-        "incident_id": fact["incident_id"],
-        "reporter": incident.reporter,
-        "channel": incident.channel,
-        "qualifiers": dict.fromkeys(sorted(quals), True),
-        "asb_personal": "asb_personal" in quals,
-        "referral": incident.reporter == "professional" or not quals.isdisjoint(_SAFEGUARDING),
-        "in_force_area": incident.occurred_in_force_area,
-        "victim_count": len(incident.victims),
-        "disclosure_count": len(incident.disclosures),
-        "record_count": len(incident.records),
-    }
+    out.add(
+        "incident",
+        incident.incident_id,
+        {
+            "incident_id": incident.incident_id,
+            "reporter": incident.reporter,
+            "channel": incident.channel,
+            "qualifiers": dict.fromkeys(sorted(quals), True),
+            "asb_personal": "asb_personal" in quals,
+            "referral": incident.reporter == "professional" or not quals.isdisjoint(_SAFEGUARDING),
+            "in_force_area": incident.occurred_in_force_area,
+            "victim_count": len(incident.victims),
+            "disclosure_count": len(incident.disclosures),
+            "record_count": len(incident.records),
+        },
+    )
 
 
 def _victim_facts(out: _Facts, incident: Incident, min_da_age: int) -> None:
     for v in incident.victims:
-        out.add("victim", v.victim_id, {"victim_id": v.victim_id}, (_victim_whole, (v, min_da_age)))
+        out.add(
+            "victim",
+            v.victim_id,
+            {
+                "victim_id": v.victim_id,
+                "age": v.age,
+                "sex": v.sex,
+                "relationship": v.relationship_to_suspect,
+                "partner_or_family": v.relationship_to_suspect in ("partner", "ex_partner", "family")
+                and (v.age is None or v.age >= min_da_age),
+                "vulnerable": v.vulnerable,
+            },
+        )
 
 
-def _victim_whole(fact: dict[str, Any], v: Victim, min_da_age: int) -> dict[str, Any]:
-    return {
-        "victim_id": fact["victim_id"],
-        "age": v.age,
-        "sex": v.sex,
-        "relationship": v.relationship_to_suspect,
-        "partner_or_family": v.relationship_to_suspect in ("partner", "ex_partner", "family")
-        and (v.age is None or v.age >= min_da_age),
-        "vulnerable": v.vulnerable,
-    }
-
-
+# Longer than 80 lines on purpose: most of it is the disclosure fact's one literal, its fields in the
+# order checker.rules.facts_schema documents them; the decision logic itself is `decide`.
 def _disclosure_facts(
     out: _Facts, incident: Incident, ref: Reference, as_of: datetime, principal_of: dict[str, str]
 ) -> _Seen:
@@ -469,101 +336,61 @@ def _disclosure_facts(
         )
         seen.domestic[d.disclosure_id] = domestic
         seen.hate[d.disclosure_id] = bool(d.hate)
+        child = victim is not None and victim.age is not None and victim.age < child_below
         out.add(
             "disclosure",
             d.disclosure_id,
             {
                 "disclosure_id": d.disclosure_id,
+                "offence": offence.code,
                 "offence_name": offence.name,
                 "family": offence.family,
                 "group": offence.group,
                 "subgroup": offence.subgroup,
                 "is_rape": offence.subgroup == "rape" and not offence.notifiable_incident,
+                "conduct": offence.conduct,
+                "victim_based": offence.victim_based,
+                "state_based": offence.state_based,
                 "known": listed and not offence.notifiable_incident,
+                "recorded_by": offence.recorded_by,
+                "expected_code": decision.expected_code,
+                "banded": offence.band is not None,
                 "victim_id": d.victim_id,
+                "victim_age": victim.age if victim else None,
+                "victim_sex": victim.sex if victim else "unknown",
+                "victim_attended": _yes_no(d.victim_attended, "unknown"),
+                "victim_child": child,
+                "victim_vulnerable": child or (victim is not None and victim.vulnerable),
+                "principal_id": principal,
                 "in_addition": in_addition,
+                "suspect_id": d.suspect_id,
+                "domestic": domestic,
+                "hate": bool(d.hate),
+                "hate_strands": ", ".join(s.replace("_", " ") for s in d.hate) if d.hate else None,
+                "hate_incident": "hate" in incident.qualifiers,
+                "reported_by": d.reported_by or incident.reporter,
                 "victim_confirmed": _yes_no(d.victim_confirmed, "not_asked"),
+                "victim_traceable": d.victim_traceable,
+                "credible_evidence": d.credible_evidence_to_contrary,
+                "in_force_area": in_area,
+                "disclosed_at": _utc_iso(at_utc),
+                "disclosed_text": _local(at_utc),
                 "deadline": _utc_iso(deadline),
+                "deadline_text": _local(deadline),
                 "age_s": age_s,
                 "left_s": window - age_s,
                 "window_expired": age_s > window,
                 "decision": decision.decision,
                 "decision_reason": decision.reason,
+                "decision_text": DECISION_TEXT.get(decision.reason, decision.reason),
             },
-            (
-                _disclosure_whole,
-                (incident, d, offence, victim, decision, principal, domestic, in_area, at_utc, deadline, child_below),
-            ),
         )
     return seen
 
 
-def _disclosure_whole(
-    fact: dict[str, Any],
-    incident: Incident,
-    d: Disclosure,
-    offence: Offence,
-    victim: Victim | None,
-    decision: Decision,
-    principal: str | None,
-    domestic: bool,
-    in_area: bool,
-    at_utc: datetime,
-    deadline: datetime,
-    child_below: int,
-) -> dict[str, Any]:
-    """A disclosure fact's fields, in the order checker.rules.facts_schema documents them, those
-    built first (`CORE_FIELDS`) taken from `fact`; the decision logic itself is `decide`."""
-    child = victim is not None and victim.age is not None and victim.age < child_below
-    return {
-        "disclosure_id": fact["disclosure_id"],
-        "offence": offence.code,
-        "offence_name": fact["offence_name"],
-        "family": fact["family"],
-        "group": fact["group"],
-        "subgroup": fact["subgroup"],
-        "is_rape": fact["is_rape"],
-        "conduct": offence.conduct,
-        "victim_based": offence.victim_based,
-        "state_based": offence.state_based,
-        "known": fact["known"],
-        "recorded_by": offence.recorded_by,
-        "expected_code": decision.expected_code,
-        "banded": offence.band is not None,
-        "victim_id": fact.get("victim_id"),
-        "victim_age": victim.age if victim else None,
-        "victim_sex": victim.sex if victim else "unknown",
-        "victim_attended": _yes_no(d.victim_attended, "unknown"),
-        "victim_child": child,
-        "victim_vulnerable": child or (victim is not None and victim.vulnerable),
-        "principal_id": principal,
-        "in_addition": fact["in_addition"],
-        "suspect_id": d.suspect_id,
-        "domestic": domestic,
-        "hate": bool(d.hate),
-        "hate_strands": ", ".join(s.replace("_", " ") for s in d.hate) if d.hate else None,
-        "hate_incident": "hate" in incident.qualifiers,
-        "reported_by": d.reported_by or incident.reporter,
-        "victim_confirmed": fact["victim_confirmed"],
-        "victim_traceable": d.victim_traceable,
-        "credible_evidence": d.credible_evidence_to_contrary,
-        "in_force_area": in_area,
-        "disclosed_at": _utc_iso(at_utc),
-        "disclosed_text": _local(at_utc),
-        "deadline": fact["deadline"],
-        "deadline_text": _local(deadline),
-        "age_s": fact["age_s"],
-        "left_s": fact["left_s"],
-        "window_expired": fact["window_expired"],
-        "decision": fact["decision"],
-        "decision_reason": fact["decision_reason"],
-        "decision_text": DECISION_TEXT.get(decision.reason, decision.reason),
-    }
-
-
 def _authoriser_check(r: Record, code: str, ref: Reference) -> tuple[str, tuple[str, ...] | None]:
     """Whether the record's cancellation was authorised by a role allowed to, and the roles allowed
-    (`code`: the record's offence code)."""
+    (`code`: the record's offence code, already looked up)."""
     c = r.cancellation
     allowed = ref.allowed_roles(c.category, code) if c and c.category else None
     if c is None or c.category is None or r.status == "recorded":
@@ -639,68 +466,40 @@ def _record_facts(
             r.record_id,
             {
                 "record_id": r.record_id,
+                "classification": offence.code,
                 "is_n100": r.classification == "N100",
                 "family": offence.family,
+                "group": offence.group,
+                "subgroup": offence.subgroup,
+                "known": known,
+                "unknown_shared": not known and any(codes[did] == r.classification for did in mine),
+                "recorded_by": offence.recorded_by,
                 "status": r.status,
                 "live": r.status == "recorded",
                 "victim_id": r.victim_id,
+                "recorded_at": _iso(r.recorded_at),
                 "flags": {f: True for f in sorted(set(r.flags)) if f.isidentifier()} if r.flags else {},
                 "personal_connection_required": offence.personal_connection_required,
+                "n100_reason": r.n100_reason,
                 "n100_reason_valid": r.n100_reason
                 in ("victim_not_confirmed", "credible_evidence_to_contrary", "other_force_area"),
+                "converted": r.converted_to is not None,
+                "has_cancellation": c is not None,
                 "cancel_category": c.category if c else None,
+                "cancel_category_text": CATEGORY_WORDS.get(c.category) if c and c.category else None,
+                "authorised_by": c.authorised_by_role if c else None,
                 **_cancellation_facts(r, incident, mine, live, seen, ref),
                 "victim_informed": _yes_no(c.victim_informed if c else None, "unknown"),
                 "transferred_to": c.transferred_to if c else None,
+                "duplicate_of": c.duplicate_of if c else None,
                 "in_force_area": all(seen.in_area[did] for did in mine) if mine else incident.occurred_in_force_area,
                 "domestic": any(seen.domestic[did] for did in mine),
                 "hate": any(seen.hate[did] for did in mine),
                 "hate_incident": "hate" in incident.qualifiers,
                 "authoriser_check": check,
-                "known": known,
-                "unknown_shared": not known and any(codes[did] == r.classification for did in mine),
+                "allowed_roles": _roles_in_words(allowed or ()),
             },
-            (_record_whole, (r, offence, allowed)),
         )
-
-
-def _record_whole(fact: dict[str, Any], r: Record, offence: Offence, allowed: tuple[str, ...] | None) -> dict[str, Any]:
-    """A record fact's fields in their order, those built first (`CORE_FIELDS`) taken from `fact`."""
-    c = r.cancellation
-    return {
-        "record_id": fact["record_id"],
-        "classification": offence.code,
-        "is_n100": fact["is_n100"],
-        "family": fact["family"],
-        "group": offence.group,
-        "subgroup": offence.subgroup,
-        "known": fact["known"],
-        "unknown_shared": fact["unknown_shared"],
-        "recorded_by": offence.recorded_by,
-        "status": fact["status"],
-        "live": fact["live"],
-        "victim_id": fact.get("victim_id"),
-        "recorded_at": _iso(r.recorded_at),
-        "flags": fact["flags"],
-        "personal_connection_required": fact["personal_connection_required"],
-        "n100_reason": r.n100_reason,
-        "n100_reason_valid": fact["n100_reason_valid"],
-        "converted": r.converted_to is not None,
-        "has_cancellation": c is not None,
-        "cancel_category": fact.get("cancel_category"),
-        "cancel_category_text": CATEGORY_WORDS.get(c.category) if c and c.category else None,
-        "authorised_by": c.authorised_by_role if c else None,
-        **{name: fact.get(name) for name in _CANCELLATION_FIELDS},
-        "victim_informed": fact["victim_informed"],
-        "transferred_to": fact.get("transferred_to"),
-        "duplicate_of": c.duplicate_of if c else None,
-        "in_force_area": fact["in_force_area"],
-        "domestic": fact["domestic"],
-        "hate": fact["hate"],
-        "hate_incident": fact["hate_incident"],
-        "authoriser_check": fact["authoriser_check"],
-        "allowed_roles": _roles_in_words(allowed or ()),
-    }
 
 
 def _link_facts(
@@ -724,6 +523,7 @@ def _link_facts(
     for did, r, explicit in links:
         offence, listed = _looked_up(ref, r.classification)
         principal = principal_of.get(did)
+        note = ref.substitutions.get((_offence(ref, by_id[did].offence).code, offence.code))
         fault, certain, right = _link_fault(r, by_id[did], seen.decisions, answered[r.record_id], by_id, victims, ref)
         out.add(
             "link",
@@ -733,49 +533,26 @@ def _link_facts(
                 "record_id": r.record_id,
                 "victim_id": r.victim_id,
                 "classification": offence.code,
+                "family": offence.family,
+                "group": offence.group,
+                "subgroup": offence.subgroup,
+                "conduct": offence.conduct,
                 "is_n100": r.classification == "N100",
                 "live": r.status == "recorded",
+                "known": listed,
                 "covers_principal": principal is not None and principal in answered[r.record_id],
+                "wrong_substitution": note is not None,
+                "substitution_note": note,
                 "classification_fault": fault,
                 "fault_certain": certain,
+                "right_code": right,
                 "status": r.status,
                 "elapsed_s": int((r.recorded_at - seen.disclosed[did]).total_seconds()),
                 "first_decision": r.recorded_at == first[did],
                 "converted": r.converted_to is not None,
+                "explicit": explicit,
             },
-            (_link_whole, (ref, by_id[did], offence, listed, right, explicit)),
         )
-
-
-def _link_whole(
-    fact: dict[str, Any], ref: Reference, d: Disclosure, offence: Offence, listed: bool, right: str, explicit: bool
-) -> dict[str, Any]:
-    """A link fact's fields in their order, those built first (`CORE_FIELDS`) taken from `fact`."""
-    note = ref.substitutions.get((_offence(ref, d.offence).code, offence.code))
-    return {
-        "disclosure_id": fact["disclosure_id"],
-        "record_id": fact["record_id"],
-        "victim_id": fact.get("victim_id"),
-        "classification": fact["classification"],
-        "family": offence.family,
-        "group": offence.group,
-        "subgroup": offence.subgroup,
-        "conduct": offence.conduct,
-        "is_n100": fact["is_n100"],
-        "live": fact["live"],
-        "known": listed,
-        "covers_principal": fact["covers_principal"],
-        "wrong_substitution": note is not None,
-        "substitution_note": note,
-        "classification_fault": fact["classification_fault"],
-        "fault_certain": fact["fault_certain"],
-        "right_code": right,
-        "status": fact["status"],
-        "elapsed_s": fact["elapsed_s"],
-        "first_decision": fact["first_decision"],
-        "converted": fact["converted"],
-        "explicit": explicit,
-    }
 
 
 CATEGORY_WORDS = {
