@@ -209,7 +209,7 @@ def split(batch: Path, limit: int) -> tuple[dict[str, float], dict[str, float], 
     from checker.audit.report import ReportWriter
     from checker.audit.report_rows import Renderer
     from checker.audit.rows import Queued, Settings, check_chunk
-    from checker.audit.stream import chunks, queue
+    from checker.audit.stream import checking_gc, chunks, queue
     from checker.audit.tally import Tally
     from checker.check import checker as checker_module
     from checker.check.checker import Checker
@@ -233,11 +233,12 @@ def split(batch: Path, limit: int) -> tuple[dict[str, float], dict[str, float], 
             writer, tally = ReportWriter(Path(tmp) / "r"), Tally(window_s=settings.window_s)
             try:
                 started = time.perf_counter()
-                for chunk in chunks(islice(queue(read_items(batch)), count)):
-                    outcomes = check_chunk(checker, chunk, settings)
-                    rendered = renderer.render(outcomes, settings.window_s, writer.widths_wanted())
-                    writer.write(rendered)
-                    tally.merge(rendered.tally)
+                with checking_gc():  # as the audit checks
+                    for chunk in chunks(islice(queue(read_items(batch)), count)):
+                        outcomes = check_chunk(checker, chunk, settings)
+                        rendered = renderer.render(outcomes, settings.window_s, writer.widths_wanted())
+                        writer.write(rendered)
+                        tally.merge(rendered.tally)
                 return time.perf_counter() - started
             finally:
                 writer.abort()
@@ -283,7 +284,7 @@ def split(batch: Path, limit: int) -> tuple[dict[str, float], dict[str, float], 
     tally_add = Tally.add
     Tally.add = adding.wrap("tally", tally_add)  # type: ignore[method-assign]
     try:
-        with tempfile.TemporaryDirectory() as tmp:
+        with tempfile.TemporaryDirectory() as tmp, checking_gc():
             writer, tally = ReportWriter(Path(tmp) / "r"), Tally(window_s=settings.window_s)
             render = clock.wrap("report rows", renderer.render)
             write, merge = clock.wrap("writing", writer.write), clock.wrap("tally", tally.merge)
@@ -328,8 +329,9 @@ def split(batch: Path, limit: int) -> tuple[dict[str, float], dict[str, float], 
             screen(text, covered)
         return time.perf_counter() - started
 
-    engine = statistics.median(engine_alone() for _ in range(3))
-    narrative = statistics.median(screen_alone() for _ in range(3))
+    with checking_gc():  # the collector as the audit has it
+        engine = statistics.median(engine_alone() for _ in range(3))
+        narrative = statistics.median(screen_alone() for _ in range(3))
     floor = {"audit": audit, "engine alone": engine, "screen alone": narrative}
     return spent, floor, len(queued)
 

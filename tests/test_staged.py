@@ -99,3 +99,30 @@ def test_an_error_building_facts_stops_only_its_incident(checker: Checker, monke
     assert [r for n, r in enumerate(results) if n != 3] == [
         checker.check(i, AS_OF) for n, i in enumerate(incidents) if n != 3
     ]
+
+
+def test_the_collector_is_tuned_while_checking_and_restored() -> None:
+    """Checking raises the collector's first threshold and freezes what was built before; cycles
+    made meanwhile are still collected; afterwards all is as it was."""
+    import gc
+
+    from checker.audit.stream import CHECKING_GC_THRESHOLD, checking_gc
+
+    before, frozen = gc.get_threshold(), gc.get_freeze_count()
+    runs: list[str] = []
+
+    def note(phase: str, info: dict[str, int]) -> None:
+        runs.append(phase)
+
+    with checking_gc():
+        assert gc.get_threshold() == (CHECKING_GC_THRESHOLD, *before[1:])
+        assert gc.get_freeze_count() > frozen
+        gc.callbacks.append(note)
+        try:
+            for _ in range(3 * CHECKING_GC_THRESHOLD):
+                cycle: list[Any] = []
+                cycle.append(cycle)
+        finally:
+            gc.callbacks.remove(note)
+    assert "stop" in runs  # the cycles did not pile up uncollected
+    assert (gc.get_threshold(), gc.get_freeze_count()) == (before, frozen)
