@@ -68,7 +68,7 @@ DEFAULT_LIMITS = Limits()
 def _written(value: Any) -> Any:
     """Refuse a time written as a number: pydantic would read it as a Unix epoch."""
     if (isinstance(value, int | float) and not isinstance(value, bool)) or (
-        isinstance(value, str) and _EPOCH.fullmatch(value)
+        isinstance(value, str) and ":" not in value and _EPOCH.fullmatch(value)  # (a time has a colon)
     ):
         raise ValueError("a number is not a time: write ISO 8601 with an offset, e.g. 2025-01-02T14:22:00+00:00")
     return value
