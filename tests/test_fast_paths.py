@@ -12,6 +12,7 @@ import json
 import re
 import string
 from bisect import bisect_left
+from dataclasses import fields
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from types import SimpleNamespace
@@ -31,7 +32,7 @@ from checker.audit.rows import _month, _Times
 from checker.audit.tally import _ELAPSED, _LIMITS
 from checker.audit.uktime import UkTime, local_time
 from checker.check.assess import _avi_patterns, judge_avi
-from checker.check.checker import Checker, Finding, _answered, _Formatter, _render, _shown
+from checker.check.checker import DECISION_OUTPUT, Checker, Finding, _answered, _Formatter, _render, _shown
 from checker.check.examples import example_incident, jsonable
 from checker.check.facts import (
     ROLE_WORDS,
@@ -286,6 +287,22 @@ def _incidents(ruleset: RuleSet, generated: int = 300) -> list[tuple[Incident, d
     for i, line in enumerate(generate_lines(generated, seed=15)):
         out.append((validate(Item("generated", i + 1, 0, data=orjson.loads(line)))[0], AS_OF))
     return out
+
+
+def test_a_decision_s_deadline_moment_reads_in_uk_time_as_its_text_did(engine_checker: Checker) -> None:
+    """The audit's rows convert the decision's deadline moment instead of parsing its text back:
+    the same UK time and serial number. The outputs show the text and never the moment."""
+    decisions = [
+        d
+        for incident, as_of in _incidents(engine_checker.ruleset)
+        for d in engine_checker.check(incident, as_of).decisions
+    ]
+    assert len(decisions) > 300
+    for d in decisions:
+        as_parsed = local_time(datetime.fromisoformat(d.deadline.replace("Z", "+00:00")))
+        assert local_time(d.deadline_at) == as_parsed
+        assert _utc_iso(d.deadline_at.astimezone(UTC)) == d.deadline
+        assert list(d.to_dict()) == list(DECISION_OUTPUT) == [f.name for f in fields(d) if f.name != "deadline_at"]
 
 
 def _add_as_written(self: _Facts, kind: str, key: str, values: dict[str, Any]) -> None:

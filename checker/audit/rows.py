@@ -303,11 +303,6 @@ class _Ids:
 BREAKDOWNS = ("team", "area", "officer", "shift")  # optional incident fields the report breaks down by
 
 
-@lru_cache(maxsize=1024)
-def _iso_local(text: str) -> UkTime:
-    return local_time(datetime.fromisoformat(text.replace("Z", "+00:00")))
-
-
 def _groups(incident: Incident, ps: Pseudonymiser | None) -> tuple[tuple[str, str], ...]:
     """The incident's team, area, officer and shift, whether the contract defines them or not (kept extras)."""
     out = []
@@ -459,7 +454,7 @@ def _decision_row(d: DisclosureDecision, times: _Times, ids: _Ids, wrong: set[st
         reason=d.reason,
         reported_at=times.reported,
         disclosed_at=times.disclosed[d.disclosure_id],
-        deadline=_iso_local(d.deadline),
+        deadline=local_time(d.deadline_at),
         recorded_at=local_time(min(r.recorded_at for r in answering)) if answering else None,
         recorded_ids="; ".join([ids.id(r.record_id) for r in answering]),
         recorded_codes="; ".join([r.classification for r in answering]),

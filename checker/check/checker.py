@@ -7,9 +7,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime, tzinfo
 from operator import attrgetter
-from typing import Any, ClassVar, Literal, ParamSpec, TypeVar
+from typing import Annotated, Any, ClassVar, Literal, ParamSpec, TypeVar
 
-from checker.check.facts import DECISION_TEXT, Decision, IncidentFacts, build_facts, narrative_hits
+from pydantic import Field as PydanticField
+
+from checker.check.facts import DECISION_TEXT, IncidentFacts, build_facts, narrative_hits
 from checker.core.errors import CheckerError, EngineError, Problem
 from checker.core.models import Incident
 from checker.core.times import LONDON, human_duration, human_time
@@ -99,10 +101,18 @@ class DisclosureDecision:
     crime_record_made: bool  # a crime record (not an N100) answers it, live or since cancelled
     n100_recorded: bool  # a live N100 answers it
     first_elapsed_s: int | None  # seconds from disclosure to the first record answering it
+    # `deadline` as a moment, for the audit's rows; no output shows it (nor documents it)
+    deadline_at: Annotated[datetime, PydanticField(exclude=True)] = field(
+        repr=False, compare=False, metadata={"output": False}
+    )
 
     def to_dict(self) -> dict[str, Any]:
         """The decision as the JSON output documents it."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return {name: getattr(self, name) for name in DECISION_OUTPUT}
+
+
+# the fields of a decision the outputs show, in order
+DECISION_OUTPUT = tuple(f.name for f in fields(DisclosureDecision) if f.metadata.get("output", True))
 
 
 @dataclass(frozen=True)
@@ -238,7 +248,7 @@ class Checker:
         return Result(
             incident.incident_id,
             self._findings(incident, hits, as_of) if hits else (),
-            _decisions(incident, built.decisions, built.facts),
+            _decisions(incident, built),
             qualifiers=tuple(incident.qualifiers),
             reporter=incident.reporter,
         )
@@ -332,12 +342,11 @@ def finding_order(f: Finding) -> tuple[int, str, str]:
     return (AREAS.index(f.area), f.rule_id, f.subject)
 
 
-def _decisions(
-    incident: Incident, decisions: dict[str, Decision], facts: list[dict[str, Any]]
-) -> tuple[DisclosureDecision, ...]:
+def _decisions(incident: Incident, built: IncidentFacts) -> tuple[DisclosureDecision, ...]:
+    decisions = built.decisions
     links: dict[str, list[dict[str, Any]]] = {}
     disclosures: dict[str, dict[str, Any]] = {}
-    for fact in facts:
+    for fact in built.facts:
         if fact["kind"] == "link":
             links.setdefault(fact["disclosure_id"], []).append(fact)
         elif fact["kind"] == "disclosure":
@@ -367,6 +376,7 @@ def _decisions(
                 crime_record_made=crime_record_made,
                 n100_recorded=n100_recorded,
                 first_elapsed_s=first_elapsed_s,
+                deadline_at=built.deadlines[d.disclosure_id],
             )
         )
     return tuple(out)

@@ -124,6 +124,7 @@ class IncidentFacts:
     incident: Incident
     facts: list[dict[str, Any]]
     decisions: dict[str, Decision]
+    deadlines: dict[str, datetime]  # by disclosure id: when its recording decision falls due
 
 
 def _principals(incident: Incident, ref: Reference) -> dict[str, str]:
@@ -212,7 +213,7 @@ def build_facts(
             },
         )
     number(out.facts, out.names)  # ids the engine cannot confuse (checker/rules/fact_ids.py)
-    return IncidentFacts(incident, out.facts, seen.decisions)
+    return IncidentFacts(incident, out.facts, seen.decisions, seen.deadlines)
 
 
 class _Facts:
@@ -248,6 +249,7 @@ class _Seen:
     in_area: dict[str, bool]
     domestic: dict[str, bool]
     hate: dict[str, bool]
+    deadlines: dict[str, datetime]
 
 
 _SAFEGUARDING = frozenset(("child_protection", "vulnerable_adult"))  # qualifiers that make an incident a referral
@@ -295,8 +297,8 @@ def _victim_facts(out: _Facts, incident: Incident, min_da_age: int) -> None:
 def _disclosure_facts(
     out: _Facts, incident: Incident, ref: Reference, as_of: datetime, principal_of: dict[str, str]
 ) -> _Seen:
-    """A fact per disclosure; returns the decision each requires, when each was disclosed, and
-    where, between whom and with what hostility each happened."""
+    """A fact per disclosure; returns the decision each requires, when each was disclosed and falls
+    due, and where, between whom and with what hostility each happened."""
     window = ref.recording_window_s
     window_span = timedelta(seconds=window)
     victims = {v.victim_id: v for v in incident.victims}
@@ -305,7 +307,7 @@ def _disclosure_facts(
     child_below = ref.child_age_below
     all_from = ref.principal_crime_all_from
     in_addition_from = ref.conduct_in_addition_from
-    seen = _Seen({}, {}, {}, {}, {})
+    seen = _Seen({}, {}, {}, {}, {}, {})
     for d in incident.disclosures:
         offence, listed = _looked_up(ref, d.offence)
         victim = victims.get(d.victim_id) if d.victim_id else None
@@ -320,7 +322,7 @@ def _disclosure_facts(
         seen.decisions[d.disclosure_id] = decision
         at = d.disclosed_at or incident.reported_at
         at_utc = at.astimezone(UTC)  # converted once: the deadline in UTC needs no zone
-        deadline = at_utc + window_span
+        deadline = seen.deadlines[d.disclosure_id] = at_utc + window_span
         seen.disclosed[d.disclosure_id] = at
         age_s = int((as_of - at_utc).total_seconds())
         in_area = incident.occurred_in_force_area if d.occurred_in_force_area is None else d.occurred_in_force_area
@@ -386,10 +388,11 @@ def _disclosure_facts(
     return seen
 
 
-def _authoriser_check(r: Record, ref: Reference) -> tuple[str, tuple[str, ...] | None]:
-    """Whether the record's cancellation was authorised by a role allowed to, and the roles allowed."""
+def _authoriser_check(r: Record, code: str, ref: Reference) -> tuple[str, tuple[str, ...] | None]:
+    """Whether the record's cancellation was authorised by a role allowed to, and the roles allowed
+    (`code`: the record's offence code, already looked up)."""
     c = r.cancellation
-    allowed = ref.allowed_roles(c.category, _offence(ref, r.classification).code) if c and c.category else None
+    allowed = ref.allowed_roles(c.category, code) if c and c.category else None
     if c is None or c.category is None or r.status == "recorded":
         return "allowed", allowed
     if c.authorised_by_role is None:
@@ -457,7 +460,7 @@ def _record_facts(
         offence, known = _looked_up(ref, r.classification)
         c = r.cancellation
         mine = answered.get(r.record_id, set())
-        check, allowed = _authoriser_check(r, ref)
+        check, allowed = _authoriser_check(r, offence.code, ref)
         out.add(
             "record",
             r.record_id,

@@ -20,6 +20,8 @@ def _from_dataclass(name: str, cls: type, doc: str, optional: tuple[str, ...] = 
     hints = get_type_hints(cls)
     columns: dict[str, Any] = {}
     for f in fields(cls):
+        if not f.metadata.get("output", True):  # a field no answer carries (DisclosureDecision.deadline_at)
+            continue
         required = f.default is MISSING and f.default_factory is MISSING and f.name not in optional
         columns[f.name] = (hints[f.name], ... if required else None)
     model: type[Shape] = create_model(name, __base__=Shape, __doc__=doc, **columns)
