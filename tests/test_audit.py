@@ -666,3 +666,24 @@ def test_one_process_finds_repeats_in_items_it_parses(tmp_path: Path) -> None:
 
     assert report(parse=False) == report(parse=True)
     assert report(parse=False)[-1][2]["rejected.csv"].csv.count("duplicate incident_id") == 2
+
+
+def test_a_worker_rejects_a_repeat_within_its_chunk_itself() -> None:
+    """A repeat of an id earlier in the same chunk is a duplicate whatever came before, so the worker
+    rejects it at once and sends back only the first copy's id (the parent checks that one against
+    earlier chunks): a batch of one incident many times is not checked twice over."""
+    from checker.audit.report_rows import Renderer
+    from checker.audit.rows import Settings
+    from checker.audit.stream import _Process
+    from checker.core.times import parse_time
+    from checker.rules.loader import load_rules
+
+    ruleset = load_rules()
+    settings = Settings(parse_time(AS_OF), ruleset.reference.recording_window_s)
+    process = _Process(Checker(ruleset), Renderer(False), settings)
+    raw = json.dumps(json.loads((FIX / "rape-recorded-as-n100.json").read_text())).encode()
+    chunk = [Queued(i, Item("f", i + 1, i, raw=raw)) for i in range(3)]
+    rendered = process.run(chunk, frozenset())
+    assert [index for index, _ in rendered.ids] == [0]
+    assert rendered.parts["rejected.csv"].csv.count("duplicate incident_id") == 2
+    assert rendered.tally.checked == 1

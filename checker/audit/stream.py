@@ -165,31 +165,37 @@ class _Process:
     settings: Settings
 
     def run(self, chunk: list[Queued], widths_for: frozenset[str], repeats: frozenset[int] = frozenset()) -> Rendered:
-        """The chunk checked and rendered. Items left unparsed by the reader are parsed here, and
-        their ids' keys returned with the rows (`Rendered.ids`), so that the parent can tell which
-        repeat an id seen before; `repeats` are the indexes it has told so, marked duplicates."""
+        """The chunk checked and rendered. Items left unparsed by the reader are parsed here; a
+        repeat of an id earlier in the chunk is marked a duplicate here, and the keys of the
+        others' ids are returned with the rows (`Rendered.ids`), so that the parent can tell which
+        repeat an id of an earlier chunk; `repeats` are the indexes it has told so."""
         ids: list[tuple[int, int]] = []
         if any(q.item.raw is not None for q in chunk):
-            chunk = [_parsed(q, repeats, ids) for q in chunk]
+            here: set[int] = set()
+            chunk = [_parsed(q, repeats, ids, here) for q in chunk]
         outcomes = check_chunk(self.checker, chunk, self.settings)
         rendered = self.renderer.render(outcomes, self.settings.window_s, widths_for)
         rendered.ids = ids
         return rendered
 
 
-def _parsed(q: Queued, repeats: frozenset[int], ids: list[tuple[int, int]]) -> Queued:
-    """An item left unparsed by the reader, parsed; its id's key noted in `ids`."""
+def _parsed(q: Queued, repeats: frozenset[int], ids: list[tuple[int, int]], here: set[int]) -> Queued:
+    """An item left unparsed by the reader, parsed: a duplicate when its index is in `repeats` or
+    its id's key in `here` (the chunk's ids so far); else its key noted in `ids` and `here`."""
     if q.item.raw is None:
         return q
     item = q.item.parsed()
     key = id_key(item)
+    if key is not None and key in here:
+        return Queued(q.index, item, True)
     if key is not None:
         ids.append((q.index, key))
+        here.add(key)
     return Queued(q.index, item, q.index in repeats)
 
 
 def _repeats(rendered: Rendered, seen: SeenIds) -> frozenset[int]:
-    """The items of a chunk whose ids were seen before (in this chunk or an earlier one)."""
+    """The items of a chunk whose ids were seen in an earlier chunk."""
     return frozenset(index for index, key in rendered.ids if seen.add_key(key))
 
 
@@ -224,10 +230,11 @@ def checked_chunks(
     engine can abort the process) is noticed: see `_Workers`. `wanted` says, when a chunk is
     sent, which files still need widths from their first rows.
 
-    Items read without parsing are parsed where they are checked; their ids come back with the
-    rows and are de-duplicated here, chunk by chunk in input order. A chunk holding an id seen
-    before is checked again with its repeats marked as duplicates (rare: a batch holding the same
-    incident twice), so the report is the one `queue` would have given."""
+    Items read without parsing are parsed where they are checked, where a repeat within the chunk
+    is marked; the chunk's other ids come back with the rows and are de-duplicated here, chunk by
+    chunk in input order. A chunk holding an id of an earlier chunk is checked again with its
+    repeats marked as duplicates (rare: a batch holding the same incident twice), so the report is
+    the one `queue` would have given."""
     seen = SeenIds()
     if workers <= 1:
         here = _Process(Checker(ruleset, evaluator=evaluator), Renderer(settings.include_narrative), settings)  # type: ignore[arg-type]
@@ -324,7 +331,7 @@ class _Workers:
             return self._isolate(chunk[:half], widths_for, repeats) + self._isolate(chunk[half:], widths_for, repeats)
         message = "internal error: the process checking this incident died (the rule engine aborted); not checked"
         ids: list[tuple[int, int]] = []
-        q = _parsed(chunk[0], repeats, ids)  # parsed here, so the rejection names the incident
+        q = _parsed(chunk[0], repeats, ids, set())  # parsed here, so the rejection names the incident
         problem = Problem(message, file=q.item.source, line=q.item.line)
         outcome = rejected_item(q, self.settings, [problem])
         rejected = self.renderer.render([outcome], self.settings.window_s, widths_for)
