@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from bench.generate import generate_lines
-from checker.audit.rows import Queued, Settings, check_chunk, check_item
+from checker.audit.rows import Queued, Settings, check_chunk
 from checker.check.checker import Checker, Result
 from checker.core.errors import CheckerError, EngineError, Problem
 from checker.core.times import parse_time
@@ -51,7 +51,7 @@ def test_a_chunk_gives_what_its_items_give_one_by_one(checker: Checker) -> None:
     settings = Settings(AS_OF, checker.ruleset.reference.recording_window_s)
     chunk = [Queued(n, item, duplicate=n % 97 == 5) for n, item in enumerate(_items())]
     outcomes = check_chunk(checker, chunk, settings)
-    assert outcomes == [check_item(checker, q, settings) for q in chunk]
+    assert outcomes == [check_chunk(checker, [q], settings)[0] for q in chunk]
     assert any(o.rejected for o in outcomes) and any(o.findings for o in outcomes)
 
 

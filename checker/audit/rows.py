@@ -192,12 +192,6 @@ def check_chunk(checker: Checker, chunk: Sequence[Queued], settings: Settings) -
     return done
 
 
-def check_item(checker: Checker, q: Queued, settings: Settings) -> ItemResult:
-    """Validate and check one item; a located rejection instead when it cannot be checked."""
-    [outcome] = check_chunk(checker, [q], settings)
-    return outcome
-
-
 def _refused(q: Queued, settings: Settings, exc: CheckerError) -> ItemResult:
     """The outcome of an item its validation or its check refused, located in its file."""
     item = q.item
