@@ -80,21 +80,25 @@ def check_times(runs: int) -> list[dict[str, Any]]:
         pycache = Path(tmp) / "pycache"
         bare = Path(tmp) / "no-narrative.json"
         bare.write_text(json.dumps({k: v for k, v in json.loads(fixture.read_text()).items() if k != "narrative"}))
+
+        def env_for(cache: Path) -> dict[str, str]:
+            # Python's own bytecode cached, as on a machine that has run crimecheck before (this
+            # sandbox sets PYTHONDONTWRITEBYTECODE, which would compile every module of the checker
+            # again in every run); `cache` is the checker's own
+            env = {**os.environ, "CRIMECHECK_CACHE_DIR": str(cache), "PYTHONPYCACHEPREFIX": str(pycache)}
+            env.pop("PYTHONDONTWRITEBYTECODE", None)
+            return env
+
         # one run, not counted, that fills the bytecode cache
-        first = {**os.environ, "CRIMECHECK_CACHE_DIR": str(Path(tmp) / "first"), "PYTHONPYCACHEPREFIX": str(pycache)}
-        first.pop("PYTHONDONTWRITEBYTECODE", None)
         command = [sys.executable, "-m", "checker", "check", str(fixture), "--as-of", AS_OF]
-        subprocess.run(command, cwd=ROOT, env=first, stdout=subprocess.DEVNULL, check=False)
+        subprocess.run(command, cwd=ROOT, env=env_for(Path(tmp) / "first"), stdout=subprocess.DEVNULL, check=False)
         for label, path in (("with a narrative", fixture), ("without a narrative", bare)):
             for cache in ("cold", "warm"):
                 cpu, wall = [], []
                 for n in range(runs + 1):
+                    # "cold": the checker's cache emptied
                     folder = Path(tmp) / (f"cache-{label[0]}-{n}" if cache == "cold" else "cache-warm")
-                    # Python's own bytecode cached, as on a machine that has run crimecheck before
-                    # (this sandbox sets PYTHONDONTWRITEBYTECODE, which would compile every module
-                    # of the checker again in every run); "cold" is the checker's cache, emptied
-                    env = {**os.environ, "CRIMECHECK_CACHE_DIR": str(folder), "PYTHONPYCACHEPREFIX": str(pycache)}
-                    env.pop("PYTHONDONTWRITEBYTECODE", None)
+                    env = env_for(folder)
                     before = resource.getrusage(resource.RUSAGE_CHILDREN)
                     started = time.perf_counter()
                     code = subprocess.run(

@@ -290,16 +290,21 @@ def _lines(name: str, lines: Iterable[bytes], parse: bool = True) -> Iterator[It
             continue
         if len(raw) > MAX_ITEM_BYTES:
             yield Item(name, number, index, problem=_too_big(name, number, raw))
-        elif parse:
-            yield _parse(name, number, 1, index, raw.rstrip(b"\r\n"))
         else:
-            yield Item(name, number, index, raw=raw.rstrip(b"\r\n"))
+            yield _value(name, number, 1, index, raw.rstrip(b"\r\n"), parse)
         index += 1
 
 
 def _too_big(name: str, line: int, raw: bytes) -> Problem:
     msg = f"an incident of more than {MAX_ITEM_BYTES:,} bytes of JSON; not read"
     return Problem(msg, file=name, line=line, record=_guess_id(raw[:CHUNK]))
+
+
+def _value(name: str, line: int, column: int, index: int, raw: bytes, parse: bool) -> Item:
+    """One JSON value's item: parsed (`_parse`), or, unless `parse`, its text kept for `Item.parsed`."""
+    if parse:
+        return _parse(name, line, column, index, raw)
+    return Item(name, line, index, raw=raw, column=column)
 
 
 def _parse(name: str, line: int, column: int, index: int, raw: bytes) -> Item:
@@ -390,13 +395,12 @@ class _Cutter:
         if not raw:
             problem = Problem("invalid JSON: an empty element", file=self.name, line=line)
             return Item(self.name, line, self.index - 1, problem=problem)
-        if not self.parse:
-            return Item(self.name, line, self.index - 1, raw=raw, column=column)
-        return _parse(self.name, line, column, self.index - 1, raw)
+        return _value(self.name, line, column, self.index - 1, raw, self.parse)
 
 
 def _values(name: str, head: bytes, stream: BinaryIO, array: bool, parse: bool = True) -> Iterator[Item]:
-    """The top-level JSON values of a stream, each parsed on its own as soon as it is cut.
+    """The top-level JSON values of a stream, each parsed on its own as soon as it is cut (unless
+    `parse` is False: see read_items).
 
     In an array (`array`) the values are its elements; otherwise the documents one after another
     (one object, or several pretty-printed ones). Text between documents that is not whitespace is
