@@ -389,6 +389,64 @@ def test_closed_standard_input_is_a_clear_error() -> None:
     assert "-: cannot read: standard input is closed" in proc.stdout and "internal error" not in proc.stderr
 
 
+DEVICE = "cannot read: a device, not a file (name a regular file, a folder of them or a pipe)"
+
+
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom"])
+@pytest.mark.parametrize("command", ["check", "audit"])
+def test_a_device_is_refused_not_read_for_ever(tmp_path: Path, device: str, command: str) -> None:
+    # /dev/zero is one line that never ends: it was read (and dropped) until killed
+    if not os.path.exists(device):
+        pytest.skip(f"no {device} here")
+    extra = ["--out", str(tmp_path / "out"), "--workers", "2"] if command == "audit" else []
+    proc = subprocess.run(
+        [sys.executable, "-m", "checker", command, device, "--as-of", AS_OF, *extra],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert "Traceback" not in proc.stderr
+    message = f"{device}: {DEVICE}"
+    if command == "check":
+        assert proc.returncode == EXIT_ERROR and message in proc.stdout
+    else:
+        assert proc.returncode == EXIT_OK and "1 read, 1 audited, 0 checked, 1 rejected" in proc.stdout
+        (rejected,) = rows(tmp_path / "out" / "rejected.csv")
+        assert f"{rejected['file']}: {rejected['reason']}" == message
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        ["--mapping", "/dev/zero"],  # a YAML file: read whole
+        ["--records", "/dev/zero"],  # a CSV file that is not a regular one is copied: it filled the disk
+        ["--exceptions", "/dev/zero"],
+        ["--pseudonymise", "--key-file", "/dev/zero"],
+    ],
+)
+def test_every_file_an_audit_reads_refuses_a_device(tmp_path: Path, options: list[str]) -> None:
+    if not os.path.exists("/dev/zero"):
+        pytest.skip("no /dev/zero here")
+    csv_input = "--records" in options
+    mapping = ["--mapping", str(ROOT / "fixtures" / "csv" / "force-mapping.yaml")] if csv_input else []
+    source = ROOT / "fixtures" / "csv" / "incidents.csv" if csv_input or "--mapping" in options else ROOT / "fixtures"
+    proc = subprocess.run(
+        [sys.executable, "-m", "checker", "audit", str(source), *mapping, *options, "--out", str(tmp_path / "out")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    where = "/dev/zero: " + (
+        "cannot read the key file: " + DEVICE.removeprefix("cannot read: ") if "--key-file" in options else DEVICE
+    )
+    assert proc.returncode == EXIT_ERROR and where in proc.stderr, proc.stderr[-500:]
+    assert "Traceback" not in proc.stderr
+
+
 # --- CSV exports ------------------------------------------------------------------------------------
 
 CSV_FIX = ROOT / "fixtures" / "csv"

@@ -22,6 +22,7 @@ from checker.audit.stats import (
     holm_adjust,
 )
 from checker.core.errors import CheckerError, Problem
+from checker.core.files import refuse_device
 
 COMPARE_VERSION = "1.1"
 METHOD = (
@@ -39,6 +40,7 @@ def load_summary(path: Path) -> dict[str, Any]:
             raise CheckerError([Problem("a folder with no summary.json: not an audit report folder", file=str(path))])
         path = path / "summary.json"
     try:
+        refuse_device(path)
         doc = orjson.loads(path.read_bytes())
     except OSError as exc:
         raise CheckerError([Problem(f"cannot read: {exc.strerror}", file=str(path))]) from None

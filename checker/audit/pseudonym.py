@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from checker.core.errors import CheckerError, Problem
+from checker.core.files import refuse_device
 
 KEY_ENV = "CRIMECHECK_PSEUDONYM_KEY"
 PREFIX = "P-"
@@ -131,6 +132,7 @@ def load_key(key_file: Path | None) -> bytes:
     """The key from --key-file, else from $CRIMECHECK_PSEUDONYM_KEY; a located error when neither."""
     if key_file is not None:
         try:
+            refuse_device(key_file)
             text = key_file.read_bytes()
         except OSError as exc:
             raise CheckerError([Problem(f"cannot read the key file: {exc.strerror}", file=str(key_file))]) from None

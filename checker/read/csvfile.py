@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import IO
 
 from checker.core.errors import Problem, RuleError
+from checker.core.files import refuse_device
 
 csv.field_size_limit(1 << 24)  # narratives can be long; the default 128 KB limit rejects real logs
 
@@ -48,6 +49,7 @@ class CsvFile:
         FIFO or a process substitution (`--records <(...)`) can be read only once, so it is first
         copied to a private temporary file (mode 0600 in a 0700 directory, removed on close)."""
         try:
+            refuse_device(self.path)  # a pipe is copied below; /dev/zero would fill the disk
             self._stream = open(self.path, "rb")  # noqa: SIM115 - closed by close(); rows stream lazily
             if not stat.S_ISREG(os.fstat(self._stream.fileno()).st_mode):
                 self._stream = self._spooled(self._stream)

@@ -19,6 +19,7 @@ import orjson
 from pydantic import ValidationError
 
 from checker.core.errors import CheckerError, InputError, Problem, dotted
+from checker.core.files import refuse_device
 from checker.core.models import (
     DEFAULT_LIMITS,
     Incident,
@@ -159,6 +160,7 @@ def read_items(path: Path | str, stream: BinaryIO | None = None, parse: bool = T
             stream = sys.stdin.buffer
         else:
             try:
+                refuse_device(name)
                 stream = open(name, "rb")  # noqa: SIM115 - closed below, the generator may pause
             except OSError as exc:
                 yield Item(name, None, 0, problem=Problem(f"cannot read: {exc.strerror}", file=name))

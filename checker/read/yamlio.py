@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pydantic import BaseModel, ValidationError
 
 from checker.core.errors import Problem, dotted
+from checker.core.files import refuse_device
 from checker.read.diskcache import cache_dir, read_private, write_private
 
 if TYPE_CHECKING:
@@ -135,8 +136,11 @@ class YamlDoc:
 def load_yaml(path: Path) -> tuple[YamlDoc | None, list[Problem]]:
     """Read one YAML file safely; a syntax error becomes a located Problem, not an exception."""
     try:
+        refuse_device(path)
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:  # the file is named beside the message: the reason alone
+        return None, [Problem(f"cannot read: {exc.strerror or exc}", file=str(path))]
+    except UnicodeDecodeError as exc:
         return None, [Problem(f"cannot read: {exc}", file=str(path))]
     key = hashlib.sha256(text.encode()).hexdigest() if _caching.get() else None
     if key is not None and (found := _STORE.get(key)) is not None:
