@@ -29,6 +29,7 @@ from checker.serve import schemas
 from checker.serve.auth import ROLES, digest, new_token
 from checker.serve.main import openapi_document
 from checker.serve.store import Store, migrations
+from checker.serve.workers import MAX_REQUEST_INCIDENTS
 
 FIX = ROOT / "fixtures" / "incidents"
 AS_OF = "2025-02-01T00:00:00Z"
@@ -157,6 +158,24 @@ def test_bodies_over_the_limit_get_413(server: Server) -> None:
     assert server.call("PUT", "/v1/incidents/X", "system", content=big).status_code == 413
     just_under = json.dumps(fixture(CANCELLED)).encode().ljust(MAX_BODY, b" ")
     assert server.call("POST", f"/v1/check?as_of={AS_OF}", "supervisor", content=just_under).status_code == 200
+
+
+def test_a_request_of_more_than_the_limit_of_incidents_is_refused_whole(server: Server) -> None:
+    # 1.6 million `{}` lines fit under the service's byte limit; each was checked, rejected and listed
+    at_limit = b"{}\n" * MAX_REQUEST_INCIDENTS
+    answer = server.call("POST", f"/v1/check?as_of={AS_OF}", "supervisor", content=at_limit)
+    assert answer.status_code == 422
+    assert answer.json()["counts"]["read"] == answer.json()["counts"]["rejected"] == MAX_REQUEST_INCIDENTS
+    valid = json.dumps(fixture(CANCELLED)).encode() + b"\n"
+    over = valid + at_limit
+    answer = server.call("POST", f"/v1/check?as_of={AS_OF}", "supervisor", content=over)
+    assert answer.status_code == 422
+    doc = schemas.CheckDocument.model_validate(answer.json())
+    assert doc.counts.checked == 0 and doc.findings == []  # nothing of a refused request is kept
+    (refused,) = answer.json()["rejected"]
+    (error,) = refused["errors"]
+    assert error["line"] == MAX_REQUEST_INCIDENTS + 1 and error["file"] == "request"
+    assert error["message"].startswith(f"more than {MAX_REQUEST_INCIDENTS:,} incidents in one request")
 
 
 def put(server: Server, incident: dict[str, Any]) -> dict[str, Any]:
