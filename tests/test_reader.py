@@ -9,9 +9,12 @@ import os
 import threading
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 import checker.read.incidents as reader
 from checker.cli.main import main
@@ -214,3 +217,75 @@ def test_an_unparsed_item_keeps_its_column(tmp_path: Path) -> None:
     parsed = [item.parsed() for item in read_items(path, parse=False)]
     assert parsed == list(read_items(path))
     assert parsed[1].problem is not None and "(column 43)" in parsed[1].problem.message
+
+
+# --- values too big to keep, and input that never ends -------------------------------------------
+
+
+def _big(n: int, incident_id: str) -> dict[str, object]:
+    """An incident whose narrative holds n characters, escaped ones among them (quotes, backslashes)."""
+    return {**GOOD, "incident_id": incident_id, "narrative": ('ab"c\\d' * (n // 6 + 1))[:n]}
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    sizes=st.lists(st.sampled_from([0, 0, 2500, 9000]), min_size=1, max_size=6),
+    chunk=st.integers(min_value=5, max_value=300),
+    array=st.booleans(),
+)
+@example(sizes=[9000], chunk=5, array=False)  # shrunk: the string was held whole (12,318 bytes)
+@example(sizes=[0, 9000, 0], chunk=7, array=True)
+def test_values_too_big_are_read_through_wherever_the_chunks_fall(sizes: list[int], chunk: int, array: bool) -> None:
+    """A value over the limit is rejected and the others read as they are, wherever the chunks fall
+    (inside a string, inside an escape, between values); past the limit the reader holds a few
+    chunks, not the value (a string of any length was held whole, and scanned again per chunk)."""
+    docs = [_big(n, f"I-{i}") if n else {**GOOD, "incident_id": f"I-{i}"} for i, n in enumerate(sizes)]
+    texts = [json.dumps(d, indent=None if array else 1).encode() for d in docs]
+    data = b"[" + b",\n".join(texts) + b"]\n" if array else b"\n".join(texts) + b"\n"
+    expected = list(read_items("in.json", io.BytesIO(data)))
+    limit = 4000
+    held = [0]
+    more = reader._Cutter.more
+
+    def watched(self: Any, pos: int) -> int:
+        out = more(self, pos)
+        held[0] = max(held[0], len(self.buf))
+        return out
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(reader, "MAX_ITEM_BYTES", limit)
+        mp.setattr(reader, "CHUNK", chunk)
+        mp.setattr(reader, "DETECT_BYTES", 64)  # the file is read in chunks from its first line on
+        mp.setattr(reader._Cutter, "more", watched)
+        got = list(read_items("in.json", io.BytesIO(data)))
+    assert [(i.line, i.index) for i in got] == [(i.line, i.index) for i in expected]
+    for small, whole, text in zip(got, expected, texts, strict=True):
+        if len(text) > limit:
+            assert small.problem is not None and "more than 4,000 bytes" in small.problem.message
+            assert small.problem.line == whole.line
+        else:
+            assert small.problem is None and small.data == whole.data
+    assert held[0] <= limit + reader.LOOKAHEAD_LINES * 64 + 3 * chunk
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"[" + b"0" * 3_000_000,  # a value with no structure at all (/dev/zero read as standard input)
+        b'[{"narrative": "' + b"x" * 3_000_000,  # a string that never closes
+        b'{"incident_id": "A"}\n{"incident_id": "LONG", "n": "' + b"x" * 3_000_000,  # a line that never ends
+        b'[{"narrative": "a\\\n' + b"x" * 3_000_000 + b'"}, {"incident_id": "B"}]',  # stuck at \ and a line end
+    ],
+    ids=["no-structure", "open-string", "endless-line", "backslash-line-end"],
+)
+def test_input_that_runs_on_past_the_skip_limit_ends_the_reading(monkeypatch: pytest.MonkeyPatch, data: bytes) -> None:
+    """An item over the limit is read through to its end, and dropped; one that runs on past
+    MAX_SKIP_BYTES ends the reading of its input with a rejection saying so (`check - < /dev/zero`
+    read for ever). Memory stays at a few chunks meanwhile."""
+    monkeypatch.setattr(reader, "MAX_ITEM_BYTES", 100_000)
+    monkeypatch.setattr(reader, "MAX_SKIP_BYTES", 1_000_000)
+    items = list(read_items("endless", io.BytesIO(data)))
+    last = items[-1]
+    assert last.problem is not None and "nor anything after it: it runs on past 1,000,000 bytes" in last.problem.message
+    assert all(i.problem is not None or i.data == {"incident_id": "A"} for i in items)
+    assert len(items) == (2 if data.startswith(b'{"incident_id": "A"}') else 1)

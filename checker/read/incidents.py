@@ -177,12 +177,18 @@ def read_items(path: Path | str, stream: BinaryIO | None = None, parse: bool = T
 
 CHUNK = 1 << 20  # bytes read at a time: memory stays flat whatever the size of the file
 MAX_ITEM_BYTES = 64 << 20  # one incident as JSON; far above what the record bounds let through
+# An item over MAX_ITEM_BYTES is read on to its end and dropped, so that the next can be read; one
+# that runs on past this ends the reading of its input (`crimecheck check - < /dev/zero` never ended).
+MAX_SKIP_BYTES = 1 << 30
 DETECT_BYTES = 8 << 20  # read at most, to tell JSON Lines from other JSON
 LOOKAHEAD_LINES = 20
 # Skip strings and everything but structure, then stop at one structural character: the C regex
 # engine walks the text, Python sees only brackets and commas. A string cut off by the end of the
 # buffer does not match, so the cut never falls inside a string.
 _STRUCTURE = re.compile(rb'(?:[^"\[\]{},]++|"(?:[^"\\]++|\\.)*+")*+([\[\]{},])')
+# What _STRUCTURE passes over: whole non-structural tokens, and whole characters inside a string
+_TOKENS = re.compile(rb'(?:[^"\[\]{},]++|"(?:[^"\\]++|\\.)*+")*+')
+_STRING_BODY = re.compile(rb'(?:[^"\\]++|\\.)*+')
 _OPEN = b"[{"
 _CLOSE = b"]}"
 
@@ -263,14 +269,22 @@ def _lines_ahead(head: list[bytes], stream: BinaryIO) -> bool:
     return False
 
 
+class _Endless(Exception):
+    """An item ran on past MAX_SKIP_BYTES: its input is not read further."""
+
+
 def _bounded_line(stream: BinaryIO, limit: int | None = None) -> bytes:
-    """One line, or its first `limit` bytes (MAX_ITEM_BYTES + 1); the rest of it is read on, and dropped."""
+    """One line, or its first `limit` bytes (MAX_ITEM_BYTES + 1); the rest of it is read on, and
+    dropped, up to MAX_SKIP_BYTES (then _Endless)."""
     limit = MAX_ITEM_BYTES + 1 if limit is None else limit
     line = stream.readline(limit)
     if len(line) >= limit and not line.endswith(b"\n"):
-        rest = line
+        rest, skipped = line, 0
         while rest and not rest.endswith(b"\n"):
             rest = stream.readline(CHUNK)
+            skipped += len(rest)
+            if skipped > MAX_SKIP_BYTES:
+                raise _Endless
     return line
 
 
@@ -287,18 +301,24 @@ def _chain(head: bytes, stream: BinaryIO) -> Iterator[bytes]:
 
 def _lines(name: str, lines: Iterable[bytes], parse: bool = True) -> Iterator[Item]:
     index = 0
-    for number, raw in enumerate(lines, start=1):
-        if not raw.strip(_WHITESPACE):
-            continue
-        if len(raw) > MAX_ITEM_BYTES:
-            yield Item(name, number, index, problem=_too_big(name, number, raw))
-        else:
-            yield _value(name, number, 1, index, raw.rstrip(b"\r\n"), parse)
-        index += 1
+    number = 0
+    try:
+        for number, raw in enumerate(lines, start=1):
+            if not raw.strip(_WHITESPACE):
+                continue
+            if len(raw) > MAX_ITEM_BYTES:
+                yield Item(name, number, index, problem=_too_big(name, number, raw))
+            else:
+                yield _value(name, number, 1, index, raw.rstrip(b"\r\n"), parse)
+            index += 1
+    except _Endless:
+        yield Item(name, number + 1, index, problem=_too_big(name, number + 1, b"", endless=True))
 
 
-def _too_big(name: str, line: int, raw: bytes) -> Problem:
+def _too_big(name: str, line: int, raw: bytes, endless: bool = False) -> Problem:
     msg = f"an incident of more than {MAX_ITEM_BYTES:,} bytes of JSON; not read"
+    if endless:
+        msg += f", nor anything after it: it runs on past {MAX_SKIP_BYTES:,} bytes without ending"
     return Problem(msg, file=name, line=line, record=_guess_id(raw[:CHUNK]))
 
 
@@ -361,19 +381,57 @@ class _Cutter:
         self.start = 0  # where the value being cut starts
         self.index = 0  # values given so far
         self.oversize: Problem | None = None  # the value being cut is too big: read through, not kept
+        self.skipped = 0  # bytes of it read through (past MAX_SKIP_BYTES, _Endless)
 
     def more(self, pos: int) -> int:
-        """Read the next chunk, dropping what is already cut; the new scanning position."""
-        if self.oversize is None and pos - self.start > MAX_ITEM_BYTES:
-            line, _ = self.value_start(pos)
+        """Read the next chunk, dropping what is already cut (or, of a value too big, read
+        through); the new scanning position."""
+        # the value being cut runs at least to the end of the buffer: no structure follows `pos`
+        if self.oversize is None and len(self.buf) - self.start > MAX_ITEM_BYTES:
+            line, _ = self.value_start(len(self.buf))
             self.oversize = _too_big(self.name, line, bytes(self.buf[self.start : self.start + CHUNK]))
-        drop = pos if self.oversize is not None else self.start
+            self.skipped = 0
+        drop = self.start
+        if self.oversize is not None:
+            pos = drop = self._through(pos)
+            self.skipped += drop
+            if self.skipped > MAX_SKIP_BYTES:
+                raise _Endless
         self.cursor.drop(self.buf, drop)
         self.start = max(self.start - drop, 0)
         chunk = self.stream.read(CHUNK)
         self.eof = not chunk
         self.buf += chunk
         return pos - drop
+
+    def _through(self, pos: int) -> int:
+        """How much of a value too big to keep can be dropped so that scanning goes on as before:
+        the whole tokens after `pos`; in a string left open by the end of the buffer, its whole
+        characters too, its last one made the string's opening quote (a string of any length is
+        held in a few bytes). A string that cannot go on (a backslash before a line end) holds
+        everything to the end of the input, which is read through."""
+        buf = self.buf
+        end = _reach(_TOKENS, buf, pos)
+        if end == len(buf):  # (else an open string starts at `end`: no structure follows `pos`)
+            return end
+        inner = _reach(_STRING_BODY, buf, end + 1)
+        if inner + 1 < len(buf):  # stuck at a backslash and a line end: what follows is read through
+            self.skipped += len(buf) - (inner + 2)
+            del buf[inner + 2 :]
+            return end
+        if inner - 1 > end:
+            self.cursor.at(buf, inner)  # lines counted before a byte is overwritten
+            buf[inner - 1] = ord('"')
+            return inner - 1
+        return end
+
+    def endless(self) -> Item:
+        """The value being read through, which ran on past MAX_SKIP_BYTES: the input's last item."""
+        assert self.oversize is not None
+        line = self.oversize.line or 1
+        problem = replace(_too_big(self.name, line, b"", endless=True), record=self.oversize.record)
+        self.index += 1
+        return Item(self.name, line, self.index - 1, problem=problem)
 
     def value_start(self, end: int) -> tuple[int, int]:
         """Line and column of the first non-blank byte of the value being cut (it ends at `end`)."""
@@ -400,6 +458,12 @@ class _Cutter:
         return _value(self.name, line, column, self.index - 1, raw, self.parse)
 
 
+def _reach(pattern: re.Pattern[bytes], buf: bytearray, pos: int) -> int:
+    """Where a pattern that may match nothing stops, matched at `pos`."""
+    m = pattern.match(buf, pos)
+    return pos if m is None else m.end()
+
+
 def _values(name: str, head: bytes, stream: BinaryIO, array: bool, parse: bool = True) -> Iterator[Item]:
     """The top-level JSON values of a stream, each parsed on its own as soon as it is cut (unless
     `parse` is False: see read_items).
@@ -418,7 +482,11 @@ def _values(name: str, head: bytes, stream: BinaryIO, array: bool, parse: bool =
         if m is None:
             if cutter.eof:
                 break
-            pos = cutter.more(pos)
+            try:
+                pos = cutter.more(pos)
+            except _Endless:
+                yield cutter.endless()
+                return
             continue
         char = m.group(1)
         at, pos = m.end() - 1, m.end()
