@@ -204,7 +204,9 @@ _WORKER: _Process | None = None
 
 def _start_worker(rules: Path, reference: Path | None, evaluator: str, settings: Settings) -> None:
     global _WORKER
-    checker = Checker(load_rules(rules, reference), evaluator=evaluator)  # type: ignore[arg-type]
+    ruleset = load_rules(rules, reference)
+    ruleset.prepare_screen()
+    checker = Checker(ruleset, evaluator=evaluator)  # type: ignore[arg-type]
     _WORKER = _Process(checker, Renderer(settings.include_narrative), settings)
     tune_gc_for_checking()  # for the life of the process, which only checks
 
@@ -237,6 +239,7 @@ def checked_chunks(
     the one `queue` would have given."""
     seen = SeenIds()
     if workers <= 1:
+        ruleset.prepare_screen()
         here = _Process(Checker(ruleset, evaluator=evaluator), Renderer(settings.include_narrative), settings)  # type: ignore[arg-type]
         with checking_gc():
             for chunk in batches:

@@ -268,6 +268,13 @@ class Lexicon:
                 self._prefilter_pending = False
         return self._prefilter
 
+    def prefilter_now(self) -> None:
+        """Start building the prefilter now, beside what follows, rather than after
+        PREFILTER_AFTER screens: for a process that will screen a batch."""
+        if self._prefilter_pending and self._prefilter_countdown > 0:
+            self._prefilter_countdown = 0  # (so that no screen starts a second build)
+            threading.Thread(target=self.prepare_prefilter, name="prefilter", daemon=True).start()
+
     def _candidates(self, folded: str) -> tuple[tuple[str, re.Pattern[str]], ...]:
         """The families that may match ``folded``: all of them until the prefilter is built."""
         prefilter = self._prefilter
