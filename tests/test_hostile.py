@@ -150,6 +150,54 @@ def test_a_worker_that_dies_is_noticed(tmp_path: Path) -> None:
     assert "internal error: the process checking this incident died" in str(rejected)
 
 
+CANNOT_START = {
+    # the worker's rules cannot be loaded: the reason is said
+    "raises": """
+import checker.audit.stream as stream
+
+
+def _gone(*args, **kwargs):
+    raise ValueError("the rules folder went away")
+
+
+stream.load_rules = _gone
+""",
+    # the worker dies before it can say anything (as out of memory would)
+    "dies": """
+import os, signal
+import checker.audit.stream as stream
+
+
+def _dies(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+stream._start_worker = _dies
+""",
+}
+
+
+@pytest.mark.parametrize("how", sorted(CANNOT_START))
+def test_workers_that_cannot_start_stop_the_audit_with_the_reason(tmp_path: Path, how: str) -> None:
+    """Not every incident tried alone in a process of its own (511 processes a chunk) and rejected
+    as if the engine had aborted on it: the audit stops at once, saying why, and leaves no report."""
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(CANNOT_START[how])  # the audit's own process never calls these
+    path = jsonl(tmp_path / "in.jsonl", *({**GOOD, "incident_id": f"OK-{i}"} for i in range(300)))
+    report = tmp_path / "report"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(hook), str(ROOT)])}
+    args = ["audit", str(path), "--as-of", AS_OF, "--out", str(report), "--quiet", "--workers", "2"]
+    started = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-m", "checker", *args], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert proc.returncode == EXIT_ERROR, proc.stderr[-2000:]
+    why = "the rules folder went away" if how == "raises" else "they die as they start (out of memory?)"
+    assert f"the audit's worker processes cannot start: {why}; --workers 1 checks here" in proc.stderr
+    assert not report.exists() and time.monotonic() - started < 60
+
+
 # --- what must not leak -----------------------------------------------------------------------------
 
 KEY = "c3a1f09e5b7d2c4816e0a9f3b5d7c1e2846a0f9b3d5c7e1a2b4d6f8091a3c5e7"

@@ -24,7 +24,7 @@ from checker.audit.measures import CHUNK
 from checker.audit.report_rows import Rendered, Renderer, joined
 from checker.audit.rows import Queued, Settings, check_chunk, rejected_item
 from checker.check.checker import Checker
-from checker.core.errors import Problem
+from checker.core.errors import CheckerError, Problem
 from checker.core.models import normalise_id
 from checker.read.incidents import Item
 from checker.rules.loader import RuleSet, load_rules
@@ -200,20 +200,35 @@ def _repeats(rendered: Rendered, seen: SeenIds) -> frozenset[int]:
 
 
 _WORKER: _Process | None = None
+_START_ERROR = "not started"  # why _WORKER is None, for the parent
 
 
 def _start_worker(rules: Path, reference: Path | None, evaluator: str, settings: Settings) -> None:
-    global _WORKER
-    ruleset = load_rules(rules, reference)
-    ruleset.prepare_screen()
-    checker = Checker(ruleset, evaluator=evaluator)  # type: ignore[arg-type]
+    global _WORKER, _START_ERROR
+    try:
+        ruleset = load_rules(rules, reference)
+        ruleset.prepare_screen()
+        checker = Checker(ruleset, evaluator=evaluator)  # type: ignore[arg-type]
+    except Exception as exc:  # said with each chunk sent here: a failed initializer only breaks the pool
+        _START_ERROR = str(exc) or type(exc).__name__
+        return
     _WORKER = _Process(checker, Renderer(settings.include_narrative), settings)
     tune_gc_for_checking()  # for the life of the process, which only checks
 
 
 def _work(chunk: list[Queued], widths_for: frozenset[str], repeats: frozenset[int]) -> Rendered:
-    assert _WORKER is not None, "worker not started"
+    if _WORKER is None:
+        raise _cannot_start(_START_ERROR)
     return _WORKER.run(chunk, widths_for, repeats)
+
+
+def _start_error() -> str | None:
+    """Why this worker could not start, or None: asked of a fresh worker after a pool broke."""
+    return None if _WORKER is not None else _START_ERROR
+
+
+def _cannot_start(why: str) -> CheckerError:
+    return CheckerError([Problem(f"the audit's worker processes cannot start: {why}; --workers 1 checks here")])
 
 
 def checked_chunks(
@@ -312,6 +327,7 @@ class _Workers:
         except BrokenProcessPool:
             pass
         self.pool.shutdown(wait=False, cancel_futures=True)
+        self._probe()  # a pool whose workers die as they start is not an incident's doing
         outcome = joined(self._isolate(chunk, widths_for, repeats), self.settings.window_s)
         self.pool = self._new(self.workers)
         lost = [(c, w, r) for c, w, r, _ in self.pending]
@@ -319,6 +335,19 @@ class _Workers:
         for c, w, r in lost:
             self.submit(c, w, r)
         return outcome
+
+    def _probe(self) -> None:
+        """Raise the reason when a fresh worker cannot start (else every incident would be tried
+        alone in a process of its own, each rejected as if the engine had aborted)."""
+        probe = self._new(1)
+        try:
+            why = probe.submit(_start_error).result()
+        except BrokenProcessPool:
+            why = "they die as they start (out of memory?)"
+        finally:
+            probe.shutdown(wait=False, cancel_futures=True)
+        if why is not None:
+            raise _cannot_start(why)
 
     def _isolate(self, chunk: list[Queued], widths_for: frozenset[str], repeats: frozenset[int]) -> list[Rendered]:
         """Check the chunk in a process of its own; when that dies too, halve it, down to one item."""

@@ -35,6 +35,11 @@ class CheckerError(Exception):
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
 
+    def __reduce__(self) -> tuple[type[CheckerError], tuple[list[Problem]]]:
+        # made again from its problems (not from its text) where it is unpickled: an audit's
+        # worker raises it, the audit's own process shows it
+        return type(self), (self.problems,)
+
 
 class InputError(CheckerError):
     """An incident record that cannot be checked (bad JSON, missing or impossible fields)."""
