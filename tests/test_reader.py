@@ -289,3 +289,55 @@ def test_input_that_runs_on_past_the_skip_limit_ends_the_reading(monkeypatch: py
     assert last.problem is not None and "nor anything after it: it runs on past 1,000,000 bytes" in last.problem.message
     assert all(i.problem is not None or i.data == {"incident_id": "A"} for i in items)
     assert len(items) == (2 if data.startswith(b'{"incident_id": "A"}') else 1)
+
+
+_PIECES = [
+    b"[",
+    b"]",
+    b"{",
+    b"}",
+    b",",
+    b":",
+    b" ",
+    b"\n",
+    b"\r\n",
+    b'"a"',
+    b'"x,y"',
+    b'"[{"',
+    b'"\\""',
+    b'"\\\\"',
+    b'"a\\',
+    b"1",
+    b"true",
+    b"null",
+    b'"incident_id"',
+    b"\xc3\xa9",
+]
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    pieces=st.lists(st.sampled_from(_PIECES), max_size=60),
+    chunk=st.sampled_from([3, 7, 64, 1 << 20]),
+    start=st.sampled_from([b"[", b"{", b""]),
+    limit=st.sampled_from([12, 30, 64 << 20]),
+)
+@example(pieces=[b"{", b"[", b"]", b",", b"{", b"}", b"}", b","], chunk=3, start=b"[", limit=64 << 20)
+# an item read through past the limit, a comma after the scanning position: taken for a string
+@example(pieces=[b"{", b'"a"', b":", b'"x,y"', b",", b'"a"', b"}", b",", b"1"] * 3, chunk=3, start=b"[", limit=12)
+def test_brackets_skipped_whole_cut_the_same_values(pieces: list[bytes], chunk: int, start: bytes, limit: int) -> None:
+    """Skipping a bracket pair that holds no other, commas and all (_ELEMENTS, _DEEP), cuts any
+    bytes (valid JSON or not) into the same items, lines and errors as looking at every bracket
+    and comma, wherever the chunks fall, items too big to keep included."""
+    data = start + b"".join(pieces)
+
+    def items(skip: bool) -> list[tuple[object, ...]]:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(reader, "_SKIP_LEAVES", skip)
+            mp.setattr(reader, "CHUNK", chunk)
+            mp.setattr(reader, "DETECT_BYTES", 8)
+            mp.setattr(reader, "MAX_ITEM_BYTES", limit)
+            got = list(read_items("in.json", io.BytesIO(data), parse=False))
+        return [(i.line, i.index, i.column, i.raw, str(i.problem)) for i in got]
+
+    assert items(True) == items(False)
