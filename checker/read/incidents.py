@@ -193,6 +193,7 @@ _STRUCTURE = re.compile(rb'(?:[^"\[\]{},]++|"(?:[^"\\]++|\\.)*+")*+([\[\]{},])')
 _LEAF = rb'[\[{](?:[^"\[\]{}]++|"(?:[^"\\]++|\\.)*+")*+[\]}]'
 _ELEMENTS = re.compile(rb'(?:[^"\[\]{},]++|"(?:[^"\\]++|\\.)*+"|' + _LEAF + rb")*+([\[\]{},])")
 _DEEP = re.compile(rb'(?:[^"\[\]{}]++|"(?:[^"\\]++|\\.)*+"|' + _LEAF + rb")*+([\[\]{}])")
+_QUOTE = ord('"')
 _SKIP_LEAVES = True  # False: _STRUCTURE throughout (the tests' reference)
 # What the three pass over, commas and pairs included: where one found nothing more, only an open
 # string (or the end of what was read) follows this
@@ -486,19 +487,35 @@ def _values(name: str, head: bytes, stream: BinaryIO, array: bool, parse: bool =
     pos = 0  # scanned up to here
     depth = 0
     opened = False  # the array's opening bracket was seen
+    body: int | None = None  # in a string left open by the end of the buffer: read up to here
     while True:
-        if depth == 0 or not _SKIP_LEAVES:
-            m = _STRUCTURE.match(buf, pos)
+        if body is not None:  # only the string's own characters are read again, not the string
+            upto = _reach(_STRING_BODY, buf, body)
+            if upto < len(buf) and buf[upto] == _QUOTE:
+                pos, body = upto + 1, None
+            else:
+                body = upto
+        if body is None:
+            if depth == 0 or not _SKIP_LEAVES:
+                m = _STRUCTURE.match(buf, pos)
+            else:
+                m = (_ELEMENTS if array and depth == 1 else _DEEP).match(buf, pos)
+            if m is None:  # whole tokens, then a string left open or the end: read on from there
+                pos = _reach(_PASSED, buf, pos)
+                body = pos + 1 if pos < len(buf) else None
         else:
-            m = (_ELEMENTS if array and depth == 1 else _DEEP).match(buf, pos)
+            m = None
         if m is None:
             if cutter.eof:
                 break
             try:
-                pos = cutter.more(pos)
+                moved = cutter.more(pos)
             except _Endless:
                 yield cutter.endless()
                 return
+            # (a string read through as too big is rewritten short: read again from its quote)
+            body = None if body is None or cutter.oversize is not None else body - (pos - moved)
+            pos = moved
             continue
         char = m.group(1)
         at, pos = m.end() - 1, m.end()
