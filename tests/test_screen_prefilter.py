@@ -354,8 +354,10 @@ def test_an_audit_worker_loads_the_lexicon_and_its_prefilter_when_it_starts() ->
     screen = ruleset.screen
     assert screen is not None
     ruleset.prepare_screen()
-    lexicon = screen._screen.__self__  # type: ignore[attr-defined]  # the bound Lexicon.screen
+    lexicon = screen._lexicon  # type: ignore[attr-defined]
     assert isinstance(lexicon, Lexicon) and _built(lexicon)
+    ruleset.prepare_screen()  # again: the same lexicon, nothing more to build
+    assert screen._lexicon is lexicon  # type: ignore[attr-defined]
 
 
 def test_plain_lexicon_never_builds_one(lexicon: Lexicon) -> None:

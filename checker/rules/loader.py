@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import AwareDatetime, Field, field_validator
 
@@ -20,6 +20,9 @@ from checker.read.yamlio import YamlDoc, cached_parsing, load_yaml
 from checker.rules.conditions import Branch, Leaf, Node, Parser, Pattern, expand_ref_alternatives, with_guards
 from checker.rules.facts_schema import FACT_SCHEMA, Hit, Screen
 from checker.rules.reference import Reference, Source, load_reference
+
+if TYPE_CHECKING:
+    from checker.narrative.screen import Lexicon
 
 AREAS = ("timeliness", "recording", "rape_n100", "cancellation", "classification", "counting", "flags")
 OUTCOMES = ("breach", "risk", "needs_review")
@@ -209,24 +212,23 @@ class _LazyScreen:
 
     def __init__(self, directory: Path) -> None:
         self._directory = directory
-        self._screen: Screen | None = None
+        self._lexicon: Lexicon | None = None
 
     def __call__(self, text: str, covered: frozenset[str] = frozenset()) -> Sequence[Hit]:
-        if self._screen is None:
-            self.prepare(prefilter=False)
-            assert self._screen is not None
-        return self._screen(text, covered)
+        return self._loaded().screen(text, covered)
 
-    def prepare(self, prefilter: bool = True) -> None:
-        """Load the lexicon; with `prefilter`, start building its prefilter now."""
-        # optimised and not linted (the tests and `rules test` lint each pattern), and kept
-        # compiled on disk (see checker.narrative.cache)
-        from checker.narrative.cache import load_lexicon_cached  # imported only for a narrative
+    def prepare(self) -> None:
+        """Load the lexicon now and start building its prefilter."""
+        self._loaded().prefilter_now()
 
-        lexicon = load_lexicon_cached(self._directory)
-        self._screen = lexicon.screen
-        if prefilter:
-            lexicon.prefilter_now()
+    def _loaded(self) -> Lexicon:
+        if self._lexicon is None:
+            # optimised and not linted (the tests and `rules test` lint each pattern), and kept
+            # compiled on disk (see checker.narrative.cache)
+            from checker.narrative.cache import load_lexicon_cached  # imported only for a narrative
+
+            self._lexicon = load_lexicon_cached(self._directory)
+        return self._lexicon
 
 
 def _template_fields(message: str) -> list[tuple[str, str]]:
