@@ -326,7 +326,7 @@ _PIECES = [
 # an item read through past the limit, a comma after the scanning position: taken for a string
 @example(pieces=[b"{", b'"a"', b":", b'"x,y"', b",", b'"a"', b"}", b",", b"1"] * 3, chunk=3, start=b"[", limit=12)
 def test_brackets_skipped_whole_cut_the_same_values(pieces: list[bytes], chunk: int, start: bytes, limit: int) -> None:
-    """Skipping a bracket pair that holds no other, commas and all (_ELEMENTS, _DEEP), cuts any
+    """Skipping a bracket pair that holds no other, commas and all (_DEEP), cuts any
     bytes (valid JSON or not) into the same items, lines and errors as looking at every bracket
     and comma, wherever the chunks fall, items too big to keep included."""
     data = start + b"".join(pieces)

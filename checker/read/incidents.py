@@ -186,17 +186,15 @@ LOOKAHEAD_LINES = 20
 # engine walks the text, Python sees only brackets and commas. A string cut off by the end of the
 # buffer does not match, so the cut never falls inside a string.
 _STRUCTURE = re.compile(rb'(?:[^"\[\]{},]++|"(?:[^"\\]++|\\.)*+")*+([\[\]{},])')
-# Inside a value only its brackets count, and a bracket pair holding no other (`{"a": 1, "b": "x"}`,
-# `[]`) changes nothing: skipped whole, with the commas within it. An array's element is cut at
-# the commas between elements (_ELEMENTS); deeper in, the commas do not count either (_DEEP). So
-# Python sees ~18 characters of an incident instead of ~85.
+# Inside an array's element or a document only brackets count (_DEEP), and a bracket pair holding
+# no other (`{"a": 1, "b": "x"}`, `[]`) changes nothing: skipped whole, with the commas within it.
+# So Python sees ~20 characters of an incident instead of ~85.
 _LEAF = rb'[\[{](?:[^"\[\]{}]++|"(?:[^"\\]++|\\.)*+")*+[\]}]'
-_ELEMENTS = re.compile(rb'(?:[^"\[\]{},]++|"(?:[^"\\]++|\\.)*+"|' + _LEAF + rb")*+([\[\]{},])")
 _DEEP = re.compile(rb'(?:[^"\[\]{}]++|"(?:[^"\\]++|\\.)*+"|' + _LEAF + rb")*+([\[\]{}])")
 _QUOTE = ord('"')
 _SKIP_LEAVES = True  # False: _STRUCTURE throughout (the tests' reference)
-# What the three pass over, commas and pairs included: where one found nothing more, only an open
-# string (or the end of what was read) follows this
+# What _STRUCTURE and _DEEP pass over, commas and pairs included: where one found nothing more,
+# only an open string (or the end of what was read) follows this
 _PASSED = re.compile(rb'(?:[^"\[\]{}]++|"(?:[^"\\]++|\\.)*+"|' + _LEAF + rb")*+")
 _STRING_BODY = re.compile(rb'(?:[^"\\]++|\\.)*+')  # whole characters inside a string
 _BLANK = re.compile(rb"[ \t\r\n]*+")  # _WHITESPACE
@@ -497,10 +495,10 @@ def _values(name: str, head: bytes, stream: BinaryIO, array: bool, parse: bool =
             else:
                 body = upto
         if body is None:
-            if depth == 0 or not _SKIP_LEAVES:
+            if depth == 0 or (array and depth == 1) or not _SKIP_LEAVES:
                 m = _STRUCTURE.match(buf, pos)
             else:
-                m = (_ELEMENTS if array and depth == 1 else _DEEP).match(buf, pos)
+                m = _DEEP.match(buf, pos)
             if m is None:  # whole tokens, then a string left open or the end: read on from there
                 pos = _reach(_PASSED, buf, pos)
                 body = pos + 1 if pos < len(buf) else None
