@@ -223,6 +223,12 @@ def test_mapping_and_files_must_agree(tmp_path: Path) -> None:
     empty.write_text("")
     with pytest.raises(RuleError, match="no header row"):
         list(read_csv_items(m, empty, CSV_FIX / "crimes.csv"))
+    # an old Mac export: every line ends with a carriage return alone, so the file is one line
+    mac = tmp_path / "mac.csv"
+    mac.write_bytes((CSV_FIX / "incidents.csv").read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r"))
+    with pytest.raises(RuleError, match="lines end with a carriage return alone") as raised:
+        list(read_csv_items(m, mac, CSV_FIX / "crimes.csv"))
+    assert raised.value.problems[0].file == str(mac) and raised.value.problems[0].line == 1
 
 
 def test_mapping_fields_follow_the_contract() -> None:

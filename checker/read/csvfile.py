@@ -34,11 +34,14 @@ class CsvFile:
         self._stream: IO[bytes] | None = None
         self._seek: IO[bytes] | None = None  # a second handle for reading rows back by offset
         self._spool: Path | None = None  # the private copy of a file that can be read only once
+        self._bare_cr = False  # the first line holds a carriage return that ends no line (old Mac)
 
     def _source(self, stream: IO[bytes]) -> Iterator[str]:
         for raw in stream:
             self._offset += len(raw)
             self._lines += 1
+            if self._lines == 1:
+                self._bare_cr = b"\r" in raw.rstrip(b"\r\n")
             # surrogateescape keeps undecodable bytes visible, so the row they are in is rejected
             yield raw.decode(self.encoding, "surrogateescape")
 
@@ -58,7 +61,13 @@ class CsvFile:
         self._reader = csv.reader(self._source(self._stream), delimiter=self.delimiter)
         first = next(self.rows(), None)
         if first is None or first[2] is None:
-            raise RuleError([Problem("no header row: the first row names the columns", file=self.name, line=1)])
+            message = "no header row: the first row names the columns"
+            if self._bare_cr:  # the whole file read as one line, which the csv module refuses
+                message = (
+                    "its lines end with a carriage return alone (an old Mac export): save it as CSV "
+                    "with ordinary line ends (CR LF or LF)"
+                )
+            raise RuleError([Problem(message, file=self.name, line=1)])
         self.header = [h.strip().lstrip("\ufeff") for h in first[2]]
         seen: set[str] = set()
         for name in self.header:
