@@ -203,16 +203,20 @@ _WORKER: _Process | None = None
 _START_ERROR = "not started"  # why _WORKER is None, for the parent
 
 
+def _process(ruleset: RuleSet, evaluator: str, settings: Settings) -> _Process:
+    """What a process checking a batch needs, the lexicon and its prefilter made ready at once."""
+    ruleset.prepare_screen()
+    checker = Checker(ruleset, evaluator=evaluator)  # type: ignore[arg-type]
+    return _Process(checker, Renderer(settings.include_narrative), settings)
+
+
 def _start_worker(rules: Path, reference: Path | None, evaluator: str, settings: Settings) -> None:
     global _WORKER, _START_ERROR
     try:
-        ruleset = load_rules(rules, reference)
-        ruleset.prepare_screen()
-        checker = Checker(ruleset, evaluator=evaluator)  # type: ignore[arg-type]
+        _WORKER = _process(load_rules(rules, reference), evaluator, settings)
     except Exception as exc:  # said with each chunk sent here: a failed initializer only breaks the pool
         _START_ERROR = str(exc) or type(exc).__name__
         return
-    _WORKER = _Process(checker, Renderer(settings.include_narrative), settings)
     tune_gc_for_checking()  # for the life of the process, which only checks
 
 
@@ -254,8 +258,7 @@ def checked_chunks(
     the one `queue` would have given."""
     seen = SeenIds()
     if workers <= 1:
-        ruleset.prepare_screen()
-        here = _Process(Checker(ruleset, evaluator=evaluator), Renderer(settings.include_narrative), settings)  # type: ignore[arg-type]
+        here = _process(ruleset, evaluator, settings)
         with checking_gc():
             for chunk in batches:
                 widths_for = wanted()

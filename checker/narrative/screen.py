@@ -270,7 +270,9 @@ class Lexicon:
 
     def prefilter_now(self) -> None:
         """Start building the prefilter now, beside what follows, rather than after
-        PREFILTER_AFTER screens: for a process that will screen a batch."""
+        PREFILTER_AFTER screens (a process that will screen a batch asks for it at once). Built
+        beside the screening (Hyperscan's compiler lets other threads run): no screen, a service
+        request or an audit's chunk, waits the seconds a compile takes."""
         if self._prefilter_pending and self._prefilter_countdown > 0:
             self._prefilter_countdown = 0  # (so that no screen starts a second build)
             threading.Thread(target=self.prepare_prefilter, name="prefilter", daemon=True).start()
@@ -281,11 +283,10 @@ class Lexicon:
         if prefilter is None:
             if not self._prefilter_pending:
                 return self._regexes
-            self._prefilter_countdown -= 1
-            if self._prefilter_countdown == 0:
-                # built beside the screening (Hyperscan's compiler lets other threads run): no
-                # screen, a service request or an audit's chunk, waits the seconds a compile takes
-                threading.Thread(target=self.prepare_prefilter, name="prefilter", daemon=True).start()
+            if self._prefilter_countdown > 1:
+                self._prefilter_countdown -= 1
+            else:  # the PREFILTER_AFTER-th screen starts the build
+                self.prefilter_now()
             return self._regexes
         may = prefilter.may_match(folded)
         if may is None:
