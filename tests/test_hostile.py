@@ -541,6 +541,96 @@ def test_records_from_a_fifo_are_read_once(tmp_path: Path) -> None:
     assert out.replace(str(tmp_path / "fifo"), "") == expected.replace(str(tmp_path / "file"), "")
 
 
+def _with_long_line(path: Path, at: int, length: int, end: bytes = b"\n") -> None:
+    """The fixture incidents.csv with a line of `length` bytes put in as line `at` (1 is the header)."""
+    lines = (CSV_FIX / "incidents.csv").read_bytes().split(b"\n")
+    long = b"EX-LONG," + b'"' + b"x" * length + b'"' + end
+    path.write_bytes(b"\n".join(lines[: at - 1]) + b"\n" + long + (b"\n".join(lines[at - 1 :]) if end else b""))
+
+
+def _csv_items(incidents: Path, records: Path | None = None) -> list[Any]:
+    from checker.read.csvitems import read_csv_items
+    from checker.read.mapping import load_mapping
+
+    mapping = load_mapping(CSV_FIX / "force-mapping.yaml")
+    return list(read_csv_items(mapping, incidents, records or CSV_FIX / "crimes.csv"))
+
+
+def test_a_csv_line_past_the_bound_is_rejected_unread_and_the_rows_after_it_are_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A CSV line is read with a bound, not whole: a 300 MB line took 697 MB and was then refused by
+    the csv module's field limit; now 64 MiB at most is held, and the row is rejected on its line."""
+    import tracemalloc
+
+    from checker.read import csvfile
+
+    monkeypatch.setattr(csvfile, "MAX_LINE_BYTES", 10_000)
+    plain = _csv_items(CSV_FIX / "incidents.csv")
+    _with_long_line(tmp_path / "incidents.csv", 3, 20_000_000)
+    tracemalloc.start()
+    try:
+        found = _csv_items(tmp_path / "incidents.csv")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8_000_000, f"{peak:,} bytes held reading past a 20 MB line"
+    assert len(found) == len(plain) + 1  # every other row read, and the long one rejected
+    long = found[1]
+    assert long.line == 3 and long.data is None
+    assert [p.message for p in long.problems] == ["not a readable CSV row: a line of more than 10,000 bytes; not read"]
+
+    def shifted(i: Any) -> int:  # the incidents file's rows are a line further on; its joined files' are not
+        return int(i.line) + int(i.source != str(CSV_FIX / "crimes.csv"))
+
+    after = [(i.line, i.data and i.data.get("incident_id")) for i in found[2:]]
+    assert after == [(shifted(i), i.data and i.data.get("incident_id")) for i in plain[1:]]
+    # a joined file's long line is rejected on its line too, as an orphan row the module could not read
+    records = (CSV_FIX / "crimes.csv").read_bytes().split(b"\n")
+    (tmp_path / "crimes.csv").write_bytes(b"\n".join([*records[:2], b"y" * 30_000, *records[2:]]))
+    joined = _csv_items(CSV_FIX / "incidents.csv", tmp_path / "crimes.csv")
+    broken = [p for i in joined for p in i.problems if "a line of more than" in p.message]
+    assert [(p.file, p.line) for p in broken] == [(str(tmp_path / "crimes.csv"), 3)]
+
+
+def test_a_csv_line_that_never_ends_stops_the_file_with_a_rejection(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from checker.read import csvfile
+
+    monkeypatch.setattr(csvfile, "MAX_LINE_BYTES", 1_000)
+    monkeypatch.setattr(csvfile, "MAX_SKIP_BYTES", 5_000_000)
+    _with_long_line(tmp_path / "incidents.csv", 4, 6_000_000, end=b"")
+    found = _csv_items(tmp_path / "incidents.csv")
+    ours = [i for i in found if i.source == str(tmp_path / "incidents.csv")]
+    assert [i.line for i in ours] == [2, 3, 4]
+    assert "runs on past 5,000,000 bytes without ending" in ours[-1].problems[0].message
+
+
+def test_a_csv_pipe_past_the_spool_bound_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pipe is copied to disk to be read back by offset: one that never ends would fill the disk."""
+    from checker.core.errors import RuleError
+    from checker.read import csvfile
+
+    monkeypatch.setattr(csvfile, "MAX_SPOOL_BYTES", 3_000_000)
+    fifo = tmp_path / "records.fifo"
+    os.mkfifo(fifo)
+
+    def feed() -> None:
+        with open(fifo, "wb") as pipe, contextlib.suppress(BrokenPipeError):
+            for _ in range(10):
+                pipe.write(b"z" * 1_000_000)
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    spools = set(Path(os.environ.get("TMPDIR", "/tmp")).glob("crimecheck-*"))
+    with pytest.raises(RuleError, match="more than 3,000,000 bytes from a pipe") as raised:
+        _csv_items(CSV_FIX / "incidents.csv", fifo)
+    writer.join(timeout=10)
+    assert raised.value.problems[0].file == str(fifo)
+    assert set(Path(os.environ.get("TMPDIR", "/tmp")).glob("crimecheck-*")) == spools, "the copy is removed"
+
+
 # --- all of it in one batch -------------------------------------------------------------------------
 
 GOOD_COUNT = int(os.environ.get("CRIMECHECK_HOSTILE_GOOD", "2000"))

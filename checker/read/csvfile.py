@@ -10,7 +10,7 @@ import tempfile
 import zlib
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -18,6 +18,9 @@ from checker.core.errors import Problem, RuleError
 from checker.core.files import refuse_device
 
 csv.field_size_limit(1 << 24)  # narratives can be long; the default 128 KB limit rejects real logs
+MAX_LINE_BYTES = 64 << 20  # one line of a CSV file (a row may span several, in quotes)
+MAX_SKIP_BYTES = 1 << 30  # a line longer than MAX_LINE_BYTES is read through to its end up to this
+MAX_SPOOL_BYTES = 4 << 30  # a file that can be read only once (a pipe) is copied to disk up to this
 
 
 class CsvFile:
@@ -35,15 +38,50 @@ class CsvFile:
         self._seek: IO[bytes] | None = None  # a second handle for reading rows back by offset
         self._spool: Path | None = None  # the private copy of a file that can be read only once
         self._bare_cr = False  # the first line holds a carriage return that ends no line (old Mac)
+        self._ended = False  # a line ran on past MAX_SKIP_BYTES: nothing more is read
 
     def _source(self, stream: IO[bytes]) -> Iterator[str]:
-        for raw in stream:
-            self._offset += len(raw)
-            self._lines += 1
-            if self._lines == 1:
-                self._bare_cr = b"\r" in raw.rstrip(b"\r\n")
+        """The file's lines, decoded, each read with a bound (`_bounded`): the csv module is given
+        whole lines, so a line of 300 MB would be held (twice, as bytes and as text) before the
+        module's field limit refused it. Not a generator: one that raised would end there."""
+
+        def decoded() -> str:
+            raw = self._bounded(stream)
+            if not raw:
+                raise StopIteration
             # surrogateescape keeps undecodable bytes visible, so the row they are in is rejected
-            yield raw.decode(self.encoding, "surrogateescape")
+            return raw.decode(self.encoding, "surrogateescape")
+
+        return _Calls(decoded)
+
+    def _bounded(self, stream: IO[bytes]) -> bytes:
+        """The next line, at most MAX_LINE_BYTES of it. A longer line is read through to its end
+        and dropped, and csv.Error raised in its place, which the reader passes on as the error of
+        its row (it starts each row afresh); past MAX_SKIP_BYTES without a line end the file is not
+        read further."""
+        if self._ended:
+            return b""
+        raw = stream.readline(MAX_LINE_BYTES + 1)
+        self._offset += len(raw)
+        self._lines += 1 if raw else 0
+        if self._lines == 1 and raw:
+            self._bare_cr = b"\r" in raw.rstrip(b"\r\n")
+        if len(raw) <= MAX_LINE_BYTES or raw.endswith(b"\n"):
+            return raw
+        skipped = 0
+        while not raw.endswith(b"\n"):
+            raw = stream.readline(1 << 20)
+            if not raw:
+                break
+            self._offset += len(raw)
+            skipped += len(raw)
+            if skipped > MAX_SKIP_BYTES:
+                self._ended = True
+                raise csv.Error(
+                    f"a line of more than {MAX_LINE_BYTES:,} bytes; not read, nor anything after it: "
+                    f"it runs on past {MAX_SKIP_BYTES:,} bytes without ending"
+                )
+        raise csv.Error(f"a line of more than {MAX_LINE_BYTES:,} bytes; not read")
 
     def open(self) -> list[str]:
         """Open the file and read its header row; RuleError when it cannot be read.
@@ -94,8 +132,18 @@ class CsvFile:
     def _spooled(self, stream: IO[bytes]) -> IO[bytes]:
         self._spool = Path(tempfile.mkdtemp(prefix="crimecheck-"))
         copy = self._spool / "rows.csv"
+        copied = 0
         with stream, open(os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600), "wb") as out:
-            shutil.copyfileobj(stream, out, 1 << 20)
+            while block := stream.read(1 << 20):
+                copied += len(block)
+                if copied > MAX_SPOOL_BYTES:  # a pipe that never ends would fill the disk
+                    self.close()
+                    msg = (
+                        f"more than {MAX_SPOOL_BYTES:,} bytes from a pipe, which is copied to disk to be "
+                        "read: save it as a file and name the file"
+                    )
+                    raise RuleError([Problem(msg, file=self.name)])
+                out.write(block)
         self.path = copy  # read back from the copy; messages still name the file given
         return open(copy, "rb")
 
@@ -106,8 +154,8 @@ class CsvFile:
         handle = self._seek
         handle.seek(offset)
 
-        def lines() -> Iterator[str]:
-            for raw in handle:
+        def lines() -> Iterator[str]:  # only rows read once already, within the bound, are read back
+            while raw := handle.readline(MAX_LINE_BYTES + 1):
                 yield raw.decode(self.encoding, "surrogateescape")
 
         try:
@@ -124,6 +172,17 @@ class CsvFile:
         if self._spool is not None:
             shutil.rmtree(self._spool, ignore_errors=True)
             self._spool = None
+
+
+class _Calls(Iterator[str]):
+    """An iterator over what a function returns (until it raises StopIteration), which goes on
+    after the function raised anything else: the csv module's reader goes on after a bad line."""
+
+    def __init__(self, call: Callable[[], str]) -> None:
+        self._call = call
+
+    def __next__(self) -> str:
+        return self._call()
 
 
 def cell(row: list[str], index: int) -> str:
