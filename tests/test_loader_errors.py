@@ -132,3 +132,22 @@ def test_a_rule_id_is_ascii(rules_dir: Path, digit: str) -> None:
     (rules_dir / "timeliness" / f"TL00{digit}.yaml").write_text(GOOD.replace("id: TL002", f"id: TL00{digit}"))
     errors = _errors(rules_dir)
     assert any(f"TL00{digit}.yaml" in e and "id: String should match pattern" in e for e in errors), errors
+
+
+def test_a_rule_file_the_loader_would_pass_over_is_named(rules_dir: Path) -> None:
+    """A rule beside the area folders, ending .yml or one folder too deep was ignored without a
+    word: the force's new rule silently never ran."""
+    (rules_dir / "RC900.yaml").write_text(GOOD)
+    (rules_dir / "timeliness" / "RC901.yml").write_text(GOOD)
+    (rules_dir / "timeliness" / "old").mkdir()
+    (rules_dir / "timeliness" / "old" / "RC902.yaml").write_text(GOOD)
+    errors = _errors(rules_dir)
+    assert len(errors) == 3, errors
+    assert errors[0].endswith("RC900.yaml: not read: a rule file is rules/<area>/<ID>.yaml")
+    assert errors[1].endswith("RC901.yml: not read: a rule file is rules/<area>/<ID>.yaml (ending .yaml, not .yml)")
+    assert "RC902.yaml: not read" in errors[2] and "not in a folder inside the area's" in errors[2]
+    (rules_dir / "notes.txt").write_text("not YAML: not a rule, not an error")
+    (rules_dir / "RC900.yaml").unlink()
+    (rules_dir / "timeliness" / "RC901.yml").unlink()
+    shutil.rmtree(rules_dir / "timeliness" / "old")
+    assert [r.id for r in load_rules(rules_dir).rules] == ["TL002"]

@@ -332,6 +332,7 @@ def _load_rules(directory: Path | None, reference_dir: Path | None) -> RuleSet:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     rules: list[Rule] = []
     seen: dict[str, Path] = {}
+    problems.extend(_astray(directory))
     for path in sorted(directory.glob("*/*.yaml")):
         if path.parent.name in RESERVED_DIRS:
             continue
@@ -371,6 +372,28 @@ def _load_rules(directory: Path | None, reference_dir: Path | None) -> RuleSet:
         raise RuleError([Problem("no rules found (expected rules/<area>/<ID>.yaml)", file=str(directory))])
     rules.sort(key=lambda r: (AREAS.index(r.model.area), r.id))
     return RuleSet(tuple(rules), ref, directory, digest.hexdigest()[:16], baseline, as_of)
+
+
+def _astray(directory: Path) -> list[Problem]:
+    """YAML files the loader would otherwise pass over without a word: a rule beside the area
+    folders, one ending in .yml, or one in a folder inside an area's."""
+    where = "a rule file is rules/<area>/<ID>.yaml"
+    problems = [
+        Problem(f"not read: {where}", file=str(path))
+        for pattern in ("*.yaml", "*.yml")
+        for path in sorted(directory.glob(pattern))
+        if path.name != "retired.yaml"
+    ]
+    for area in AREAS:
+        problems += [
+            Problem(f"not read: {where} (ending .yaml, not .yml)", file=str(path))
+            for path in sorted((directory / area).glob("*.yml"))
+        ]
+        problems += [
+            Problem(f"not read: {where}, not in a folder inside the area's", file=str(path))
+            for path in sorted((directory / area).glob("*/**/*.y*ml"))
+        ]
+    return problems
 
 
 def _retired(directory: Path, problems: list[Problem]) -> dict[str, str]:
