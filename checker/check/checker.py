@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime, tzinfo
 from operator import attrgetter
-from typing import Annotated, Any, ClassVar, Literal, ParamSpec, TypeVar
+from typing import Annotated, Any, ClassVar, Literal, ParamSpec, TypeVar, get_type_hints
 
 from pydantic import Field as PydanticField
 
@@ -19,6 +19,8 @@ from checker.rules.conditions import Branch
 from checker.rules.evaluate import evaluate_reference
 from checker.rules.facts_schema import SUBJECT_FIELD
 from checker.rules.loader import AREAS, Rule, RuleSet
+
+Hit = tuple[int, dict[str, dict[str, Any]]]  # (the compiled branch's index, facts bound by alias)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -101,18 +103,28 @@ class DisclosureDecision:
     crime_record_made: bool  # a crime record (not an N100) answers it, live or since cancelled
     n100_recorded: bool  # a live N100 answers it
     first_elapsed_s: int | None  # seconds from disclosure to the first record answering it
-    # `deadline` as a moment, for the audit's rows; no output shows it (nor documents it)
-    deadline_at: Annotated[datetime, PydanticField(exclude=True)] = field(
-        repr=False, compare=False, metadata={"output": False}
-    )
+    # `deadline` as a moment, for the audit's rows; no output shows it (nor documents it): the one
+    # mark, read by `output_fields` and by pydantic where a schema embeds the dataclass
+    deadline_at: Annotated[datetime, PydanticField(exclude=True)] = field(repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """The decision as the JSON output documents it."""
         return {name: getattr(self, name) for name in DECISION_OUTPUT}
 
 
+def output_fields(cls: type) -> tuple[str, ...]:
+    """The fields of a dataclass that its outputs show, in order: all but those annotated
+    `PydanticField(exclude=True)` (DisclosureDecision.deadline_at)."""
+    hints = get_type_hints(cls, include_extras=True)
+    return tuple(
+        f.name
+        for f in fields(cls)
+        if not any(getattr(mark, "exclude", None) is True for mark in getattr(hints[f.name], "__metadata__", ()))
+    )
+
+
 # the fields of a decision the outputs show, in order
-DECISION_OUTPUT = tuple(f.name for f in fields(DisclosureDecision) if f.metadata.get("output", True))
+DECISION_OUTPUT = output_fields(DisclosureDecision)
 
 
 @dataclass(frozen=True)
@@ -191,10 +203,10 @@ class Checker:
 
             self._engine = DurableEngine(self._branches, name=f"crimecheck_{ruleset.digest}")
 
-    def hits(self, facts: list[dict[str, Any]]) -> list[tuple[int, dict[str, dict[str, Any]]]]:
+    def hits(self, facts: list[dict[str, Any]]) -> list[Hit]:
         """Raw (branch, bindings) matches from the chosen evaluator."""
         if self._engine is not None:
-            result: list[tuple[int, dict[str, dict[str, Any]]]] = self._engine.evaluate(facts)
+            result: list[Hit] = self._engine.evaluate(facts)
             return result
         return evaluate_reference(self._branches, facts)
 
@@ -219,22 +231,20 @@ class Checker:
             m if isinstance(m, CheckerError) else _attempt(build_facts, i, ref, as_of, mentions=m)
             for i, m in zip(incidents, mentions, strict=True)
         ]
-        hits = [
-            b if isinstance(b, CheckerError) else _attempt(self._hits_of, i, b.facts)
+        matched = [
+            b if isinstance(b, CheckerError) else _attempt(self._matched, i, b)
             for i, b in zip(incidents, built, strict=True)
         ]
         return [
-            b
-            if isinstance(b, CheckerError)
-            else h
-            if isinstance(h, CheckerError)
-            else _attempt(self._result, i, b, h, as_of)
-            for i, b, h in zip(incidents, built, hits, strict=True)
+            m if isinstance(m, CheckerError) else _attempt(self._result, i, *m, as_of)
+            for i, m in zip(incidents, matched, strict=True)
         ]
 
-    def _hits_of(self, incident: Incident, facts: list[dict[str, Any]]) -> list[tuple[int, dict[str, dict[str, Any]]]]:
+    def _matched(self, incident: Incident, built: IncidentFacts) -> tuple[IncidentFacts, list[Hit]]:
+        """The incident's facts with what the engine found in them (each stage of `check_all` takes
+        the one before's output, or passes its error on)."""
         try:
-            return self.hits(facts)
+            return built, self.hits(built.facts)
         except Exception as exc:
             raise EngineError([Problem(f"the rule engine failed: {exc}", record=incident.incident_id)]) from exc
 
@@ -242,7 +252,7 @@ class Checker:
         self,
         incident: Incident,
         built: IncidentFacts,
-        hits: list[tuple[int, dict[str, dict[str, Any]]]],
+        hits: list[Hit],
         as_of: datetime,
     ) -> Result:
         return Result(
@@ -253,9 +263,7 @@ class Checker:
             reporter=incident.reporter,
         )
 
-    def _findings(
-        self, incident: Incident, hits: list[tuple[int, dict[str, dict[str, Any]]]], as_of: datetime
-    ) -> tuple[Finding, ...]:
+    def _findings(self, incident: Incident, hits: list[Hit], as_of: datetime) -> tuple[Finding, ...]:
         """One finding per rule and subject, from the first of its hits in a fixed order."""
         fmt = _Formatter(as_of, self.zone)
         chosen: dict[tuple[str, str], tuple[Rule, dict[str, dict[str, Any]]]] = {}

@@ -7,7 +7,7 @@ from typing import Any, Literal, get_type_hints
 
 from pydantic import BaseModel, ConfigDict, create_model
 
-from checker.check.checker import DisclosureDecision, Finding
+from checker.check.checker import DisclosureDecision, Finding, output_fields
 
 
 class Shape(BaseModel):
@@ -19,8 +19,9 @@ class Shape(BaseModel):
 def _from_dataclass(name: str, cls: type, doc: str, optional: tuple[str, ...] = ()) -> type[Shape]:
     hints = get_type_hints(cls)
     columns: dict[str, Any] = {}
+    shown = output_fields(cls)
     for f in fields(cls):
-        if not f.metadata.get("output", True):  # a field no answer carries (DisclosureDecision.deadline_at)
+        if f.name not in shown:  # a field no answer carries (DisclosureDecision.deadline_at)
             continue
         required = f.default is MISSING and f.default_factory is MISSING and f.name not in optional
         columns[f.name] = (hints[f.name], ... if required else None)
