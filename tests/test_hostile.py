@@ -440,6 +440,14 @@ def test_closed_standard_input_is_a_clear_error() -> None:
 DEVICE = "cannot read: a device, not a file (name a regular file, a folder of them or a pipe)"
 
 
+def _process(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    """`crimecheck ARGS` in a process of its own (bounded at 120 s), which must not crash."""
+    command = [sys.executable, "-m", "checker", *map(str, args)]
+    proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+    assert "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    return proc
+
+
 @pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom"])
 @pytest.mark.parametrize("command", ["check", "audit"])
 def test_a_device_is_refused_not_read_for_ever(tmp_path: Path, device: str, command: str) -> None:
@@ -447,15 +455,7 @@ def test_a_device_is_refused_not_read_for_ever(tmp_path: Path, device: str, comm
     if not os.path.exists(device):
         pytest.skip(f"no {device} here")
     extra = ["--out", str(tmp_path / "out"), "--workers", "2"] if command == "audit" else []
-    proc = subprocess.run(
-        [sys.executable, "-m", "checker", command, device, "--as-of", AS_OF, *extra],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert "Traceback" not in proc.stderr
+    proc = _process(command, device, "--as-of", AS_OF, *extra)
     message = f"{device}: {DEVICE}"
     if command == "check":
         assert proc.returncode == EXIT_ERROR and message in proc.stdout
@@ -493,6 +493,36 @@ def test_every_file_an_audit_reads_refuses_a_device(tmp_path: Path, options: lis
     )
     assert proc.returncode == EXIT_ERROR and where in proc.stderr, proc.stderr[-500:]
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_folders_entry_that_is_not_a_file_is_rejected_not_passed_over_or_waited_on(
+    tmp_path: Path, workers: str
+) -> None:
+    """A folder's *.json that is a broken link, a pipe, a device or a folder was passed over without
+    a word (its incidents lost; counts short); now each is a rejection of its own, and a pipe is
+    never opened (it would wait for a writer for ever)."""
+    folder = tmp_path / "incidents"
+    folder.mkdir()
+    for f in sorted((ROOT / "fixtures" / "incidents").glob("*.json"))[:3]:
+        (folder / f.name).write_bytes(f.read_bytes())
+    (folder / "broken.json").symlink_to(tmp_path / "gone.json")
+    os.mkfifo(folder / "fifo.jsonl")
+    (folder / "sub.json").mkdir()
+    (folder / "notes.txt").write_text("not an incident file: not read, not rejected")
+    if os.path.exists("/dev/null"):
+        (folder / "null.json").symlink_to("/dev/null")
+    refused = sorted(p.name for p in folder.iterdir() if p.suffix != ".txt" and not p.is_file())
+    out = tmp_path / "out"
+    proc = _process("audit", folder, "--as-of", AS_OF, "--out", out, "--workers", workers)
+    assert f"{3 + len(refused)} read, {3 + len(refused)} audited, 3 checked, {len(refused)} rejected" in proc.stdout
+    got = rows(out / "rejected.csv")
+    assert [Path(r["file"]).name for r in got] == refused
+    assert {r["reason"] for r in got} == {
+        "not read: not a regular file (a broken link, a pipe, a device or a folder); name a pipe on its own to read it"
+    }
+    code, text, _ = run("check", folder, "--as-of", AS_OF)
+    assert code == EXIT_ERROR and text.count("rejected, not checked") == len(refused)
 
 
 # --- CSV exports ------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from checker.core.errors import CheckerError, Problem
 from checker.core.models import Limits
 from checker.core.times import parse_time, utc_now
 from checker.read.csvitems import read_csv_items
-from checker.read.incidents import Item, incident_files, read_items
+from checker.read.incidents import Item, read_inputs
 from checker.read.mapping import load_mapping
 
 
@@ -71,7 +71,7 @@ def _items(args: argparse.Namespace, parse: bool) -> Iterable[Item]:
     """The items to audit: JSON files, or the CSV files joined through the mapping. Unless
     `parse`, JSON is cut into items but left for the worker processes to parse."""
     if args.mapping is None:
-        return chain.from_iterable(read_items(f, parse=parse) for f in incident_files(args.files))
+        return read_inputs(args.files, parse=parse)
     mapping = load_mapping(Path(args.mapping))
     # opened here, before the report directory is touched: a missing column stops the run
     csv_items = read_csv_items(

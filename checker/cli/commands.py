@@ -20,7 +20,7 @@ from checker.cli.terminal import wants_colour
 from checker.core.errors import CheckerError, Problem
 from checker.core.models import Limits
 from checker.core.times import LONDON, parse_time, utc_now
-from checker.read.incidents import incident_files, read_items, validate
+from checker.read.incidents import read_inputs, validate
 from checker.rules.loader import Rule, RuleSet, load_rules
 
 if TYPE_CHECKING:
@@ -63,47 +63,46 @@ def run_check(args: argparse.Namespace, out: TextIO) -> int:
     seen: set[str] = set()
     paint = _paint(args, out)
     human = args.format == "human"
-    for path in incident_files(args.files):
-        for item in read_items(path):
-            try:
-                incident, warns = validate(item, args.timezone, Limits(narrative=args.max_narrative))
-                if incident.incident_id in seen:
-                    raise CheckerError(
-                        [
-                            Problem(
-                                f"duplicate incident_id {incident.incident_id!r} in this batch; the first was checked",
-                                file=item.source,
-                                line=item.line,
-                                record=incident.incident_id,
-                                field="incident_id",
-                            )
-                        ]
-                    )
-                seen.add(incident.incident_id)
-                result = checker.check(incident, as_of)
-                held: list[Excepted] = []
-                if register is not None:
-                    (result,), held = register.split([result], as_of)
-            except CheckerError as exc:
-                # problems raised after reading (unknown codes, engine failures) do not know the file
-                problems = [p if p.file else replace(p, file=item.source, line=item.line) for p in exc.problems]
-                rejected.append((item.where, problems))
-                if human:
-                    print(paint(f"{item.where}: rejected, not checked:", "breach"), file=out)
-                    for p in problems:
-                        print(f"  {p}", file=out)
-                continue
-            warnings.extend(warns)
-            results.append(result)
-            excepted.extend(held)
+    for item in read_inputs(args.files):
+        try:
+            incident, warns = validate(item, args.timezone, Limits(narrative=args.max_narrative))
+            if incident.incident_id in seen:
+                raise CheckerError(
+                    [
+                        Problem(
+                            f"duplicate incident_id {incident.incident_id!r} in this batch; the first was checked",
+                            file=item.source,
+                            line=item.line,
+                            record=incident.incident_id,
+                            field="incident_id",
+                        )
+                    ]
+                )
+            seen.add(incident.incident_id)
+            result = checker.check(incident, as_of)
+            held: list[Excepted] = []
+            if register is not None:
+                (result,), held = register.split([result], as_of)
+        except CheckerError as exc:
+            # problems raised after reading (unknown codes, engine failures) do not know the file
+            problems = [p if p.file else replace(p, file=item.source, line=item.line) for p in exc.problems]
+            rejected.append((item.where, problems))
             if human:
-                print("\n".join(human_result(result, paint, as_of, zone, args.explain)), file=out)
-                for e in held:
-                    print("\n".join(human_excepted(e, paint, as_of, zone)), file=out)
-                if args.explain:
-                    _print_explain(checker, result, out, paint)
-                if args.why_not:
-                    _print_why_not(checker, args.why_not, incident, as_of, out, paint)
+                print(paint(f"{item.where}: rejected, not checked:", "breach"), file=out)
+                for p in problems:
+                    print(f"  {p}", file=out)
+            continue
+        warnings.extend(warns)
+        results.append(result)
+        excepted.extend(held)
+        if human:
+            print("\n".join(human_result(result, paint, as_of, zone, args.explain)), file=out)
+            for e in held:
+                print("\n".join(human_excepted(e, paint, as_of, zone)), file=out)
+            if args.explain:
+                _print_explain(checker, result, out, paint)
+            if args.why_not:
+                _print_why_not(checker, args.why_not, incident, as_of, out, paint)
     if human:
         on_stderr = _paint(args, sys.stderr)
         for w in warnings:

@@ -127,22 +127,42 @@ def _encoding_problem(text: bytes, first_column: int = 1) -> tuple[str, int] | N
 INCIDENT_SUFFIXES = (".json", ".jsonl", ".ndjson")
 
 
-def incident_files(paths: Iterable[Path | str]) -> list[str]:
-    """The files to read: each path as given, and a folder's incident files (*.json, *.jsonl, *.ndjson)
-    in name order. A folder with none of them is an error naming it."""
-    out: list[str] = []
+FOLDER_ENTRY = (
+    "not read: not a regular file (a broken link, a pipe, a device or a folder); name a pipe on its own to read it"
+)
+
+
+def incident_files(paths: Iterable[Path | str]) -> list[tuple[str, str | None]]:
+    """The files to read, each with why it is not read (or None): each path as given, and a
+    folder's incident files (*.json, *.jsonl, *.ndjson) in name order. A folder's entry that is not
+    a regular file (after links) is listed with `FOLDER_ENTRY`, never opened: a pipe there would
+    wait for ever, and passing over it would lose its incidents without a word. A folder with no
+    incident files is an error naming it."""
+    out: list[tuple[str, str | None]] = []
     for path in paths:
         name = str(path)
         if name != "-" and os.path.isdir(name):
             found = sorted(
-                str(p) for p in Path(name).iterdir() if p.suffix.lower() in INCIDENT_SUFFIXES and p.is_file()
+                (str(p), None if p.is_file() else FOLDER_ENTRY)
+                for p in Path(name).iterdir()
+                if p.suffix.lower() in INCIDENT_SUFFIXES
             )
             if not found:
                 raise CheckerError([Problem("a folder with no incident files (*.json, *.jsonl, *.ndjson)", file=name)])
             out.extend(found)
         else:
-            out.append(name)
+            out.append((name, None))
     return out
+
+
+def read_inputs(paths: Iterable[Path | str], parse: bool = True) -> Iterator[Item]:
+    """Every item of the files and folders named (`incident_files`), in order; a folder's entry
+    that is not read is an item of its own, rejected with the reason."""
+    for name, refused in incident_files(paths):
+        if refused is None:
+            yield from read_items(name, parse=parse)
+        else:
+            yield Item(name, None, 0, problem=Problem(refused, file=name))
 
 
 def read_items(path: Path | str, stream: BinaryIO | None = None, parse: bool = True) -> Iterator[Item]:
