@@ -169,3 +169,36 @@ def test_unreadable_summaries_exit_2(tmp_path: Path) -> None:
     future["schema_version"] = "2.0"
     assert run(good, write(tmp_path / "future.json", future))[0] == EXIT_ERROR
     assert run(good, write(tmp_path / "other.json", {"schema_version": "1.0"}))[0] == EXIT_ERROR
+
+
+@pytest.mark.parametrize(
+    ("damage", "field", "says"),
+    [
+        ({"numerator": "five"}, "figures.x.numerator", "should be a valid integer"),
+        ({"numerator": True}, "figures.x.numerator", "should be a valid integer"),  # not read as 1
+        ({"numerator": 1.5}, "figures.x.numerator", "should be a valid integer"),
+        ({"denominator": -3}, "figures.x.denominator", "should be greater than or equal to 0"),
+        ({"numerator": 50}, "figures.x", "numerator 50 is more than denominator 2"),
+        ({"better": "up"}, "figures.x.better", "should be 'higher' or 'lower'"),
+        (None, "figures.x", "should be an object"),
+    ],
+)
+def test_a_damaged_summary_is_named_with_its_field_not_an_internal_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], damage: dict[str, Any] | None, field: str, says: str
+) -> None:
+    """A summary.json edited by hand (or damaged) crashed `compare` and `audit --previous` with an
+    internal error (a text count, a numerator over its denominator, a negative count); true was read as 1."""
+    good = write(tmp_path / "good.json", summary({"x": (1, 2)}))
+    doc = summary({"x": (1, 2)})
+    doc["figures"]["x"] = None if damage is None else {**doc["figures"]["x"], **damage}
+    bad = write(tmp_path / "bad.json", doc)
+    for args in ([good, bad], [bad, good]):
+        assert run(*args)[0] == EXIT_ERROR
+        err = capsys.readouterr().err
+        assert f"{bad}: {field}: {says}: not as an audit writes summary.json" in err, err
+        assert "internal error" not in err
+    report = tmp_path / "report"
+    fixtures = str(ROOT / "fixtures" / "incidents")
+    code = main(["audit", fixtures, "--out", str(report), "--previous", bad, "--quiet"], stdout=io.StringIO())
+    assert code == EXIT_ERROR and f"{bad}: {field}: {says}" in capsys.readouterr().err
+    assert not report.exists(), "stopped before the report is written"

@@ -10,9 +10,10 @@ after Holm's adjustment. A or B may be a report folder or its summary.json.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import orjson
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from checker.audit.stats import (
     EXPECTED_CELL_MIN,
@@ -21,7 +22,7 @@ from checker.audit.stats import (
     compare_proportions,
     holm_adjust,
 )
-from checker.core.errors import CheckerError, Problem
+from checker.core.errors import CheckerError, Problem, dotted
 from checker.core.files import refuse_device
 
 COMPARE_VERSION = "1.1"
@@ -51,7 +52,86 @@ def load_summary(path: Path) -> dict[str, Any]:
     version = str(doc.get("schema_version", ""))
     if version.split(".")[0] != SUPPORTED_MAJOR:
         raise CheckerError([Problem(f"summary schema_version {version!r}; this crimecheck reads 1.x", file=str(path))])
+    try:
+        _Read.model_validate(doc)
+    except ValidationError as exc:  # a summary edited by hand, or damaged: named, not a crash
+        raise CheckerError([_damaged(e, path) for e in exc.errors()[:10]]) from None
     return doc
+
+
+def _damaged(error: Any, path: Path) -> Problem:
+    """A problem of a summary's field, in words (no pydantic class names)."""
+    msg = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "model_type":
+        msg = "should be an object"
+    msg = msg.removeprefix("Input ").removeprefix("Value ")
+    msg += ": not as an audit writes summary.json (edited by hand, or damaged?)"
+    return Problem(msg, file=str(path), field=dotted(error["loc"]))
+
+
+# What `compare` and the report's trend section read of a summary, checked before they read it:
+# counts are whole numbers (not true/false, not text), a numerator is at most its denominator.
+# Anything else in the summary is passed over, so that summaries of later 1.x versions still compare.
+Count = Annotated[int, Field(strict=True, ge=0)]
+Rate = Annotated[float, Field(ge=0, le=1)]
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(extra="allow", strict=True)
+
+
+class _Figure(_Part):
+    numerator: Count
+    denominator: Count
+    rate: Rate | None = None
+    low: Rate | None = None
+    high: Rate | None = None
+    label: str | None = None
+    text: str | None = None
+    better: Literal["higher", "lower"] | None = None
+
+    @model_validator(mode="after")
+    def _counts(self) -> _Figure:
+        if self.numerator > self.denominator:
+            raise ValueError(f"numerator {self.numerator} is more than denominator {self.denominator}")
+        return self
+
+
+class _Settings(_Part):
+    confidence: Annotated[float, Field(gt=0, lt=1)] = 0.95
+
+
+class _Ruleset(_Part):
+    hash: str | None = None
+
+
+class _Inputs(_Part):
+    digest: str | None = None
+    files: list[Any] | None = None
+
+
+class _Span(_Part):
+    first: str | None = None
+    last: str | None = None
+
+
+class _Period(_Part):
+    period: str
+
+
+class _Sample(_Part):
+    size: Count
+
+
+class _Read(_Part):
+    figures: dict[str, _Figure]
+    as_of: str | None = None
+    settings: _Settings | None = None
+    ruleset: _Ruleset | None = None
+    inputs: _Inputs | None = None
+    period: _Span | None = None
+    periods: list[_Period] | None = None
+    sample: _Sample | None = None
 
 
 def _covers(doc: dict[str, Any]) -> str | None:
