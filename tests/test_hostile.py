@@ -626,10 +626,10 @@ def test_a_csv_line_past_the_bound_is_rejected_unread_and_the_rows_after_it_are_
 def test_a_csv_line_that_never_ends_stops_the_file_with_a_rejection(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from checker.read import csvfile
+    from checker.read import csvfile, incidents
 
     monkeypatch.setattr(csvfile, "MAX_LINE_BYTES", 1_000)
-    monkeypatch.setattr(csvfile, "MAX_SKIP_BYTES", 5_000_000)
+    monkeypatch.setattr(incidents, "MAX_SKIP_BYTES", 5_000_000)  # the JSON reader's bound, shared
     _with_long_line(tmp_path / "incidents.csv", 4, 6_000_000, end=b"")
     found = _csv_items(tmp_path / "incidents.csv")
     ours = [i for i in found if i.source == str(tmp_path / "incidents.csv")]

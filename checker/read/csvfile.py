@@ -16,10 +16,11 @@ from typing import IO
 
 from checker.core.errors import Problem, RuleError
 from checker.core.files import refuse_device
+from checker.read import incidents
+from checker.read.incidents import Endless, bounded_line
 
 csv.field_size_limit(1 << 24)  # narratives can be long; the default 128 KB limit rejects real logs
 MAX_LINE_BYTES = 64 << 20  # one line of a CSV file (a row may span several, in quotes)
-MAX_SKIP_BYTES = 1 << 30  # a line longer than MAX_LINE_BYTES is read through to its end up to this
 MAX_SPOOL_BYTES = 4 << 30  # a file that can be read only once (a pipe) is copied to disk up to this
 
 
@@ -38,7 +39,7 @@ class CsvFile:
         self._seek: IO[bytes] | None = None  # a second handle for reading rows back by offset
         self._spool: Path | None = None  # the private copy of a file that can be read only once
         self._bare_cr = False  # the first line holds a carriage return that ends no line (old Mac)
-        self._ended = False  # a line ran on past MAX_SKIP_BYTES: nothing more is read
+        self._ended = False  # a line ran on without end (incidents.MAX_SKIP_BYTES): nothing more is read
 
     def _source(self, stream: IO[bytes]) -> Iterator[str]:
         """The file's lines, decoded, each read with a bound (`_bounded`): the csv module is given
@@ -55,33 +56,28 @@ class CsvFile:
         return _Calls(decoded)
 
     def _bounded(self, stream: IO[bytes]) -> bytes:
-        """The next line, at most MAX_LINE_BYTES of it. A longer line is read through to its end
-        and dropped, and csv.Error raised in its place, which the reader passes on as the error of
-        its row (it starts each row afresh); past MAX_SKIP_BYTES without a line end the file is not
-        read further."""
+        """The next line, as the JSON reader reads one (`bounded_line`): a line over MAX_LINE_BYTES
+        is read through to its end and dropped, and csv.Error raised in its place, which the reader
+        passes on as its row's error (it starts each row afresh); a line that runs on past
+        MAX_SKIP_BYTES without ending ends the file."""
         if self._ended:
             return b""
-        raw = stream.readline(MAX_LINE_BYTES + 1)
-        self._offset += len(raw)
-        self._lines += 1 if raw else 0
-        if self._lines == 1 and raw:
-            self._bare_cr = b"\r" in raw.rstrip(b"\r\n")
-        if len(raw) <= MAX_LINE_BYTES or raw.endswith(b"\n"):
-            return raw
-        skipped = 0
-        while not raw.endswith(b"\n"):
-            raw = stream.readline(1 << 20)
-            if not raw:
-                break
-            self._offset += len(raw)
-            skipped += len(raw)
-            if skipped > MAX_SKIP_BYTES:
-                self._ended = True
-                raise csv.Error(
-                    f"a line of more than {MAX_LINE_BYTES:,} bytes; not read, nor anything after it: "
-                    f"it runs on past {MAX_SKIP_BYTES:,} bytes without ending"
-                )
-        raise csv.Error(f"a line of more than {MAX_LINE_BYTES:,} bytes; not read")
+        try:
+            raw = bounded_line(stream, MAX_LINE_BYTES + 1)
+        except Endless:
+            self._ended = True
+            self._lines += 1
+            msg = f"a line of more than {MAX_LINE_BYTES:,} bytes; not read, nor anything after it: it runs on past "
+            raise csv.Error(msg + f"{incidents.MAX_SKIP_BYTES:,} bytes without ending") from None
+        finally:
+            self._offset = stream.tell()  # past what was dropped, too
+        if raw:
+            self._lines += 1
+            if self._lines == 1:
+                self._bare_cr = b"\r" in raw.rstrip(b"\r\n")
+        if len(raw) > MAX_LINE_BYTES:
+            raise csv.Error(f"a line of more than {MAX_LINE_BYTES:,} bytes; not read")
+        return raw
 
     def open(self) -> list[str]:
         """Open the file and read its header row; RuleError when it cannot be read.

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import tzinfo
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO
 
 import orjson
 from pydantic import ValidationError
@@ -298,13 +298,13 @@ def _lines_ahead(head: list[bytes], stream: BinaryIO) -> bool:
     return False
 
 
-class _Endless(Exception):
+class Endless(Exception):
     """An item ran on past MAX_SKIP_BYTES: its input is not read further."""
 
 
-def _bounded_line(stream: BinaryIO, limit: int | None = None) -> bytes:
+def bounded_line(stream: IO[bytes], limit: int | None = None) -> bytes:
     """One line, or its first `limit` bytes (MAX_ITEM_BYTES + 1); the rest of it is read on, and
-    dropped, up to MAX_SKIP_BYTES (then _Endless)."""
+    dropped, up to MAX_SKIP_BYTES (then Endless)."""
     limit = MAX_ITEM_BYTES + 1 if limit is None else limit
     line = stream.readline(limit)
     if len(line) >= limit and not line.endswith(b"\n"):
@@ -313,7 +313,7 @@ def _bounded_line(stream: BinaryIO, limit: int | None = None) -> bytes:
             rest = stream.readline(CHUNK)
             skipped += len(rest)
             if skipped > MAX_SKIP_BYTES:
-                raise _Endless
+                raise Endless
     return line
 
 
@@ -323,8 +323,8 @@ def _chain(head: bytes, stream: BinaryIO) -> Iterator[bytes]:
     for line in lines:
         yield line + b"\n"
     if last:
-        yield last + _bounded_line(stream, MAX_ITEM_BYTES + 1 - len(last))
-    while line := _bounded_line(stream):
+        yield last + bounded_line(stream, MAX_ITEM_BYTES + 1 - len(last))
+    while line := bounded_line(stream):
         yield line
 
 
@@ -340,7 +340,7 @@ def _lines(name: str, lines: Iterable[bytes], parse: bool = True) -> Iterator[It
             else:
                 yield _value(name, number, 1, index, raw.rstrip(b"\r\n"), parse)
             index += 1
-    except _Endless:
+    except Endless:
         yield Item(name, number + 1, index, problem=_too_big(name, number + 1, b"", endless=True))
 
 
@@ -410,7 +410,7 @@ class _Cutter:
         self.start = 0  # where the value being cut starts
         self.index = 0  # values given so far
         self.oversize: Problem | None = None  # the value being cut is too big: read through, not kept
-        self.skipped = 0  # bytes of it read through (past MAX_SKIP_BYTES, _Endless)
+        self.skipped = 0  # bytes of it read through (past MAX_SKIP_BYTES, Endless)
 
     def more(self, pos: int) -> int:
         """Read the next chunk, dropping what is already cut (or, of a value too big, read
@@ -425,7 +425,7 @@ class _Cutter:
             pos = drop = self._through(pos)
             self.skipped += drop
             if self.skipped > MAX_SKIP_BYTES:
-                raise _Endless
+                raise Endless
         self.cursor.drop(self.buf, drop)
         self.start = max(self.start - drop, 0)
         chunk = self.stream.read(CHUNK)
@@ -527,7 +527,7 @@ def _values(name: str, head: bytes, stream: BinaryIO, array: bool, parse: bool =
                 break
             try:
                 moved = cutter.more(pos)
-            except _Endless:
+            except Endless:
                 yield cutter.endless()
                 return
             # (a string read through as too big is rewritten short: read again from its quote)
