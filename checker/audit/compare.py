@@ -71,7 +71,8 @@ def _damaged(error: Any, path: Path) -> Problem:
 
 # What `compare` and the report's trend section read of a summary, checked before they read it:
 # counts are whole numbers (not true/false, not text), a numerator is at most its denominator.
-# Anything else in the summary is passed over, so that summaries of later 1.x versions still compare.
+# Anything else in the summary is passed over, so that summaries of earlier and later 1.x versions
+# still compare (checker.audit.schemas.Summary is what this version writes: every field, no other).
 Count = Annotated[int, Field(strict=True, ge=0)]
 Rate = Annotated[float, Field(ge=0, le=1)]
 
