@@ -144,3 +144,41 @@ def test_python_dash_m_and_jsonl_batch(tmp_path: Path) -> None:
     doc = json.loads(proc.stdout)
     assert proc.returncode == EXIT_FINDINGS
     assert doc["counts"]["read"] == len(lines) == doc["counts"]["checked"]
+
+
+def test_a_number_option_out_of_range_is_a_usage_error_not_a_crash(tmp_path: Path) -> None:
+    """Counts too large for JSON crashed the audit as it wrote summary.json (an internal error after
+    the whole run); --workers 100000 would have started a process per chunk; --port 70000 crashed."""
+    from checker.cli.main import MAX_WORKERS
+
+    out = str(tmp_path / "out")
+    huge = str(2**64)
+    cases = [
+        (["audit", str(FIX), "--out", out, "--sample", huge], "argument --sample: expected a whole number of at most"),
+        (["audit", str(FIX), "--out", out, "--sample", "5", "--seed", huge], "argument --seed:"),
+        (["audit", str(FIX), "--out", out, "--population", huge], "argument --population:"),
+        (["audit", str(FIX), "--out", out, "--recorded-per-year", "-1"], "of 0 or more, got '-1'"),
+        (
+            ["audit", str(FIX), "--out", out, "--workers", "0"],
+            "argument --workers: expected a whole number of 1 or more",
+        ),
+        (
+            ["audit", str(FIX), "--out", out, "--workers", str(MAX_WORKERS + 1)],
+            "more workers than cores only take memory",
+        ),
+        (
+            ["check", str(FIX), "--max-narrative", "lots"],
+            "argument --max-narrative: expected a whole number, got 'lots'",
+        ),
+        (["serve", "--port", "70000"], "argument --port: expected a whole number of at most 65,535"),
+        (["serve", "--workers", "100000"], "argument --workers:"),
+    ]
+    for args, says in cases:
+        proc = subprocess.run(
+            [sys.executable, "-m", "checker", *args], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False
+        )
+        assert proc.returncode == EXIT_ERROR and says in proc.stderr, (args, proc.stderr[-500:])
+        assert "internal error" not in proc.stderr
+    assert not (tmp_path / "out").exists()
+    code, _ = run("audit", str(FIX), "--out", out, "--workers", str(MAX_WORKERS), "--quiet")
+    assert code in (EXIT_OK, EXIT_FINDINGS), "the largest allowed is allowed"

@@ -39,12 +39,6 @@ def _usage(message: str) -> CheckerError:
 
 def _check_args(args: argparse.Namespace) -> None:
     """Refuse contradictory or impossible options before anything is read or written."""
-    if args.sample is not None and args.sample < 1:
-        raise _usage("--sample: give the number of incidents to sample (1 or more)")
-    if args.population is not None and args.population < 1:
-        raise _usage("--population: give the number of incidents in the population (1 or more)")
-    if args.recorded_per_year is not None and args.recorded_per_year < 0:
-        raise _usage("--recorded-per-year must not be negative")
     if not 0.5 <= args.confidence < 1:
         raise _usage("--confidence is a level such as 0.95")
     if args.key_file is not None and not args.pseudonymise:
@@ -63,8 +57,6 @@ def _check_args(args: argparse.Namespace) -> None:
         csvs = [f for f in args.files if str(f).lower().endswith(".csv")]
         if csvs:
             raise _usage(f"{csvs[0]} is a CSV file: give --mapping FILE to say how its columns map to the contract")
-    if (args.workers if args.workers is not None else 1) < 1:
-        raise _usage("--workers: give 1 or more")
 
 
 def _items(args: argparse.Namespace, parse: bool) -> Iterable[Item]:

@@ -85,20 +85,36 @@ def _clock_args(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more, got {text!r}")
-    return value
+LARGEST = 2**63 - 1  # what a summary's JSON and the service's database can hold
+MAX_WORKERS = max(32, 4 * (os.cpu_count() or 1))  # processes are CPU-bound; more only take memory
+
+
+def _whole(low: int, high: int = LARGEST, why: str = "") -> Callable[[str], int]:
+    """An option's type: a whole number from `low` to `high`, or a usage error saying so (a count
+    too large for JSON crashed the audit when it wrote its summary; 100,000 workers would start as
+    many processes)."""
+
+    def whole(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"expected a whole number of {low:,} or more, got {text!r}")
+        if value > high:
+            raise argparse.ArgumentTypeError(f"expected a whole number of at most {high:,}{why}, got {text!r}")
+        return value
+
+    return whole
+
+
+WORKERS = _whole(1, MAX_WORKERS, " on this machine (more workers than cores only take memory)")
 
 
 def _limit_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--max-narrative",
-        type=_positive,
+        type=_whole(1),
         default=DEFAULT_LIMITS.narrative,
         metavar="CHARS",
         help=f"reject an incident whose narrative is longer (default {DEFAULT_LIMITS.narrative:,})",
@@ -217,12 +233,14 @@ def _audit_parser(sub: Any) -> None:
     audit.add_argument("--disclosures", metavar="FILE", help="CSV of further disclosures (with --mapping)")
     _clock_args(audit)
     _limit_args(audit)
-    audit.add_argument("--sample", type=int, metavar="N", help="audit a simple random sample of N incidents")
-    audit.add_argument("--seed", type=int, default=0, metavar="S", help="seed for --sample (default 0)")
+    audit.add_argument("--sample", type=_whole(1), metavar="N", help="audit a simple random sample of N incidents")
+    audit.add_argument("--seed", type=_whole(-LARGEST), default=0, metavar="S", help="seed for --sample (default 0)")
     audit.add_argument("--ci-method", choices=("wilson", "normal"), default="wilson", help="interval (default wilson)")
     audit.add_argument("--confidence", type=float, default=0.95, help="confidence level (default 0.95)")
-    audit.add_argument("--population", type=int, metavar="N", help="incidents the audited ones represent (FPC)")
-    audit.add_argument("--recorded-per-year", type=int, metavar="N", help="crimes recorded a year: estimate unrecorded")
+    audit.add_argument("--population", type=_whole(1), metavar="N", help="incidents the audited ones represent (FPC)")
+    audit.add_argument(
+        "--recorded-per-year", type=_whole(0), metavar="N", help="crimes recorded a year: estimate unrecorded"
+    )
     audit.add_argument("--fail-on", choices=tuple(FAIL_ON), default=None, help="exit 1 on this outcome or worse")
     audit.add_argument("--include-narrative", action="store_true", help="put incident narratives in the report")
     audit.add_argument("--pseudonymise", action="store_true", help="replace ids by keyed hashes (needs a key)")
@@ -250,7 +268,7 @@ def _audit_parser(sub: Any) -> None:
     )
     audit.add_argument(
         "--workers",
-        type=int,
+        type=WORKERS,
         default=None,
         metavar="N",
         help="worker processes, each with its own engine (default: one per core; 1 checks in this process). "
@@ -275,16 +293,22 @@ def _serve_options(serve: argparse.ArgumentParser) -> None:
     from checker.serve.auth import ROLES
 
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine)")
-    serve.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    serve.add_argument("--port", type=_whole(0, 65535), default=8765, help="port (default 8765)")
     serve.add_argument(
         "--database",
         default=None,
         metavar="PATH|URL",
         help="SQLite file (default ./crimecheck-serve.db) or postgresql://user@host/db for several instances",
     )
-    serve.add_argument("--workers", type=int, default=2, metavar="N", help="checking processes, one engine each (2)")
     serve.add_argument(
-        "--max-body", type=int, default=5_000_000, metavar="BYTES", help="larger request bodies get 413 (5,000,000)"
+        "--workers", type=WORKERS, default=2, metavar="N", help="checking processes, one engine each (2)"
+    )
+    serve.add_argument(
+        "--max-body",
+        type=_whole(1),
+        default=5_000_000,
+        metavar="BYTES",
+        help="larger request bodies get 413 (5,000,000)",
     )
     serve.add_argument(
         "--timezone", type=_zone, default=None, metavar="ZONE", help="read times without an offset in this zone"
