@@ -383,6 +383,11 @@ def test_sign_out_ends_the_session(browser: Browser, server: Server) -> None:
     # the old cookie is dead on the server, not only forgotten by the browser
     gone = httpx.get(server.url + "/", cookies={"crimecheck_session": old}, follow_redirects=False)
     assert gone.status_code == 303 and "/sign-in" in gone.headers["location"]
+    # a hand-edited address is still a page, not the API's JSON error
+    for odd in ("abc", "99999999999999999999999", ""):
+        answer = httpx.get(server.url + "/sign-in", params={"out": odd})
+        assert answer.status_code == 200 and "text/html" in answer.headers["content-type"], odd
+        assert ("You are signed out." in answer.text) == bool(odd), odd
     context.close()
 
 

@@ -215,11 +215,13 @@ def add_pages(app: FastAPI, service: Service) -> None:
     # -- sign-in -------------------------------------------------------------------------------
 
     @app.get("/sign-in", include_in_schema=False)
-    async def sign_in_form(request: Request, next: str = "/", out: int = 0) -> Response:
-        if await viewer_of(request) is not None and not out:
+    async def sign_in_form(request: Request, next: str = "/", out: str = "") -> Response:
+        # text, read leniently: a typed parameter given a wrong value answers with the API's JSON 422
+        signed_out = out not in ("", "0")
+        if await viewer_of(request) is not None and not signed_out:
             return RedirectResponse(_local(next), 303)
         token = secrets.token_urlsafe(24)
-        note = "You are signed out." if out else None
+        note = "You are signed out." if signed_out else None
         response = render(request, "signin.html", None, csrf=token, next=_local(next), note=note, error=None)
         _set_cookie(response, request, SIGNIN_COOKIE, token, 3600)
         return response
