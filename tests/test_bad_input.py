@@ -481,7 +481,7 @@ CASES = [
         "deep-field.jsonl",
         1,
         0,
-        ((1, "BAD-DEEP-FIELD", "victims[0]", "Input should be a valid dictionary or instance of Victim"),),
+        ((1, "BAD-DEEP-FIELD", "victims[0]", "should be an object of named fields ({...})"),),
         batch=True,
         build=_deep_field,
     ),

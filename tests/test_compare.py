@@ -180,7 +180,7 @@ def test_unreadable_summaries_exit_2(tmp_path: Path) -> None:
         ({"denominator": -3}, "figures.x.denominator", "should be greater than or equal to 0"),
         ({"numerator": 50}, "figures.x", "numerator 50 is more than denominator 2"),
         ({"better": "up"}, "figures.x.better", "should be 'higher' or 'lower'"),
-        (None, "figures.x", "should be an object"),
+        (None, "figures.x", "should be an object of named fields ({...})"),
     ],
 )
 def test_a_damaged_summary_is_named_with_its_field_not_an_internal_error(

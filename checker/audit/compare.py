@@ -22,7 +22,7 @@ from checker.audit.stats import (
     compare_proportions,
     holm_adjust,
 )
-from checker.core.errors import CheckerError, Problem, dotted
+from checker.core.errors import CheckerError, Problem, dotted, error_text
 from checker.core.files import refuse_device
 
 COMPARE_VERSION = "1.1"
@@ -61,10 +61,7 @@ def load_summary(path: Path) -> dict[str, Any]:
 
 def _damaged(error: Any, path: Path) -> Problem:
     """A problem of a summary's field, in words (no pydantic class names)."""
-    msg = str(error["msg"]).removeprefix("Value error, ")
-    if error["type"] == "model_type":
-        msg = "should be an object"
-    msg = msg.removeprefix("Input ").removeprefix("Value ")
+    msg = error_text(error).removeprefix("Input ").removeprefix("Value ")
     msg += ": not as an audit writes summary.json (edited by hand, or damaged?)"
     return Problem(msg, file=str(path), field=dotted(error["loc"]))
 

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from checker.check.checker import Finding, Result
-from checker.core.errors import InputError, Problem, dotted
+from checker.core.errors import InputError, Problem, dotted, error_text
 from checker.core.models import Id, Role, Time
 from checker.read.yamlio import YamlDoc, load_yaml
 from checker.rules.loader import AREAS, RuleSet
@@ -213,7 +213,7 @@ def _entry(doc: YamlDoc, raw: Any, i: int, problems: list[Problem]) -> Entry | N
     except ValidationError as exc:
         for e in exc.errors():
             loc = ("exceptions", i, *e["loc"])
-            msg = "required field is missing" if e["type"] == "missing" else e["msg"].removeprefix("Value error, ")
+            msg = error_text(e)
             problems.append(Problem(msg, file=str(doc.path), line=doc.line_of(loc), field=dotted(loc)))
         return None
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,20 @@ class RuleError(CheckerError):
 
 class EngineError(CheckerError):
     """The rule engine failed on one incident; the incident is rejected, the run goes on."""
+
+
+NOT_AN_OBJECT = "should be an object of named fields ({...})"
+
+
+def error_text(error: Mapping[str, Any]) -> str:
+    """A validation error (one of pydantic's `errors()`) in words for whoever wrote the input:
+    without pydantic's "Value error, " prefix and without the names of this program's classes."""
+    kind = error["type"]
+    if kind == "missing":
+        return "required field is missing"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return NOT_AN_OBJECT
+    return str(error["msg"]).removeprefix("Value error, ")
 
 
 def dotted(loc: Iterable[str | int]) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from checker.core.errors import Problem, RuleError, dotted
+from checker.core.errors import Problem, RuleError, dotted, error_text
 from checker.narrative.constants import CUES_FILENAME, FLAGS, FRAGMENT_NAME, FRAGMENT_REF, WORD_CHAR
 from checker.narrative.guard import bounded, catastrophic, prefix_guard
 from checker.narrative.schema import CuesFile, FamilyFile, LinePath, M, PathPart
@@ -82,10 +82,8 @@ def _validate(model: type[M], data: Any, col: _Collector) -> M | None:
             kind = err["type"]
             if kind == "extra_forbidden":
                 message = f"unknown key {loc[-1]!r}" if loc else "unknown key"
-            elif kind == "missing":
-                message = "required field is missing"
             else:
-                message = str(err["msg"]).removeprefix("Value error, ")
+                message = error_text(err)
             col.add(loc, message)
         return None
 

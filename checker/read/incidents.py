@@ -18,7 +18,7 @@ from typing import IO, Any, BinaryIO
 import orjson
 from pydantic import ValidationError
 
-from checker.core.errors import CheckerError, InputError, Problem, dotted
+from checker.core.errors import CheckerError, InputError, Problem, dotted, error_text
 from checker.core.files import refuse_device
 from checker.core.models import (
     DEFAULT_LIMITS,
@@ -637,11 +637,9 @@ def validate(item: Item, zone: tzinfo | None = None, limits: Limits = DEFAULT_LI
 
 
 def _pydantic_message(error: Any) -> str:
-    msg = str(error["msg"])
+    msg = error_text(error)
     if error["type"] == "missing":
-        return "required field is missing"
-    if msg.startswith("Value error, "):
-        msg = msg[len("Value error, ") :]
+        return msg
     value = error.get("input")
     if isinstance(value, str | int | float | bool) and len(str(value)) < 60:
         msg += f" (got {value!r})"

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ValidationError
 
-from checker.core.errors import Problem, dotted
+from checker.core.errors import Problem, dotted, error_text
 from checker.core.files import refuse_device
 from checker.read.diskcache import cache_dir, read_private, write_private
 
@@ -130,7 +130,7 @@ class YamlDoc:
         try:
             return model.model_validate(self.data if data is None else data), []
         except ValidationError as exc:
-            return None, [self.problem((*base, *e["loc"]), e["msg"]) for e in exc.errors()]
+            return None, [self.problem((*base, *e["loc"]), error_text(e)) for e in exc.errors()]
 
 
 def load_yaml(path: Path) -> tuple[YamlDoc | None, list[Problem]]:

@@ -25,7 +25,7 @@ from checker.check.checker import Checker, Result
 from checker.check.docs import rule_text
 from checker.check.document import json_document, problem_dict
 from checker.check.exceptions import Entry, Policy, Register, check_entry
-from checker.core.errors import Problem, dotted
+from checker.core.errors import Problem, dotted, error_text
 from checker.core.models import Incident
 from checker.core.times import utc_now
 from checker.rules.facts_schema import NARRATIVE_FIELDS
@@ -333,7 +333,7 @@ def create_app(service: Service) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
-        problems = [Problem(str(e["msg"]).removeprefix("Value error, "), field=dotted(e["loc"])) for e in exc.errors()]
+        problems = [Problem(error_text(e), field=dotted(e["loc"])) for e in exc.errors()]
         return _problem_response(422, problems)
 
     @app.exception_handler(HTTPException)
@@ -523,9 +523,7 @@ def create_app(service: Service) -> FastAPI:
                 expires=body.expires,
             )
         except ValidationError as exc:
-            problems = [
-                Problem(str(e["msg"]).removeprefix("Value error, "), field=dotted(e["loc"])) for e in exc.errors()
-            ]
+            problems = [Problem(error_text(e), field=dotted(e["loc"])) for e in exc.errors()]
             return _problem_response(422, problems)
         wrong = check_entry(entry, ruleset, settings.policy)
         if any(f == "accepted_by_role" for f, _ in wrong):

@@ -39,7 +39,7 @@ from checker.check.checker import Finding
 from checker.check.docs import rule_text
 from checker.check.document import json_document
 from checker.check.exceptions import EXPIRY_ZONE, Entry, Register, check_entry
-from checker.core.errors import dotted
+from checker.core.errors import dotted, error_text
 from checker.core.times import LONDON, human_time, utc_now
 from checker.rules.explain import fired_conditions
 from checker.rules.loader import AREAS, OUTCOMES
@@ -579,7 +579,7 @@ def add_pages(app: FastAPI, service: Service) -> None:
             except ValidationError as exc:
                 for e in exc.errors():
                     name = {"expires": "expires_on"}.get(dotted(e["loc"]), dotted(e["loc"]))
-                    errors[name] = _plain_error(name, str(e["msg"]))
+                    errors[name] = _plain_error(name, error_text(e))
         if entry is not None:
             for name, message in check_entry(entry, service.ruleset, settings.policy):
                 errors[{"expires": "expires_on"}.get(name, name)] = message
@@ -699,7 +699,6 @@ def _exception_row(entry_id: str, e: Entry, now: datetime, zone: Any) -> dict[st
 
 
 def _plain_error(name: str, message: str) -> str:
-    message = message.removeprefix("Value error, ")
     words = {
         "reason": "Say why the finding is accepted (at least 3 characters).",
         "accepted_by": "Give your name or number.",
