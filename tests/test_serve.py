@@ -517,6 +517,38 @@ def test_the_service_reconnects_when_postgresql_drops_its_connections(server: Se
     assert put(server, fixture(CANCELLED, incident_id="INC-PG-GONE", version=1))["status"] == "stored"
 
 
+def test_a_full_disk_answers_503_with_its_reason_not_500(tmp_path: Path) -> None:
+    """The database on a file system that fills: SQLite's "database or disk is full" was an
+    Internal Server Error (500, a traceback in the log). Now 503 with the reason and Retry-After,
+    which a records system retries, one log line naming the route (never the incident's id), and a
+    page for a person."""
+    small = tmp_path / "small"
+    small.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2M", "tmpfs", str(small)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a small file system here (it needs root)")
+    try:
+        with running_server(tmp_path, str(small / "serve.db")) as s:
+            statuses = []
+            for i in range(2000):
+                incident = fixture(CANCELLED, incident_id=f"INC-FULL-{i}", version=1)
+                answer = s.call("PUT", f"/v1/incidents/INC-FULL-{i}", "system", json=incident)
+                statuses.append(answer.status_code)
+                if answer.status_code != 200:
+                    break
+            assert statuses[-1] == 503 and set(statuses) == {200, 503}, statuses[-3:]
+            (problem,) = answer.json()["errors"]
+            assert problem["message"] == (
+                "the database cannot serve this now (database or disk is full); send it again later"
+            )
+            assert answer.headers["retry-after"] == "30"
+            log = s.log.read_text()
+            assert "the database cannot serve PUT /v1/incidents/{incident_id}: database or disk is full" in log
+            assert "Traceback" not in log and "INC-FULL" not in log
+    finally:
+        subprocess.run(["umount", "-l", str(small)], capture_output=True, check=False)
+
+
 def test_the_demo_serves_the_sample_incidents_and_cleans_up() -> None:
     port = free_port()
     command = [sys.executable, "-m", "checker", "serve", "--demo", "--port", str(port), "--workers", "1"]

@@ -1,6 +1,7 @@
 """The HTTP API: check incidents, keep their latest versions, a queue by deadline, the exceptions register."""
 
 import asyncio
+import html
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -52,6 +53,7 @@ API_VERSION = "1"
 DEFAULT_MAX_BODY = 5_000_000  # bytes: a few thousand incidents in one check; a batch belongs to `audit`
 MAX_QUEUE = 1000
 access_log = logging.getLogger("crimecheck.access")
+RETRY_AFTER_S = 30  # what a 503 asks a caller to wait before sending again
 
 
 @dataclass(frozen=True)
@@ -339,6 +341,21 @@ def create_app(service: Service) -> FastAPI:
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> Response:
         return _problem_response(exc.status_code, [Problem(str(exc.detail))], exc.headers)
+
+    async def _unavailable(request: Request, exc: Exception) -> Response:
+        # one line, no traceback, and the route's template, never the incident id in the path: the
+        # cause is the database's (a full disk, a lost server), not a bug
+        route = getattr(request.scope.get("route"), "path", None) or "(no route)"
+        logging.getLogger("crimecheck").error("the database cannot serve %s %s: %s", request.method, route, exc)
+        why = f"the database cannot serve this now ({exc}); send it again later"
+        retry = {"Retry-After": str(RETRY_AFTER_S)}
+        if request.url.path.startswith(("/v1/", "/healthz", "/readyz")):
+            return _problem_response(503, [Problem(why)], retry)
+        title = "<!doctype html><title>crimecheck: try again</title><h1>Try again in a minute</h1>"
+        return Response(f"{title}<p>{html.escape(why)}.</p>", 503, retry, media_type="text/html")
+
+    for error in service.store.unavailable:
+        app.add_exception_handler(error, _unavailable)
 
     async def run_check(body: bytes, as_of: datetime, single: bool) -> Checked:
         try:

@@ -144,6 +144,16 @@ class Store:
             return str(self._path)
         return re.sub(r"//[^@/]*@", "//", self.url)
 
+    @property
+    def unavailable(self) -> tuple[type[Exception], ...]:
+        """The errors that mean the database cannot serve just now (a full disk, a lock held past
+        the busy timeout, a PostgreSQL server gone): the service answers 503 for them, not 500."""
+        if self._path is not None:
+            return (sqlite3.OperationalError,)
+        import psycopg
+
+        return (psycopg.OperationalError,)
+
     # -- connections ---------------------------------------------------------------------------
 
     def _connect(self) -> _Connection:
