@@ -157,12 +157,18 @@ def incident_files(paths: Iterable[Path | str]) -> list[tuple[str, str | None]]:
 
 def read_inputs(paths: Iterable[Path | str], parse: bool = True) -> Iterator[Item]:
     """Every item of the files and folders named (`incident_files`), in order; a folder's entry
-    that is not read is an item of its own, rejected with the reason."""
-    for name, refused in incident_files(paths):
-        if refused is None:
-            yield from read_items(name, parse=parse)
-        else:
-            yield Item(name, None, 0, problem=Problem(refused, file=name))
+    that is not read is an item of its own, rejected with the reason. The folders are listed now,
+    so that one without incident files stops the run before anything is read."""
+    files = incident_files(paths)
+
+    def items() -> Iterator[Item]:
+        for name, refused in files:
+            if refused is None:
+                yield from read_items(name, parse=parse)
+            else:
+                yield Item(name, None, 0, problem=Problem(refused, file=name))
+
+    return items()
 
 
 def read_items(path: Path | str, stream: BinaryIO | None = None, parse: bool = True) -> Iterator[Item]:
