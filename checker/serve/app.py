@@ -288,6 +288,12 @@ _ERRORS = {"model": Errors, "description": "bad input: the located errors"}
 _AUTH: dict[int | str, dict[str, Any]] = {
     401: {"model": Errors, "description": "no or unknown bearer token"},
     403: {"model": Errors, "description": "the token's role may not"},
+    # not about the token, but every endpoint can answer it
+    503: {
+        "model": Errors,
+        "description": "cannot serve now: the database (a full disk, a lost server) or a checking process "
+        "stopped; the reason in `errors`; nothing was half stored: send it again after `Retry-After` seconds",
+    },
 }
 
 
@@ -362,7 +368,8 @@ def create_app(service: Service) -> FastAPI:
             return await asyncio.wrap_future(service.workers.check(body, as_of, settings.timezone, single))
         except BrokenProcessPool:
             # the pool is replaced on the next call; this request is not retried, as it may be the cause
-            raise HTTPException(503, "a checking process stopped; send the request again") from None
+            stopped = "a checking process stopped; send the request again"
+            raise HTTPException(503, stopped, {"Retry-After": "1"}) from None
 
     async def register_for(results: list[Result]) -> Register:
         ids = [r.incident_id for r in results]
