@@ -284,6 +284,15 @@ def test_weak_keys_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, 
     assert code == EXIT_ERROR and message in err
 
 
+def test_an_out_folder_under_a_file_names_the_file(tmp_path: Path) -> None:
+    """mkdir's "File exists" was about a parent that is a file, and read as if about --out itself."""
+    (tmp_path / "notes").write_text("a file")
+    out = tmp_path / "notes" / "march" / "report"
+    code, _, err = run("audit", ROOT / "fixtures" / "incidents", "--out", out, "--as-of", AS_OF)
+    assert code == EXIT_ERROR
+    assert f"{out}: cannot write the report here: {tmp_path / 'notes'} is a file, not a folder" in err
+
+
 def test_keygen_writes_a_private_key_and_never_overwrites(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     key = tmp_path / "pseudonym.key"
     code, out, _ = run("keygen", key)

@@ -49,7 +49,10 @@ class ReportDir:
             self._lock = _lock(parent / f".{target.name}.lock", where)
             self.staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=parent))
         except OSError as exc:
-            raise CheckerError([Problem(f"cannot write the report here: {exc.strerror}", file=where)]) from None
+            # mkdir says "File exists" of a parent that is a file: name that file instead
+            blocking = next((a for a in reversed(target.parents) if a.exists() and not a.is_dir()), None)
+            why = f"{blocking} is a file, not a folder" if blocking is not None else exc.strerror
+            raise CheckerError([Problem(f"cannot write the report here: {why}", file=where)]) from None
 
     def create(self, name: str, encoding: str, newline: str | None = None) -> IO[str]:
         """A new file of the report, only for its owner, never through a link."""
