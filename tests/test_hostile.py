@@ -406,6 +406,42 @@ def test_sigterm_leaves_no_partial_report(tmp_path: Path) -> None:
 # --- terminals and pipes ----------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("command", ["check", "audit"])
+def test_standard_input_from_a_terminal_says_what_it_waits_for(tmp_path: Path, command: str) -> None:
+    """`crimecheck check -` at a terminal waited without a word; now it says to paste and press
+    Ctrl-D, on standard error, and only when standard input is a terminal."""
+    import pty
+
+    leader, follower = pty.openpty()
+    extra = ["--out", str(tmp_path / "out")] if command == "audit" else []
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "checker", command, "-", "--as-of", AS_OF, *extra],
+        cwd=ROOT,
+        stdin=follower,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    os.close(follower)
+    try:
+        line = json.dumps(json.loads((FIX / "assault-recorded-late.json").read_text())).encode()
+        os.write(leader, line + b"\n\x04")  # Ctrl-D at the start of a line: the end of input
+        out, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+        os.close(leader)
+    assert b"reading incidents from the terminal: paste them, then press Ctrl-D" in err
+    assert b"1 read" in out and proc.returncode in (EXIT_OK, 1)
+    piped = subprocess.run(
+        [sys.executable, "-m", "checker", command, "-", "--as-of", AS_OF, *extra],
+        cwd=ROOT,
+        input=line,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert b"paste them" not in piped.stderr
+
+
 def test_controls_in_input_are_escaped_in_human_output(tmp_path: Path) -> None:
     incident = json.loads((FIX / "asb-log-mentions-assault.json").read_text())
     incident["narrative"] = incident["narrative"].replace("Tonight", "\x1b[2J\x1b]8;;http://x\x1b\\\u202eTonight")

@@ -25,6 +25,7 @@ from checker.check.exceptions import load_register
 from checker.cli.commands import load_ruleset
 from checker.cli.exits import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, FAIL_ON
 from checker.cli.progress import Progress, count_lines
+from checker.cli.terminal import typing_hint
 from checker.core.errors import CheckerError, Problem
 from checker.core.models import Limits
 from checker.core.times import parse_time, utc_now
@@ -63,6 +64,7 @@ def _items(args: argparse.Namespace, parse: bool) -> Iterable[Item]:
     """The items to audit: JSON files, or the CSV files joined through the mapping. Unless
     `parse`, JSON is cut into items but left for the worker processes to parse."""
     if args.mapping is None:
+        typing_hint(args.files)
         return read_inputs(args.files, parse=parse)
     mapping = load_mapping(Path(args.mapping))
     # opened here, before the report directory is touched: a missing column stops the run

@@ -16,7 +16,7 @@ from checker.check.checker import Checker, Evaluator, Result
 from checker.check.facts import build_facts
 from checker.cli.exits import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, FAIL_ON
 from checker.cli.output import Paint, human_excepted, human_result, human_totals
-from checker.cli.terminal import wants_colour
+from checker.cli.terminal import typing_hint, wants_colour
 from checker.core.errors import CheckerError, Problem
 from checker.core.models import Limits
 from checker.core.times import LONDON, parse_time, utc_now
@@ -63,6 +63,7 @@ def run_check(args: argparse.Namespace, out: TextIO) -> int:
     seen: set[str] = set()
     paint = _paint(args, out)
     human = args.format == "human"
+    typing_hint(args.files)
     for item in read_inputs(args.files):
         try:
             incident, warns = validate(item, args.timezone, Limits(narrative=args.max_narrative))

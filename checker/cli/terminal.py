@@ -14,6 +14,8 @@ from __future__ import annotations
 import io
 import os
 import re
+import sys
+from collections.abc import Sequence
 from typing import TextIO
 
 # C0 controls but tab and newline, DEL, C1 controls, and the bidirectional and line-separating
@@ -33,6 +35,14 @@ def terminal_safe(text: str, colour: bool = False) -> str:
         return _UNSAFE.sub(_escaped, text)
     parts = _COLOUR.split(text)
     return "".join(part if i % 2 else _UNSAFE.sub(_escaped, part) for i, part in enumerate(parts))
+
+
+def typing_hint(files: Sequence[str]) -> None:
+    """When `-` would read incidents from a person's terminal, say so on standard error: otherwise
+    the command only waits, without a word."""
+    stdin = sys.stdin
+    if "-" in files and stdin is not None and stdin.isatty():
+        print("reading incidents from the terminal: paste them, then press Ctrl-D", file=sys.stderr)
 
 
 def wants_colour(mode: str, stream: TextIO) -> bool:
