@@ -125,6 +125,25 @@ def test_report_options_trend_marking_force_templates(tmp_path: Path) -> None:
     assert run("audit", str(batch), "--out", str(tmp_path / "d"), "--templates", str(tmp_path / "nope"))[0] == 2
 
 
+def test_a_force_template_that_fails_is_named_with_its_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A --templates file that does not parse, or names what the page does not have, was an
+    "internal error" (the second after the whole batch); now the file and line, and no report."""
+    batch = _batch(tmp_path)
+    brand = tmp_path / "brand"
+    brand.mkdir()
+    (brand / "base.html.j2").write_text("<p>\n{% if %}broken")
+    code, _ = run("audit", str(batch), "--as-of", AS_OF, "--out", str(tmp_path / "a"), "--templates", str(brand))
+    err = capsys.readouterr().err
+    assert code == EXIT_ERROR and "internal error" not in err
+    assert f"{brand / 'base.html.j2'}:2: report template: Expected an expression" in err
+    (brand / "base.html.j2").write_text("<p>{{ the_force_logo.url }}</p>")
+    code, _ = run("audit", str(batch), "--as-of", AS_OF, "--out", str(tmp_path / "b"), "--templates", str(brand))
+    err = capsys.readouterr().err
+    assert code == EXIT_ERROR and "internal error" not in err
+    assert f"{brand / 'base.html.j2'}:1: report template: 'the_force_logo' is undefined" in err
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
 def test_breakdowns_by_team_shift_and_officer(tmp_path: Path) -> None:
     batch = _batch(tmp_path, teams=True)
     assert run("audit", str(batch), "--as-of", AS_OF, "--out", str(tmp_path / "r"), "--quiet")[0] == EXIT_OK

@@ -19,7 +19,15 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import (
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    TemplateError,
+    TemplateSyntaxError,
+    select_autoescape,
+)
 from markupsafe import Markup
 
 from checker.audit.tally import Tally, Worst
@@ -513,7 +521,34 @@ def context(summary: dict[str, Any], tally: Tally, options: ReportOptions) -> di
 
 
 def render(summary: dict[str, Any], tally: Tally, options: ReportOptions | None = None) -> str:
-    """The whole page."""
+    """The whole page. A force's template that fails (a name the page does not have) is an error
+    naming its file and line, not an internal error."""
     options = options or ReportOptions()
     env = environment(options.templates)
-    return env.get_template("report.html.j2").render(context(summary, tally, options))
+    try:
+        return env.get_template("report.html.j2").render(context(summary, tally, options))
+    except TemplateError as exc:
+        raise _template_problem(exc) from None
+
+
+def check_templates(templates: Path) -> None:
+    """Compile each of a force's templates (--templates) before the audit starts, so that one
+    that does not parse stops the run at once, naming its file and line, not after the batch."""
+    env = environment(templates)
+    for name in sorted(p.name for p in templates.iterdir() if p.suffix == ".j2"):
+        try:
+            env.get_template(name)
+        except TemplateError as exc:
+            raise _template_problem(exc) from None
+
+
+def _template_problem(exc: TemplateError) -> CheckerError:
+    """Where in the templates rendering failed: the syntax error's own place, or else the last
+    template frame of the traceback (Jinja2 maps its frames to template lines)."""
+    file, line = (exc.filename, exc.lineno) if isinstance(exc, TemplateSyntaxError) else (None, None)
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename.endswith(".j2"):
+            file, line = tb.tb_frame.f_code.co_filename, tb.tb_lineno
+        tb = tb.tb_next
+    return CheckerError([Problem(f"report template: {exc.message or exc}", file=file, line=line)])

@@ -17,7 +17,7 @@ import orjson
 from checker.audit.compare import compare, human, load_summary
 from checker.audit.pseudonym import Pseudonymiser, load_key, new_key
 from checker.audit.report import ReportWriter, SummaryOptions, build_summary
-from checker.audit.report_html import ReportOptions
+from checker.audit.report_html import ReportOptions, check_templates
 from checker.audit.rows import Queued, Settings
 from checker.audit.stream import checked_chunks, chunks, queue, reservoir
 from checker.audit.tally import Tally
@@ -201,8 +201,8 @@ def run_compare(args: argparse.Namespace, out: TextIO) -> int:
 
 def _report_options(args: argparse.Namespace) -> ReportOptions:
     """What report.html needs beyond the audit: templates, marking, force, earlier audits."""
-    if args.templates is not None and not args.templates.is_dir():
-        raise CheckerError([Problem("--templates: not a folder of Jinja2 templates", file=str(args.templates))])
+    if args.templates is not None:
+        check_templates(args.templates)
     if not args.marking.strip():
         raise _usage("--marking: give the protective marking, e.g. OFFICIAL-SENSITIVE")
     return ReportOptions(
