@@ -151,7 +151,7 @@ class CsvFile:
         handle.seek(offset)
 
         def lines() -> Iterator[str]:  # only rows read once already, within the bound, are read back
-            while raw := handle.readline(MAX_LINE_BYTES + 1):
+            while raw := bounded_line(handle, MAX_LINE_BYTES + 1):
                 yield raw.decode(self.encoding, "surrogateescape")
 
         try:

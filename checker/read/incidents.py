@@ -132,7 +132,7 @@ FOLDER_ENTRY = (
 )
 
 
-def incident_files(paths: Iterable[Path | str]) -> list[tuple[str, str | None]]:
+def _incident_files(paths: Iterable[Path | str]) -> list[tuple[str, str | None]]:
     """The files to read, each with why it is not read (or None): each path as given, and a
     folder's incident files (*.json, *.jsonl, *.ndjson) in name order. A folder's entry that is not
     a regular file (after links) is listed with `FOLDER_ENTRY`, never opened: a pipe there would
@@ -156,10 +156,10 @@ def incident_files(paths: Iterable[Path | str]) -> list[tuple[str, str | None]]:
 
 
 def read_inputs(paths: Iterable[Path | str], parse: bool = True) -> Iterator[Item]:
-    """Every item of the files and folders named (`incident_files`), in order; a folder's entry
+    """Every item of the files and folders named (`_incident_files`), in order; a folder's entry
     that is not read is an item of its own, rejected with the reason. The folders are listed now,
     so that one without incident files stops the run before anything is read."""
-    files = incident_files(paths)
+    files = _incident_files(paths)
 
     def items() -> Iterator[Item]:
         for name, refused in files:

@@ -54,6 +54,7 @@ DEFAULT_MAX_BODY = 5_000_000  # bytes: a few thousand incidents in one check; a 
 MAX_QUEUE = 1000
 access_log = logging.getLogger("crimecheck.access")
 RETRY_AFTER_S = 30  # what a 503 asks a caller to wait before sending again
+API_PATHS = ("/v1/", "/healthz", "/readyz", "/openapi.json")  # answered in JSON; every other path is a page
 
 
 @dataclass(frozen=True)
@@ -355,7 +356,7 @@ def create_app(service: Service) -> FastAPI:
         logging.getLogger("crimecheck").error("the database cannot serve %s %s: %s", request.method, route, exc)
         why = f"the database cannot serve this now ({exc}); send it again later"
         retry = {"Retry-After": str(RETRY_AFTER_S)}
-        if request.url.path.startswith(("/v1/", "/healthz", "/readyz")):
+        if request.url.path.startswith(API_PATHS):
             return _problem_response(503, [Problem(why)], retry)
         title = "<!doctype html><title>crimecheck: try again</title><h1>Try again in a minute</h1>"
         return Response(f"{title}<p>{html.escape(why)}.</p>", 503, retry, media_type="text/html")

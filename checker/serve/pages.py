@@ -43,7 +43,7 @@ from checker.core.errors import dotted, error_text
 from checker.core.times import LONDON, human_time, utc_now
 from checker.rules.explain import fired_conditions
 from checker.rules.loader import AREAS, OUTCOMES
-from checker.serve.app import MAX_QUEUE, Service
+from checker.serve.app import API_PATHS, MAX_QUEUE, Service
 from checker.serve.auth import PERMISSIONS, Caller, Permission, digest
 from checker.serve.pagestore import PageStore, Session
 from checker.serve.store import QueueFilter, stamp, unstamp
@@ -74,7 +74,6 @@ CSP = (
 )
 Found = dict[str, Any]  # a finding, decision or record as the stored JSON has it
 LOG_MESSAGE_WITHHELD = "This message is withheld: it quotes the incident log, which your role may not read."
-API_PATHS = ("/v1/", "/healthz", "/readyz", "/openapi.json")
 
 
 @dataclass(frozen=True)
