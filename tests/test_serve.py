@@ -549,6 +549,21 @@ def test_a_full_disk_answers_503_with_its_reason_not_500(tmp_path: Path) -> None
         subprocess.run(["umount", "-l", str(small)], capture_output=True, check=False)
 
 
+def test_a_lost_postgresql_is_not_described_to_callers(tmp_path: Path) -> None:
+    """The 503's reason is SQLite's own words (a full disk), but never PostgreSQL's, whose errors
+    can name the server's host and user; the log keeps them for whoever runs the service."""
+    import sqlite3
+
+    import psycopg
+
+    pg = Store("postgresql://alice:secret@db1.force.internal/crimecheck")
+    gone = psycopg.OperationalError('connection to server at "db1.force.internal" failed for user "alice"')
+    assert pg.unavailable == (psycopg.OperationalError,)
+    assert pg.unavailable_reason(gone) == "the database server did not answer"
+    lite = Store(str(tmp_path / "serve.db"))
+    assert lite.unavailable_reason(sqlite3.OperationalError("database or disk is full")) == "database or disk is full"
+
+
 def test_the_demo_serves_the_sample_incidents_and_cleans_up() -> None:
     port = free_port()
     command = [sys.executable, "-m", "checker", "serve", "--demo", "--port", str(port), "--workers", "1"]

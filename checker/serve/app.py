@@ -351,10 +351,10 @@ def create_app(service: Service) -> FastAPI:
 
     async def _unavailable(request: Request, exc: Exception) -> Response:
         # one line, no traceback, and the route's template, never the incident id in the path: the
-        # cause is the database's (a full disk, a lost server), not a bug
+        # cause is the database's (a full disk, a lost server), not a bug; the log has its own words
         route = getattr(request.scope.get("route"), "path", None) or "(no route)"
         logging.getLogger("crimecheck").error("the database cannot serve %s %s: %s", request.method, route, exc)
-        why = f"the database cannot serve this now ({exc}); send it again later"
+        why = f"the database cannot serve this now ({service.store.unavailable_reason(exc)}); send it again later"
         retry = {"Retry-After": str(RETRY_AFTER_S)}
         if request.url.path.startswith(API_PATHS):
             return _problem_response(503, [Problem(why)], retry)

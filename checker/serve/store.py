@@ -154,6 +154,11 @@ class Store:
 
         return (psycopg.OperationalError,)
 
+    def unavailable_reason(self, exc: Exception) -> str:
+        """What a caller may be told of one of `unavailable`: SQLite's own words (the disk is full,
+        the file is locked), but none of PostgreSQL's, which can name its host and user."""
+        return str(exc) if self._path is not None else "the database server did not answer"
+
     # -- connections ---------------------------------------------------------------------------
 
     def _connect(self) -> _Connection:
