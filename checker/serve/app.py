@@ -358,7 +358,10 @@ def create_app(service: Service) -> FastAPI:
         retry = {"Retry-After": str(RETRY_AFTER_S)}
         if request.url.path.startswith(API_PATHS):
             return _problem_response(503, [Problem(why)], retry)
-        title = "<!doctype html><title>crimecheck: try again</title><h1>Try again in a minute</h1>"
+        title = (  # a bare page (the page's own templates may need what failed), readable on a phone
+            '<!doctype html><html lang="en"><meta name="viewport" content="width=device-width, initial-scale=1">'
+            "<title>crimecheck: try again</title><h1>Try again in a minute</h1>"
+        )
         return Response(f"{title}<p>{html.escape(why)}.</p>", 503, retry, media_type="text/html")
 
     for error in service.store.unavailable:
