@@ -13,7 +13,8 @@ Then for each batch size and each --workers count, as medians of --repeat runs:
 - two other floors on the same batch (first worker count only): reading and parsing alone, and
   the audit with the pure-Python reference evaluator instead of the engine.
 
-Figures are written to bench/RESULTS.md with the machine, the command and the date.
+With --check-batch-sizes, `crimecheck check` over whole batches in both output formats (wall time
+and peak RSS). Figures are written to bench/RESULTS.md with the machine, the command and the date.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
@@ -141,17 +142,35 @@ sys.exit(os.waitstatus_to_exitcode(status))
 """
 
 
-def _child(args: list[str]) -> tuple[float, int]:
+def _child(args: list[str], exits: tuple[int, ...] = (0,)) -> tuple[float, int]:
     """Wall seconds and peak RSS (KiB) of one child command: the largest of that process and the
-    workers it waited for (wait4's own figures, from a launcher, so nothing of this process counts)."""
+    workers it waited for (wait4's own figures, from a launcher, so nothing of this process counts).
+    An exit code outside `exits` stops the benchmark."""
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "maxrss"
         start = time.perf_counter()
-        subprocess.run(
-            [sys.executable, "-c", _LAUNCH, str(report), *args], cwd=ROOT, check=True, stdout=subprocess.DEVNULL
-        )
+        code = subprocess.run(
+            [sys.executable, "-c", _LAUNCH, str(report), *args], cwd=ROOT, check=False, stdout=subprocess.DEVNULL
+        ).returncode
         wall = time.perf_counter() - start
+        if code not in exits:
+            raise SystemExit(f"{' '.join(args[1:])} failed with exit {code}")
         return wall, int(report.read_text())
+
+
+def check_batches(sizes: list[int], seed: int, data: Path) -> list[dict[str, Any]]:
+    """`crimecheck check` over whole batches, in each output format: wall time and peak RSS, which
+    should not grow with the batch (a check holds no result until the end)."""
+    out = []
+    for size in sizes:
+        batch = _batch(size, seed, data)
+        for fmt in ("human", "json"):
+            load = _load()
+            command = [sys.executable, "-m", "checker", "check", str(batch), "--as-of", AS_OF, "--format", fmt]
+            wall, rss = _child(command, exits=(0, 1))  # 1: the batch has findings
+            out.append({"size": size, "format": fmt, "wall": wall, "rss_mib": rss / 1024, "load": load})
+            print(f"check {size:,} incidents, {fmt}: {wall:.1f} s, peak RSS {rss / 1024:.0f} MiB ({load})", flush=True)
+    return out
 
 
 def _audit(batch: Path, out: Path, workers: int, evaluator: str) -> list[str]:
@@ -371,6 +390,9 @@ def main() -> None:
         "--array-sizes", default="", help="sizes also audited once as one JSON array, e.g. 100000 (about 200 MB)"
     )
     p.add_argument("--check-runs", type=int, default=5, help="runs of cold and warm `check` (0 skips them)")
+    p.add_argument(
+        "--check-batch-sizes", default="", help="sizes also run once through `crimecheck check`, both output formats"
+    )
     args = p.parse_args()
     args.data.mkdir(parents=True, exist_ok=True)
     worker_counts = [int(w) for w in str(args.workers).split(",")]
@@ -437,7 +459,8 @@ def main() -> None:
         )
         print(f"{size:>9,} as a JSON array x{workers}: {size / wall:,.0f}/s, peak RSS {rss / 1024:.0f} MiB", flush=True)
     checks = check_times(args.check_runs) if args.check_runs else []
-    write_results(args, rows, spent, floor, n, checks)
+    batch_checks = check_batches([int(s) for s in args.check_batch_sizes.split(",") if s], args.seed, args.data)
+    write_results(args, rows, spent, floor, n, checks, batch_checks)
 
 
 def _load() -> str:
@@ -460,6 +483,7 @@ def write_results(
     floor: dict[str, float],
     n: int,
     checks: list[dict[str, Any]],
+    batch_checks: Sequence[dict[str, Any]] = (),
 ) -> None:
     """Append this run to bench/RESULTS.md."""
     total = sum(spent.values()) or 1.0
@@ -484,7 +508,9 @@ def write_results(
         f" --workers {args.workers} --split-size {args.split_size}"
         + (f" --floors-max {args.floors_max}" if args.floors_max != 10_000_000 else "")
         + (f" --array-sizes {args.array_sizes}" if args.array_sizes else "")
-        + f" --check-runs {args.check_runs}` (medians of the runs shown).",
+        + f" --check-runs {args.check_runs}"
+        + (f" --check-batch-sizes {args.check_batch_sizes}" if args.check_batch_sizes else "")
+        + "` (medians of the runs shown).",
         "",
         f"Floor, in one process over the same {n:,} incidents: the engine alone (prebuilt facts through"
         f" `evaluate`) {floor['engine alone'] / n * 1e3:.3f} ms and the narrative screen alone"
@@ -523,6 +549,18 @@ def write_results(
         lines += [
             f"| {c['incident']} | {c['cache']} | {c['cpu']:.3f} s | {c['wall']:.3f} s | {c['runs']} | {c['load']} |"
             for c in checks
+        ]
+        lines.append("")
+    if batch_checks:
+        lines += [
+            "`crimecheck check` over a whole batch (one run each; a check holds no result until the end):",
+            "",
+            "| incidents | output | wall | peak RSS | load |",
+            "|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {c['size']:,} | {c['format']} | {c['wall']:.1f} s | {c['rss_mib']:.0f} MiB | {c['load']} |"
+            for c in batch_checks
         ]
         lines.append("")
     previous = args.results.read_text() if args.results.exists() else "# Benchmark results\n\n"

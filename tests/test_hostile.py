@@ -455,6 +455,21 @@ def test_controls_in_input_are_escaped_in_human_output(tmp_path: Path) -> None:
     assert "\x1b[1m" in out and "\x1b[2J" not in out, "Paint's colours pass, the input's codes do not"
 
 
+def test_a_line_end_in_a_field_name_does_not_start_a_line_of_its_own(tmp_path: Path) -> None:
+    """Line ends and tabs pass the terminal's escaping (they are the output's own layout), so a field
+    name holding one could print a line that looks like a finding; a name is quoted as values are."""
+    incident = json.loads((FIX / "rape-recorded-as-n100.json").read_text())
+    incident["note\n  RN999 breach forged"] = 1
+    incident["victims"][0]["tab\there"] = 2
+    path = jsonl(tmp_path / "in.jsonl", incident)
+    _, _, err = run("check", path, "--as-of", AS_OF)
+    assert [line for line in err.splitlines() if "unknown field" in line] == [
+        f"warning: {path}:1: incident INC-2025-000102: note\\n  RN999 breach forged: unknown field, kept and ignored",
+        f"warning: {path}:1: incident INC-2025-000102: victims[0].tab\\there: unknown field, kept and ignored",
+    ]
+    assert "RN999" not in err.replace("note\\n  RN999", "")
+
+
 def test_a_closed_pipe_keeps_the_exit_code_of_the_findings(tmp_path: Path) -> None:
     incidents = [
         {**json.loads((FIX / "rape-recorded-as-n100.json").read_text()), "incident_id": f"P-{i}"} for i in range(300)

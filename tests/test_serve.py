@@ -529,6 +529,7 @@ def test_a_full_disk_answers_503_with_its_reason_not_500(tmp_path: Path) -> None
         pytest.skip("cannot mount a small file system here (it needs root)")
     try:
         with running_server(tmp_path, str(small / "serve.db")) as s:
+            assert s.call("GET", "/readyz").json()["checks"]["disk"] == "ok"
             statuses = []
             for i in range(2000):
                 incident = fixture(CANCELLED, incident_id=f"INC-FULL-{i}", version=1)
@@ -542,6 +543,9 @@ def test_a_full_disk_answers_503_with_its_reason_not_500(tmp_path: Path) -> None
                 "the database cannot serve this now (database or disk is full); send it again later"
             )
             assert answer.headers["retry-after"] == "30"
+            ready = s.call("GET", "/readyz")  # it answered "ready" before the disk filled
+            assert ready.status_code == 503 and ready.json()["checks"]["disk"].startswith("nearly full: ")
+            assert ready.json()["checks"]["database"] == "ok"  # reads still work
             log = s.log.read_text()
             assert "the database cannot serve PUT /v1/incidents/{incident_id}: database or disk is full" in log
             assert "Traceback" not in log and "INC-FULL" not in log

@@ -4,7 +4,8 @@ findings an exception in the register holds back, listed apart."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -28,6 +29,110 @@ def ruleset_info(ruleset: RuleSet) -> dict[str, Any]:
     }
 
 
+# What a list of the document keeps in memory before going on in a temporary file: a check of a
+# large batch writes its document in bounded memory (results are not kept until the end).
+IN_MEMORY = 4 * 1024 * 1024
+CHUNK = 1024 * 1024  # what `Document.chunks` gives at a time, at most (about)
+_INDENT_2 = orjson.OPT_INDENT_2
+SECTIONS = ("findings", "decisions", "rejected", "warnings", "excepted")  # the document's lists, in order
+
+
+class _Section:
+    """One list of the document, each item written as it comes, indented as the document has it."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._file = tempfile.SpooledTemporaryFile(max_size=IN_MEMORY)  # noqa: SIM115 (closed by Document)
+
+    def add(self, value: Any) -> None:
+        # JSON strings never hold a raw line end, so every line end is the layout's own
+        item = orjson.dumps(value, option=_INDENT_2).replace(b"\n", b"\n    ")
+        self._file.write((b",\n    " if self.count else b"\n    ") + item)
+        self.count += 1
+
+    def chunks(self) -> Iterator[bytes]:
+        if not self.count:
+            yield b"[]"
+            return
+        yield b"["
+        self._file.seek(0)
+        while chunk := self._file.read(CHUNK):
+            yield chunk
+        yield b"\n  ]"
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class Document:
+    """The versioned JSON output of `check`, written as results come: `add` each result (and each
+    rejected item, warning and excepted finding), then `chunks` gives the document's bytes, the same
+    as one `orjson.dumps` of it with two-space indentation."""
+
+    def __init__(self, ruleset: RuleSet, as_of: datetime, explain: bool = False) -> None:
+        self._head = {"schema_version": SCHEMA_VERSION, "as_of": as_of.isoformat(), "ruleset": ruleset_info(ruleset)}
+        self._explain = explain
+        self._sections = {name: _Section() for name in SECTIONS}
+        self.checked = 0
+
+    def __enter__(self) -> Document:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for section in self._sections.values():
+            section.close()
+
+    def add(self, result: Result) -> None:
+        """One checked incident's findings and decisions."""
+        self.checked += 1
+        findings, decisions = self._sections["findings"], self._sections["decisions"]
+        for f in result.findings:
+            findings.add(f.to_dict(self._explain))
+        for d in result.decisions:
+            decisions.add(d.to_dict())
+
+    def reject(self, where: str, problems: Sequence[Problem]) -> None:
+        """An item that was not checked, and why."""
+        self._sections["rejected"].add({"where": where, "errors": [problem_dict(p) for p in problems]})
+
+    def warn(self, warnings: Iterable[str]) -> None:
+        """Warnings about an item that was checked."""
+        for w in warnings:
+            self._sections["warnings"].add(w)
+
+    def except_(self, excepted: Iterable[Excepted]) -> None:
+        """Findings an accepted exception holds back."""
+        for e in excepted:
+            self._sections["excepted"].add(e.to_dict(self._explain))
+
+    def chunks(self) -> Iterator[bytes]:
+        """The document's bytes, in pieces of about `CHUNK` bytes at most."""
+        sections = self._sections
+        rejected = sections["rejected"].count
+        counts = {
+            "read": self.checked + rejected,
+            "checked": self.checked,
+            "rejected": rejected,
+            "findings": sections["findings"].count,
+            "excepted": sections["excepted"].count,
+        }
+        head = {**self._head, "counts": counts}
+        yield b"{"
+        for key, value in head.items():
+            # a member of the top object: its value's own lines indented one level more
+            yield b"\n  " + orjson.dumps(key) + b": " + orjson.dumps(value, option=_INDENT_2).replace(b"\n", b"\n  ")
+            yield b","
+        for i, name in enumerate(SECTIONS):
+            yield b"\n  " + orjson.dumps(name) + b": "
+            yield from sections[name].chunks()
+            if i < len(SECTIONS) - 1:
+                yield b","
+        yield b"\n}\n"
+
+
 def json_document(
     ruleset: RuleSet,
     results: list[Result],
@@ -37,25 +142,15 @@ def json_document(
     warnings: list[str] | None = None,
     excepted: Sequence[Excepted] = (),
 ) -> bytes:
-    """The versioned JSON output of `check`."""
-    doc = {
-        "schema_version": SCHEMA_VERSION,
-        "as_of": as_of.isoformat(),
-        "ruleset": ruleset_info(ruleset),
-        "counts": {
-            "read": len(results) + len(rejected),
-            "checked": len(results),
-            "rejected": len(rejected),
-            "findings": sum(len(r.findings) for r in results),
-            "excepted": len(excepted),
-        },
-        "findings": [f.to_dict(explain) for r in results for f in r.findings],
-        "decisions": [d.to_dict() for r in results for d in r.decisions],
-        "rejected": [{"where": where, "errors": [problem_dict(p) for p in problems]} for where, problems in rejected],
-        "warnings": warnings or [],
-        "excepted": [e.to_dict(explain) for e in excepted],
-    }
-    return orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n"
+    """The versioned JSON output of `check`, of results already at hand (a request's)."""
+    with Document(ruleset, as_of, explain) as doc:
+        for r in results:
+            doc.add(r)
+        for where, problems in rejected:
+            doc.reject(where, problems)
+        doc.warn(warnings or ())
+        doc.except_(excepted)
+        return b"".join(doc.chunks())
 
 
 def problem_dict(p: Problem) -> dict[str, Any]:

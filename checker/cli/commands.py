@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import codecs
 import os
 import sys
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -15,7 +16,7 @@ import orjson
 from checker.check.checker import Checker, Evaluator, Result
 from checker.check.facts import build_facts
 from checker.cli.exits import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, FAIL_ON
-from checker.cli.output import Paint, human_excepted, human_result, human_totals
+from checker.cli.output import Paint, Totals, human_excepted, human_result, human_totals
 from checker.cli.terminal import typing_hint, wants_colour
 from checker.core.errors import CheckerError, Problem
 from checker.core.models import Limits
@@ -24,6 +25,7 @@ from checker.read.incidents import read_inputs, validate
 from checker.rules.loader import Rule, RuleSet, load_rules
 
 if TYPE_CHECKING:
+    from checker.check.document import Document
     from checker.check.exceptions import Excepted, Register
 
 # What only some runs need (the exceptions register, JSON output, --explain, --why-not, `rules`)
@@ -56,14 +58,48 @@ def run_check(args: argparse.Namespace, out: TextIO) -> int:
         register = load_register(args.exceptions, ruleset)
     zone = args.timezone or LONDON
     checker = Checker(ruleset, evaluator=args.evaluator, zone=zone)
-    results: list[Result] = []
-    excepted: list[Excepted] = []
-    rejected: list[tuple[str, list[Problem]]] = []
-    warnings: list[str] = []
-    seen: set[str] = set()
     paint = _paint(args, out)
     human = args.format == "human"
     typing_hint(args.files)
+    # Nothing is kept per incident but its id (for duplicates): people read each result as it is
+    # checked, and the JSON document keeps its lists on disk past a few MiB (check.document).
+    doc: Document | None = None
+    if not human:
+        from checker.check.document import Document
+
+        doc = Document(ruleset, as_of, args.explain)
+    try:
+        totals = _check_each(args, checker, register, as_of, zone, doc, out, paint)
+        if doc is not None:
+            decoder = codecs.getincrementaldecoder("utf-8")()
+            for chunk in doc.chunks():
+                out.write(decoder.decode(chunk))
+    finally:
+        if doc is not None:
+            doc.close()
+    if human:
+        print(paint("\n" + human_totals(totals), "bold"), file=out)
+    if totals.rejected:
+        return EXIT_ERROR
+    failing = FAIL_ON[args.fail_on]
+    return EXIT_FINDINGS if any(totals.by_outcome[o] for o in failing) else EXIT_OK
+
+
+def _check_each(
+    args: argparse.Namespace,
+    checker: Checker,
+    register: Register | None,
+    as_of: datetime,
+    zone: tzinfo,
+    doc: Document | None,
+    out: TextIO,
+    paint: Paint,
+) -> Totals:
+    """Read and check every item the command names, each result printed (people) or added to
+    `doc` (JSON) as it comes; the counts."""
+    totals = Totals()
+    seen: set[str] = set()
+    on_stderr = _paint(args, sys.stderr)
     for item in read_inputs(args.files):
         try:
             incident, warns = validate(item, args.timezone, Limits(narrative=args.max_narrative))
@@ -87,36 +123,30 @@ def run_check(args: argparse.Namespace, out: TextIO) -> int:
         except CheckerError as exc:
             # problems raised after reading (unknown codes, engine failures) do not know the file
             problems = [p if p.file else replace(p, file=item.source, line=item.line) for p in exc.problems]
-            rejected.append((item.where, problems))
-            if human:
-                print(paint(f"{item.where}: rejected, not checked:", "breach"), file=out)
-                for p in problems:
-                    print(f"  {p}", file=out)
+            totals.rejected += 1
+            if doc is not None:
+                doc.reject(item.where, problems)
+                continue
+            print(paint(f"{item.where}: rejected, not checked:", "breach"), file=out)
+            for p in problems:
+                print(f"  {p}", file=out)
             continue
-        warnings.extend(warns)
-        results.append(result)
-        excepted.extend(held)
-        if human:
-            print("\n".join(human_result(result, paint, as_of, zone, args.explain)), file=out)
-            for e in held:
-                print("\n".join(human_excepted(e, paint, as_of, zone)), file=out)
-            if args.explain:
-                _print_explain(checker, result, out, paint)
-            if args.why_not:
-                _print_why_not(checker, args.why_not, incident, as_of, out, paint)
-    if human:
-        on_stderr = _paint(args, sys.stderr)
-        for w in warnings:
+        totals.add(result, len(held))
+        if doc is not None:
+            doc.add(result)
+            doc.warn(warns)
+            doc.except_(held)
+            continue
+        for w in warns:  # on standard error as they come, the results staying on standard output
             print(on_stderr(f"warning: {w}", "dim"), file=sys.stderr)
-        print(paint("\n" + human_totals(results, len(rejected), len(excepted)), "bold"), file=out)
-    else:
-        from checker.check.document import json_document
-
-        out.write(json_document(ruleset, results, rejected, as_of, args.explain, warnings, excepted).decode())
-    if rejected:
-        return EXIT_ERROR
-    failing = FAIL_ON[args.fail_on]
-    return EXIT_FINDINGS if any(f.outcome in failing for r in results for f in r.findings) else EXIT_OK
+        print("\n".join(human_result(result, paint, as_of, zone, args.explain)), file=out)
+        for e in held:
+            print("\n".join(human_excepted(e, paint, as_of, zone)), file=out)
+        if args.explain:
+            _print_explain(checker, result, out, paint)
+        if args.why_not:
+            _print_why_not(checker, args.why_not, incident, as_of, out, paint)
+    return totals
 
 
 def _print_explain(checker: Checker, result: Result, out: TextIO, paint: Paint) -> None:

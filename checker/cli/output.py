@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import textwrap
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING
 
@@ -94,13 +96,27 @@ def human_excepted(e: Excepted, paint: Paint, as_of: datetime, zone: tzinfo) -> 
     ]
 
 
-def human_totals(results: list[Result], rejected: int, excepted: int) -> str:
+@dataclass
+class Totals:
+    """What a check has read, checked and found, counted as it goes (no result is kept)."""
+
+    checked: int = 0
+    rejected: int = 0
+    excepted: int = 0
+    by_outcome: Counter[str] = field(default_factory=Counter)
+
+    def add(self, result: Result, excepted: int = 0) -> None:
+        """One checked incident, and how many of its findings an exception held back."""
+        self.checked += 1
+        self.excepted += excepted
+        self.by_outcome.update(f.outcome for f in result.findings)
+
+
+def human_totals(totals: Totals) -> str:
     """The closing line: what was read, checked and rejected, and the findings by outcome."""
-    total = {
-        o: sum(1 for r in results for f in r.findings if f.outcome == o) for o in ("breach", "risk", "needs_review")
-    }
+    n = totals.by_outcome
     return (
-        f"{len(results) + rejected} read, {len(results)} checked, {rejected} rejected; findings: "
-        f"{total['breach']} breach, {total['risk']} risk, {total['needs_review']} needs review"
-        + (f"; {excepted} excepted" if excepted else "")
+        f"{totals.checked + totals.rejected} read, {totals.checked} checked, {totals.rejected} rejected; findings: "
+        f"{n['breach']} breach, {n['risk']} risk, {n['needs_review']} needs review"
+        + (f"; {totals.excepted} excepted" if totals.excepted else "")
     )

@@ -291,7 +291,11 @@ def bound_problems(data: dict[str, Any], limits: Limits = DEFAULT_LIMITS) -> lis
 
 
 def _short(name: str, limit: int = MAX_ID_LENGTH) -> str:
-    return name if len(name) <= limit else f"{name[:limit]}... ({len(name):,} characters)"
+    """A field name from the input, as a message quotes it: cut to a readable length, and each
+    character that is not printable written as Python writes it in a string (`\\n`, `\\x1b`), as
+    messages quote values: a line end in a name must not start a line of its own in the output."""
+    shown = name if len(name) <= limit else f"{name[:limit]}... ({len(name):,} characters)"
+    return shown if shown.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in shown)
 
 
 def unknown_fields(incident: Incident) -> list[str]:

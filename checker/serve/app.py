@@ -52,6 +52,8 @@ from checker.serve.workers import SOURCE, Checked, Workers
 API_VERSION = "1"
 DEFAULT_MAX_BODY = 5_000_000  # bytes: a few thousand incidents in one check; a batch belongs to `audit`
 MAX_QUEUE = 1000
+# /readyz says "not ready" below this much room on the SQLite file's disk: a push takes a few KB
+READY_FREE_BYTES = 1024 * 1024
 access_log = logging.getLogger("crimecheck.access")
 RETRY_AFTER_S = 30  # what a 503 asks a caller to wait before sending again
 API_PATHS = ("/v1/", "/healthz", "/readyz", "/openapi.json")  # answered in JSON; every other path is a page
@@ -384,7 +386,7 @@ def create_app(service: Service) -> FastAPI:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["health"], summary="rules loaded, database reachable, workers answering")
+    @app.get("/readyz", tags=["health"], summary="rules loaded, database answering with room to write, workers ready")
     async def readyz() -> Response:
         checks: dict[str, str] = {"rules": f"{len(ruleset.active)} rules, set {ruleset.digest}"}
         try:
@@ -392,8 +394,11 @@ def create_app(service: Service) -> FastAPI:
             checks["database"] = "ok"
         except Exception as exc:
             checks["database"] = f"unreachable: {type(exc).__name__}"
+        free = await run_in_threadpool(store.free_space)
+        if free is not None:  # a full disk answers reads but fails every write (503)
+            checks["disk"] = "ok" if free >= READY_FREE_BYTES else f"nearly full: {free:,} bytes free"
         checks["workers"] = "ok" if await run_in_threadpool(service.workers.ready) else "not answering"
-        ok = checks["database"] == "ok" and checks["workers"] == "ok"
+        ok = all(checks[name] == "ok" for name in ("database", "workers", "disk") if name in checks)
         return JSONResponse({"status": "ready" if ok else "not ready", "checks": checks}, 200 if ok else 503)
 
     @app.post(

@@ -10,6 +10,7 @@ so that text order is time order in both databases.
 from __future__ import annotations
 
 import re
+import shutil
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -255,6 +256,12 @@ class Store:
     def ping(self) -> None:
         """Raise unless the database answers."""
         self._rows("SELECT 1")
+
+    def free_space(self) -> int | None:
+        """Bytes free on the SQLite file's disk (None for PostgreSQL, whose disk is its server's)."""
+        if self._path is None:
+            return None
+        return shutil.disk_usage(self._path.parent).free
 
     # -- tokens --------------------------------------------------------------------------------
 
