@@ -251,9 +251,10 @@ def _peak_of_check(batch: Path, *options: str) -> tuple[int, int]:
     engine loaded by then), and how much it writes."""
     import tracemalloc
 
+    from checker.check.checker import Checker
     from checker.cli import commands
 
-    class Measured(commands.Checker):
+    class Measured(Checker):
         first = True
 
         def check(self, *args: Any, **kwargs: Any) -> Any:
