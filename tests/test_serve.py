@@ -622,3 +622,61 @@ def test_workers_do_not_outlive_the_service(tmp_path: Path, sig: signal.Signals)
         s.process.send_signal(sig)
         s.process.wait(30)
         assert _gone(workers, 10), "a worker process outlived the service"
+
+
+def _closed_within(sock: Any, seconds: float) -> float | None:
+    """Seconds until the server closed `sock` (its end read), or None if it stayed open that long."""
+    start = time.monotonic()
+    sock.settimeout(seconds)
+    try:
+        while sock.recv(4096):
+            pass
+    except TimeoutError:
+        return None
+    except OSError:  # reset: closed as well
+        pass
+    return time.monotonic() - start
+
+
+def _largest(incident_id: str) -> dict[str, Any]:
+    """An incident at the bounds: 50 disclosures and 50 records, each record answering all of them."""
+    incident = fixture(CANCELLED, incident_id=incident_id)
+    (disclosure,), (record,) = incident["disclosures"], incident["records"]
+    incident["disclosures"] = [{**disclosure, "disclosure_id": f"D{i}"} for i in range(50)]
+    ids = [d["disclosure_id"] for d in incident["disclosures"]]
+    incident["records"] = [{**record, "record_id": f"CRN-25-{i:04d}", "disclosure_ids": ids} for i in range(50)]
+    return incident
+
+
+def test_a_connection_that_sends_no_whole_request_in_time_is_closed(tmp_path: Path) -> None:
+    """uvicorn held a connection that sent part of a request head, or a body a byte at a time, for
+    ever: a thousand of them (no token needed) left a service with 1,024 open files refusing every
+    connection. Now a request must arrive within --request-timeout of the connection opening or
+    of the previous response; a request that has arrived takes as long as its checking takes."""
+    import socket
+
+    with running_server(tmp_path, str(tmp_path / "serve.db"), "--request-timeout", "1", "--max-body", "5000000") as s:
+        port = int(s.url.rsplit(":", 1)[1])
+        head = socket.create_connection(("127.0.0.1", port))
+        head.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")  # never finished
+        trickle = socket.create_connection(("127.0.0.1", port))
+        trickle.sendall(b"POST /v1/check HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{")
+        idle = socket.create_connection(("127.0.0.1", port))  # opened, nothing sent
+        for sock in (head, trickle, idle):
+            waited = _closed_within(sock, 10)
+            assert waited is not None and waited < 5, "the server closes it after about a second"
+            sock.close()
+        # a whole request, then half of the next on the same connection: the second has its own second
+        kept = socket.create_connection(("127.0.0.1", port))
+        kept.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        time.sleep(0.8)
+        kept.sendall(b"GET /heal")
+        assert _closed_within(kept, 10) is not None
+        kept.close()
+        # a request that has arrived is not cut however long its checking takes (here over the second)
+        many = [_largest(f"INC-SLOW-{i}") for i in range(30)]  # ~0.1 s each to check
+        started = time.monotonic()
+        answer = s.call("POST", "/v1/check", "system", json=many)
+        assert answer.status_code == 200 and answer.json()["counts"]["checked"] == 30
+        assert time.monotonic() - started > 1.5
+        assert "closed a connection that sent no whole request in 1 s" in s.log.read_text()

@@ -311,6 +311,13 @@ def _serve_options(serve: argparse.ArgumentParser) -> None:
         help="larger request bodies get 413 (5,000,000)",
     )
     serve.add_argument(
+        "--request-timeout",
+        type=_whole(1, 3600),
+        default=30,
+        metavar="SECONDS",
+        help="close a connection whose request (head and body) has not arrived in this time (30)",
+    )
+    serve.add_argument(
         "--timezone", type=_zone, default=None, metavar="ZONE", help="read times without an offset in this zone"
     )
     serve.add_argument("--store-narrative", action="store_true", help="keep incident narratives in the database")

@@ -23,6 +23,7 @@ from checker.core.times import utc_now
 from checker.rules.loader import default_rules_dir, load_rules
 from checker.serve.app import Service, Settings, create_app, incident_row, version_key
 from checker.serve.auth import ROLES, digest, load_token_file, new_token
+from checker.serve.connections import raise_open_files_limit, timely_protocol
 from checker.serve.demo import shifted
 from checker.serve.pages import add_pages
 from checker.serve.pagestore import PageStore
@@ -120,6 +121,7 @@ def _serve(args: argparse.Namespace, database: str, out: TextIO) -> int:
 
     settings = settings_from(args, database)
     _log_to(sys.stderr)
+    raise_open_files_limit()  # each connection is an open file (checker.serve.connections)
     # uvicorn stops gracefully on SIGINT or SIGTERM and then raises the signal again; these
     # handlers turn that into a return, so that the workers stop and the demo's database goes
     previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -140,7 +142,13 @@ def _serve(args: argparse.Namespace, database: str, out: TextIO) -> int:
             page = f"  the supervisors' page: open {url}/ and sign in with the supervisor or FCR token"
             print(page, file=out, flush=True)
         config = uvicorn.Config(
-            with_page(service), host=args.host, port=args.port, access_log=False, log_config=None, log_level="warning"
+            with_page(service),
+            host=args.host,
+            port=args.port,
+            access_log=False,
+            log_config=None,
+            log_level="warning",
+            http=timely_protocol(args.request_timeout),
         )
         uvicorn.Server(config).run()
     except _Stopped:
