@@ -294,3 +294,25 @@ def test_a_check_of_a_batch_holds_no_result_until_the_end(tmp_path: Path, monkey
         )
         assert out_large > 6 * out_small, "the larger batch writes about eight times as much"
         assert peak_large < peak_small + 1_000_000, f"{options}: {peak_small:,} -> {peak_large:,} bytes at peak"
+
+
+def test_a_full_temporary_disk_stops_the_check_saying_where(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past 4 MiB the JSON document's lists are on the temporary folder's disk; when it is full the
+    check stops (exit 2) naming the folder and what to do, and writes no half document."""
+    import errno
+    import tempfile
+
+    class Full(io.BytesIO):
+        def write(self, data: Any) -> int:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(tempfile, "SpooledTemporaryFile", lambda max_size: Full())
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    out, err = io.StringIO(), io.StringIO()
+    monkeypatch.setattr(sys, "stderr", err)
+    code = main(["check", str(FIX / "rape-recorded-as-n100.json"), "--format", "json"], stdout=out)
+    assert code == EXIT_ERROR and out.getvalue() == ""
+    assert (
+        f"cannot keep the JSON document's lists in {tmp_path}: No space left on device; make room there, "
+        "or set TMPDIR to another folder" in err.getvalue()
+    )

@@ -13,7 +13,7 @@ import orjson
 
 from checker.check.checker import Result
 from checker.check.exceptions import Excepted
-from checker.core.errors import Problem
+from checker.core.errors import CheckerError, Problem
 from checker.rules.loader import RuleSet
 
 SCHEMA_VERSION = "1.0"
@@ -47,7 +47,12 @@ class _Section:
     def add(self, value: Any) -> None:
         # JSON strings never hold a raw line end, so every line end is the layout's own
         item = orjson.dumps(value, option=_INDENT_2).replace(b"\n", b"\n    ")
-        self._file.write((b",\n    " if self.count else b"\n    ") + item)
+        try:
+            self._file.write((b",\n    " if self.count else b"\n    ") + item)
+        except OSError as exc:  # past IN_MEMORY the list is on the temporary folder's disk
+            where = tempfile.gettempdir()
+            why = f"cannot keep the JSON document's lists in {where}: {exc.strerror}"
+            raise CheckerError([Problem(f"{why}; make room there, or set TMPDIR to another folder")]) from None
         self.count += 1
 
     def chunks(self) -> Iterator[bytes]:
