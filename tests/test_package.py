@@ -144,6 +144,24 @@ def test_a_force_template_that_fails_is_named_with_its_line(tmp_path: Path, caps
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
 
 
+def test_a_templates_folder_that_would_change_nothing_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A --templates folder with none of the report's template names (the wrong folder, or
+    `brand.css` without its `.j2`) gave the bundled report without a word; now it stops, naming them."""
+    batch = _batch(tmp_path)
+    brand = tmp_path / "brand"
+    brand.mkdir()
+    (brand / "brand.css").write_text(":root{--brand:#00305e}")
+    code, _ = run("audit", str(batch), "--as-of", AS_OF, "--out", str(tmp_path / "a"), "--templates", str(brand))
+    err = capsys.readouterr().err
+    assert code == EXIT_ERROR and not (tmp_path / "a").exists()
+    assert f"{brand}: --templates holds none of the report's templates (base.html.j2, brand.css.j2, " in err
+    (brand / "brand.css").rename(brand / "brand.css.j2")
+    code, _ = run("audit", str(batch), "--as-of", AS_OF, "--out", str(tmp_path / "b"), "--templates", str(brand))
+    assert code != EXIT_ERROR and "#00305e" in (tmp_path / "b" / "report.html").read_text()
+
+
 def test_breakdowns_by_team_shift_and_officer(tmp_path: Path) -> None:
     batch = _batch(tmp_path, teams=True)
     assert run("audit", str(batch), "--as-of", AS_OF, "--out", str(tmp_path / "r"), "--quiet")[0] == EXIT_OK

@@ -70,6 +70,9 @@ def _css_string(value: Any) -> Markup:
     return Markup("".join(out))
 
 
+BUNDLED_TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
 def environment(templates: Path | None) -> Environment:
     """The Jinja2 environment: the force's folder first, then the bundled templates."""
     loaders = []
@@ -77,7 +80,7 @@ def environment(templates: Path | None) -> Environment:
         if not templates.is_dir():
             raise CheckerError([Problem("--templates must be a folder of Jinja2 templates", file=str(templates))])
         loaders.append(FileSystemLoader(templates))
-    loaders.append(FileSystemLoader(Path(__file__).resolve().parent / "templates"))
+    loaders.append(FileSystemLoader(BUNDLED_TEMPLATES))
     env = Environment(
         loader=ChoiceLoader(loaders),
         autoescape=select_autoescape(default=True, default_for_string=True),
@@ -535,7 +538,13 @@ def check_templates(templates: Path) -> None:
     """Compile each of a force's templates (--templates) before the audit starts, so that one
     that does not parse stops the run at once, naming its file and line, not after the batch."""
     env = environment(templates)
-    for name in sorted(p.name for p in templates.iterdir() if p.suffix == ".j2"):
+    names = sorted(p.name for p in templates.iterdir() if p.suffix == ".j2")
+    bundled = sorted(p.name for p in BUNDLED_TEMPLATES.glob("*.j2"))
+    if not set(names) & set(bundled):
+        # a wrong folder, or files misnamed (brand.css): the report would come out as without it
+        msg = f"--templates holds none of the report's templates ({', '.join(bundled)}): it would change nothing"
+        raise CheckerError([Problem(msg, file=str(templates))])
+    for name in names:
         try:
             env.get_template(name)
         except TemplateError as exc:
