@@ -125,19 +125,26 @@ def test_report_options_trend_marking_force_templates(tmp_path: Path) -> None:
     assert run("audit", str(batch), "--out", str(tmp_path / "d"), "--templates", str(tmp_path / "nope"))[0] == 2
 
 
+def _with_templates(tmp_path: Path, out: str, **files: str) -> tuple[int, Path]:
+    """An audit of the sample batch into `out` with a --templates folder holding `files` (each
+    name's dots written as `__`, its text), written over what an earlier call put there."""
+    brand = tmp_path / "brand"
+    brand.mkdir(exist_ok=True)
+    for name, text in files.items():
+        (brand / name.replace("__", ".")).write_text(text)
+    batch = _batch(tmp_path)
+    code, _ = run("audit", str(batch), "--as-of", AS_OF, "--out", str(tmp_path / out), "--templates", str(brand))
+    return code, brand
+
+
 def test_a_force_template_that_fails_is_named_with_its_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A --templates file that does not parse, or names what the page does not have, was an
     "internal error" (the second after the whole batch); now the file and line, and no report."""
-    batch = _batch(tmp_path)
-    brand = tmp_path / "brand"
-    brand.mkdir()
-    (brand / "base.html.j2").write_text("<p>\n{% if %}broken")
-    code, _ = run("audit", str(batch), "--as-of", AS_OF, "--out", str(tmp_path / "a"), "--templates", str(brand))
+    code, brand = _with_templates(tmp_path, "a", base__html__j2="<p>\n{% if %}broken")
     err = capsys.readouterr().err
     assert code == EXIT_ERROR and "internal error" not in err
     assert f"{brand / 'base.html.j2'}:2: report template: Expected an expression" in err
-    (brand / "base.html.j2").write_text("<p>{{ the_force_logo.url }}</p>")
-    code, _ = run("audit", str(batch), "--as-of", AS_OF, "--out", str(tmp_path / "b"), "--templates", str(brand))
+    code, _ = _with_templates(tmp_path, "b", base__html__j2="<p>{{ the_force_logo.url }}</p>")
     err = capsys.readouterr().err
     assert code == EXIT_ERROR and "internal error" not in err
     assert f"{brand / 'base.html.j2'}:1: report template: 'the_force_logo' is undefined" in err
@@ -149,16 +156,12 @@ def test_a_templates_folder_that_would_change_nothing_is_refused(
 ) -> None:
     """A --templates folder with none of the report's template names (the wrong folder, or
     `brand.css` without its `.j2`) gave the bundled report without a word; now it stops, naming them."""
-    batch = _batch(tmp_path)
-    brand = tmp_path / "brand"
-    brand.mkdir()
-    (brand / "brand.css").write_text(":root{--brand:#00305e}")
-    code, _ = run("audit", str(batch), "--as-of", AS_OF, "--out", str(tmp_path / "a"), "--templates", str(brand))
+    code, brand = _with_templates(tmp_path, "a", brand__css=":root{--brand:#00305e}")
     err = capsys.readouterr().err
     assert code == EXIT_ERROR and not (tmp_path / "a").exists()
     assert f"{brand}: --templates holds none of the report's templates (base.html.j2, brand.css.j2, " in err
-    (brand / "brand.css").rename(brand / "brand.css.j2")
-    code, _ = run("audit", str(batch), "--as-of", AS_OF, "--out", str(tmp_path / "b"), "--templates", str(brand))
+    (brand / "brand.css").unlink()
+    code, _ = _with_templates(tmp_path, "b", brand__css__j2=":root{--brand:#00305e}")
     assert code != EXIT_ERROR and "#00305e" in (tmp_path / "b" / "report.html").read_text()
 
 
