@@ -20,13 +20,14 @@ import pytest
 
 from checker.audit.report_rows import safe_cell
 from checker.audit.rows import Cancel, ItemResult, Queued, Unit, check_chunk
-from checker.audit.stream import SeenIds, reservoir
+from checker.audit.stream import reservoir
 from checker.audit.tally import Tally
 from checker.check.checker import Checker
 from checker.cli.exits import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK
 from checker.cli.main import main
 from checker.core.errors import Problem
 from checker.read.incidents import Item
+from checker.read.seen import SeenIds
 
 ROOT = Path(__file__).resolve().parent.parent
 FIX = ROOT / "fixtures" / "incidents"

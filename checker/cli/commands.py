@@ -22,6 +22,7 @@ from checker.core.errors import CheckerError, Problem
 from checker.core.models import Limits
 from checker.core.times import LONDON, parse_time, utc_now
 from checker.read.incidents import read_inputs, validate
+from checker.read.seen import SeenIds
 from checker.rules.loader import Rule, RuleSet, load_rules
 
 if TYPE_CHECKING:
@@ -61,8 +62,8 @@ def run_check(args: argparse.Namespace, out: TextIO) -> int:
     paint = _paint(args, out)
     human = args.format == "human"
     typing_hint(args.files)
-    # Nothing is kept per incident but its id (for duplicates): people read each result as it is
-    # checked, and the JSON document keeps its lists on disk past a few MiB (check.document).
+    # Nothing is kept per incident but a hash of its id (for duplicates): people read each result
+    # as it is checked, and the JSON document keeps its lists on disk past a few MiB (check.document).
     doc: Document | None = None
     if not human:
         from checker.check.document import Document
@@ -98,12 +99,12 @@ def _check_each(
     """Read and check every item the command names, each result printed (people) or added to
     `doc` (JSON) as it comes; the counts."""
     totals = Totals()
-    seen: set[str] = set()
+    seen = SeenIds()  # 8 bytes an id
     on_stderr = _paint(args, sys.stderr)
     for item in read_inputs(args.files):
         try:
             incident, warns = validate(item, args.timezone, Limits(narrative=args.max_narrative))
-            if incident.incident_id in seen:
+            if seen.add(incident.incident_id):
                 raise CheckerError(
                     [
                         Problem(
@@ -115,7 +116,6 @@ def _check_each(
                         )
                     ]
                 )
-            seen.add(incident.incident_id)
             result = checker.check(incident, as_of)
             held: list[Excepted] = []
             if register is not None:
