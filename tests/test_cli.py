@@ -11,9 +11,12 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from checker.cli.exits import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK
 from checker.cli.main import main
+from checker.rules.loader import RuleSet
 
 ROOT = Path(__file__).resolve().parent.parent
 FIX = ROOT / "fixtures" / "incidents"
@@ -316,3 +319,45 @@ def test_a_full_temporary_disk_stops_the_check_saying_where(tmp_path: Path, monk
         f"cannot keep the JSON document's lists in {tmp_path}: No space left on device; make room there, "
         "or set TMPDIR to another folder" in err.getvalue()
     )
+
+
+_TEXT = st.text(st.characters(codec="utf-8"), max_size=40)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    warnings=st.lists(_TEXT, max_size=6),
+    rejected=st.lists(
+        st.tuples(_TEXT, st.lists(st.tuples(_TEXT, st.none() | st.integers(0, 10**6), _TEXT), min_size=1, max_size=3)),
+        max_size=4,
+    ),
+    spill=st.sampled_from([1, 64, 4 * 1024 * 1024]),
+)
+def test_the_streamed_document_is_the_whole_document_dumped_for_any_text(
+    ruleset: RuleSet, monkeypatch: pytest.MonkeyPatch, warnings: list[str], rejected: list[Any], spill: int
+) -> None:
+    """The document is written a list item at a time, each re-indented by replacing its line ends:
+    sound because JSON text holds no raw line end. Any text (line ends, U+2028, controls, accents)
+    in warnings and rejected items gives the bytes of one `orjson.dumps` of the whole, whether the
+    lists stay in memory or go to disk."""
+    from datetime import UTC, datetime
+
+    from checker.check import document
+    from checker.core.errors import Problem
+
+    monkeypatch.setattr(document, "IN_MEMORY", spill)
+    as_of = datetime(2025, 6, 1, tzinfo=UTC)
+    problems = [(where, [Problem(m, file=f, line=n) for m, n, f in found]) for where, found in rejected]
+    made = document.json_document(ruleset, [], problems, as_of, warnings=warnings)
+    whole = {
+        "schema_version": document.SCHEMA_VERSION,
+        "as_of": as_of.isoformat(),
+        "ruleset": document.ruleset_info(ruleset),
+        "counts": {"read": len(rejected), "checked": 0, "rejected": len(rejected), "findings": 0, "excepted": 0},
+        "findings": [],
+        "decisions": [],
+        "rejected": [{"where": w, "errors": [document.problem_dict(p) for p in ps]} for w, ps in problems],
+        "warnings": warnings,
+        "excepted": [],
+    }
+    assert made == orjson.dumps(whole, option=orjson.OPT_INDENT_2) + b"\n"
