@@ -680,3 +680,22 @@ def test_a_connection_that_sends_no_whole_request_in_time_is_closed(tmp_path: Pa
         assert answer.status_code == 200 and answer.json()["counts"]["checked"] == 30
         assert time.monotonic() - started > 1.5
         assert "closed a connection that sent no whole request in 1 s" in s.log.read_text()
+
+
+def test_the_open_files_limit_is_raised_to_the_hard_one_and_never_lowered(monkeypatch: pytest.MonkeyPatch) -> None:
+    import resource
+
+    from checker.serve.connections import raise_open_files_limit
+
+    inf = resource.RLIM_INFINITY
+    for limits, wanted in [
+        ((1024, 4096), [(4096, 4096)]),
+        ((4096, 4096), []),
+        ((inf, inf), []),
+        ((1024, inf), [(1_048_576, inf)]),
+    ]:
+        set_to: list[tuple[int, int]] = []
+        monkeypatch.setattr(resource, "getrlimit", lambda _which, now=limits: now)
+        monkeypatch.setattr(resource, "setrlimit", lambda _which, value, into=set_to: into.append(value))
+        raise_open_files_limit()
+        assert set_to == wanted, limits

@@ -16,6 +16,7 @@ reverse proxy, which can limit connections per client (docs/serve.md).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import resource
 from typing import Any
@@ -25,17 +26,13 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 _log = logging.getLogger("crimecheck.access")
 
 
-def raise_open_files_limit() -> int:
-    """Raise this process's soft limit on open files to its hard limit; the limit now."""
+def raise_open_files_limit() -> None:
+    """Raise this process's soft limit on open files to its hard limit (never lower it)."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard == resource.RLIM_INFINITY or hard > soft:
-        wanted = 1_048_576 if hard == resource.RLIM_INFINITY else hard
-        try:
+    wanted = 1_048_576 if hard == resource.RLIM_INFINITY else hard  # an unlimited hard limit: a large one
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        with contextlib.suppress(ValueError, OSError):  # a system that refuses: keep what there is
             resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
-            return wanted
-        except (ValueError, OSError):  # a system that refuses: keep what there is
-            pass
-    return soft
 
 
 def timely_protocol(request_timeout: float) -> type[H11Protocol]:
